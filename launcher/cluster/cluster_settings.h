@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// What a local virtual cluster looks like: how many nodes, their size, the
+// ports, and whether Converge's or Slurm's stock plugins schedule it. Read
+// from the "cluster" section of converge.json, then overridden by flags.
+#pragma once
+
+#include "converge/config.h"
+
+#include <string>
+#include <vector>
+
+namespace converge::cluster {
+
+struct ClusterSettings {
+  std::string dir = "/var/tmp/converge-cluster";
+  int nodes = 4;
+  int cpus_per_node = 2;
+  int memory_mb_per_node = 2048;
+  int controller_port = 16817;  // slurmd of node i listens on controller_port + i
+  bool stock = false;           // sched/backfill + select/cons_tres instead of Converge's
+  std::string log_level = "info";  // SlurmctldDebug / SlurmdDebug
+
+  static constexpr int kMaxNodes = 64;
+
+  std::vector<std::string> node_names() const;  // n1 .. nN
+  int slurmd_port(int node_index) const { return controller_port + 1 + node_index; }
+  std::string slurm_conf() const { return dir + "/etc/slurm.conf"; }
+
+  // Applies converge.json's "cluster" section (unknown keys are errors).
+  void apply(const config::Node& cluster);
+  // Checks ranges; throws config::Error with a one-line reason.
+  void validate() const;
+
+  // The shape that must match for `up` to reuse a running cluster.
+  bool same_shape(const ClusterSettings& other) const;
+
+  config::Json to_json() const;
+  static ClusterSettings from_json(const config::Json& json, const std::string& origin);
+};
+
+}  // namespace converge::cluster

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// What a user asks of Converge for one job: its class (--converge-type) and
+// the services it wants inside its allocation (--converge-services). Parsed
+// by the SPANK plugin on the submit side and read back by the controller's
+// plugins from the job record's SPANK environment.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace converge {
+
+enum class JobType { sim, bigdata, ai };
+
+class JobRequestError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+std::string_view to_string(JobType type);
+// Throws JobRequestError with a message fit for the user.
+JobType parse_job_type(std::string_view text);
+
+// Services a job may request; the launcher brings them up.
+const std::vector<std::string_view>& known_services();
+// "kapok,topo" -> {"kapok","topo"}; rejects unknown, empty and repeated names.
+std::vector<std::string> parse_services(std::string_view list);
+
+// SPANK options travel as "_SLURM_SPANK_OPTION_<plugin>_<option>=value" in the
+// job's SPANK environment (prefixed "SPANK_" in some contexts); Slurm turns
+// every non-alphanumeric character of the names into '_'.
+std::string spank_option_variable(std::string_view plugin, std::string_view option);
+
+struct JobRequest {
+  std::optional<JobType> type;
+  std::vector<std::string> services;
+
+  // Reads the request from a job's SPANK environment ("NAME=value" entries).
+  // Unparseable values (a hand-edited environment) are ignored, not fatal:
+  // the controller must never fail on a job record.
+  static JobRequest from_spank_env(const char* const* env, std::size_t count);
+};
+
+}  // namespace converge

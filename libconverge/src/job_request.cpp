@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "converge/job_request.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace converge {
+
+std::string_view to_string(JobType type) {
+  switch (type) {
+    case JobType::sim: return "sim";
+    case JobType::bigdata: return "bigdata";
+    case JobType::ai: return "ai";
+  }
+  return "unknown";
+}
+
+JobType parse_job_type(std::string_view text) {
+  for (JobType t : {JobType::sim, JobType::bigdata, JobType::ai}) {
+    if (text == to_string(t)) return t;
+  }
+  throw JobRequestError(
+      fmt::format("invalid --converge-type \"{}\": expected one of sim, bigdata, ai", text));
+}
+
+const std::vector<std::string_view>& known_services() {
+  static const std::vector<std::string_view> services{"kapok", "topo", "tdpipe"};
+  return services;
+}
+
+std::vector<std::string> parse_services(std::string_view list) {
+  std::vector<std::string> out;
+  const auto& known = known_services();
+  std::size_t start = 0;
+  while (true) {
+    std::size_t comma = list.find(',', start);
+    std::string_view name = list.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    if (name.empty()) {
+      throw JobRequestError(fmt::format("invalid --converge-services \"{}\": empty service name", list));
+    }
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      throw JobRequestError(fmt::format("invalid --converge-services \"{}\": unknown service \"{}\" (known: {})",
+                                        list, name, fmt::join(known, ", ")));
+    }
+    if (std::find(out.begin(), out.end(), name) != out.end()) {
+      throw JobRequestError(fmt::format("invalid --converge-services \"{}\": \"{}\" given twice", list, name));
+    }
+    out.emplace_back(name);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string spank_option_variable(std::string_view plugin, std::string_view option) {
+  auto canonical = [](std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    }
+    return out;
+  };
+  return fmt::format("_SLURM_SPANK_OPTION_{}_{}", canonical(plugin), canonical(option));
+}
+
+JobRequest JobRequest::from_spank_env(const char* const* env, std::size_t count) {
+  JobRequest request;
+  const std::string type_var = spank_option_variable("converge", "converge-type") + "=";
+  const std::string services_var = spank_option_variable("converge", "converge-services") + "=";
+  auto value_of = [](std::string_view entry, std::string_view var) -> std::optional<std::string_view> {
+    if (entry.starts_with("SPANK_")) entry.remove_prefix(6);
+    if (!entry.starts_with(var)) return std::nullopt;
+    return entry.substr(var.size());
+  };
+  for (std::size_t i = 0; env && i < count; ++i) {
+    if (!env[i]) continue;
+    std::string_view entry(env[i]);
+    try {
+      if (auto v = value_of(entry, type_var)) request.type = parse_job_type(*v);
+      if (auto v = value_of(entry, services_var)) request.services = parse_services(*v);
+    } catch (const JobRequestError&) {
+      // Validated at submission; anything else here is ignored on purpose.
+    }
+  }
+  return request;
+}
+
+}  // namespace converge

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "converge/site_config.h"
+
+namespace converge {
+
+SiteConfig SiteConfig::from_json(const config::Json& json, const std::string& origin) {
+  SiteConfig out;
+  config::Node root(json, origin);
+  root.allow_only({"log_level", "scheduler", "cluster"});
+  if (auto level = root.find("log_level")) {
+    out.log_level = *log::parse_level(level->as_enum({"error", "warning", "info", "verbose", "debug"}));
+  }
+  if (auto scheduler = root.find("scheduler")) {
+    scheduler->allow_only({"interval_ms"});
+    if (auto interval = scheduler->find("interval_ms")) {
+      out.scheduler_interval = std::chrono::milliseconds(interval->as_int(100, 600'000));
+    }
+  }
+  // "cluster" belongs to converge-cluster (the local virtual cluster).
+  return out;
+}
+
+SiteConfig SiteConfig::load_file(const std::string& path) {
+  return from_json(config::load_file(path), path);
+}
+
+}  // namespace converge

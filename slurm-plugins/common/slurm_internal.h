@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// The one place plugins include Slurm's internal headers from. They are C,
+// so they are wrapped in extern "C"; their function-like logging macros
+// (info, verbose, debug) would rewrite converge::log calls, so they are
+// removed: plugins log through converge::log, which the sink routes to Slurm.
+#pragma once
+
+extern "C" {
+#include "src/common/log.h"
+#include "src/common/plugin.h"
+#include "src/common/read_config.h"
+#include "src/common/run_in_daemon.h"
+#include "src/common/select.h"
+#include "src/common/xmalloc.h"
+#include "src/slurmctld/locks.h"
+#include "src/slurmctld/slurmctld.h"
+}
+
+#undef info
+#undef verbose
+#undef debug
+#undef debug2
+#undef debug3
+#undef debug4
+#undef debug5
+
+#define CONVERGE_EXPORT extern "C" __attribute__((visibility("default")))

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// sched/converge: Converge's scheduler plugin for slurmctld.
+//
+// For now the ordering and backfill mechanics are Slurm's own: this plugin
+// loads sched/backfill inside itself and runs it, and adds Converge's agent
+// thread, which classifies jobs by their --converge-type and reads the
+// site's converge.json (kept at its last good value when a reload fails).
+#include "common/slurm_internal.h"
+
+#include "common/job_record.h"
+#include "common/slurm_log_sink.h"
+#include "converge/site_config.h"
+
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+CONVERGE_EXPORT const char plugin_name[] = "Converge hybrid scheduler";
+CONVERGE_EXPORT const char plugin_type[] = "sched/converge";
+CONVERGE_EXPORT const uint32_t plugin_version = SLURM_VERSION_NUMBER;
+
+namespace {
+
+using converge::SiteConfig;
+namespace log = converge::log;
+
+std::string site_config_path() {
+  char* path = get_extra_conf_path(const_cast<char*>("converge.json"));
+  std::string out = path ? path : "";
+  xfree(path);
+  return out;
+}
+
+// The delegate that does the push-side mechanics until Converge's own
+// policies take over: Slurm's backfill scheduler, loaded as a plugin.
+class BackfillDelegate {
+ public:
+  bool start() {
+    context_ = plugin_context_create("sched", "sched/backfill", reinterpret_cast<void**>(&reconfig_),
+                                     const_cast<const char**>(kSymbols), sizeof(kSymbols));
+    return context_ != nullptr;
+  }
+  void reconfigure() {
+    if (reconfig_) reconfig_();
+  }
+  void stop() {
+    if (context_) plugin_context_destroy(context_);  // runs backfill's fini()
+    context_ = nullptr;
+    reconfig_ = nullptr;
+  }
+
+ private:
+  static constexpr const char* kSymbols[] = {"sched_p_reconfig"};
+  plugin_context_t* context_ = nullptr;
+  int (*reconfig_)() = nullptr;
+};
+
+class ConvergeAgent {
+ public:
+  void start(const SiteConfig& config) {
+    config_ = config;
+    thread_ = std::thread([this] { run(); });
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  void set_config(const SiteConfig& config) {
+    {
+      std::lock_guard lock(mutex_);
+      config_ = config;
+    }
+    wake_.notify_all();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      classify_new_jobs();
+      lock.lock();
+      wake_.wait_for(lock, config_.scheduler_interval, [this] { return stopping_; });
+    }
+  }
+
+  // Logs the Converge class of every job the agent has not seen yet.
+  void classify_new_jobs() {
+    slurmctld_lock_t job_read = {NO_LOCK, READ_LOCK, NO_LOCK, NO_LOCK, NO_LOCK};
+    lock_slurmctld(job_read);
+    std::map<uint32_t, converge::JobRequest> fresh;
+    uint32_t newest = last_job_id_;
+    ListIterator it = list_iterator_create(job_list);
+    while (auto* job = static_cast<job_record_t*>(list_next(it))) {
+      if (job->job_id <= last_job_id_) continue;
+      fresh.emplace(job->job_id, converge::slurm::job_request_of(job));
+      newest = std::max(newest, job->job_id);
+    }
+    list_iterator_destroy(it);
+    unlock_slurmctld(job_read);
+    last_job_id_ = newest;
+    for (const auto& [job_id, request] : fresh) {
+      if (!request.type) continue;
+      log::info("job {} class={} services={}", job_id, converge::to_string(*request.type),
+                request.services.empty() ? "none" : fmt::format("{}", fmt::join(request.services, ",")));
+    }
+  }
+
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  SiteConfig config_;
+  uint32_t last_job_id_ = 0;
+};
+
+BackfillDelegate g_backfill;
+ConvergeAgent g_agent;
+SiteConfig g_config;  // last good converge.json
+
+// Loads converge.json if the site has one; on error keeps `current`.
+SiteConfig load_site_config(const SiteConfig& current, const char* when) {
+  std::string path = site_config_path();
+  struct stat st;
+  if (path.empty() || stat(path.c_str(), &st) != 0) {
+    log::verbose("no {} ({}): using built-in settings", path, when);
+    return current;
+  }
+  try {
+    SiteConfig loaded = SiteConfig::load_file(path);
+    log::info("loaded {} ({})", path, when);
+    return loaded;
+  } catch (const converge::config::Error& e) {
+    log::error("{} ({}); keeping the previous settings", e.what(), when);
+    return current;
+  }
+}
+
+}  // namespace
+
+CONVERGE_EXPORT int init(void) {
+  converge::slurm::install_log_sink(plugin_type);
+  return converge::slurm::guarded("init", SLURM_ERROR, [] {
+    g_config = load_site_config(SiteConfig::defaults(), "start");
+    if (!g_backfill.start()) {
+      log::error("cannot load sched/backfill, which sched/converge runs for push scheduling");
+      return SLURM_ERROR;
+    }
+    g_agent.start(g_config);
+    log::info("active: Converge agent started, push scheduling by sched/backfill");
+    return SLURM_SUCCESS;
+  });
+}
+
+CONVERGE_EXPORT void fini(void) {
+  converge::slurm::guarded("fini", 0, [] {
+    g_agent.stop();
+    g_backfill.stop();
+    log::info("stopped");
+    return 0;
+  });
+}
+
+CONVERGE_EXPORT int sched_p_reconfig(void) {
+  return converge::slurm::guarded("reconfig", SLURM_ERROR, [] {
+    g_config = load_site_config(g_config, "reconfigure");
+    g_agent.set_config(g_config);
+    g_backfill.reconfigure();
+    log::info("reconfigured");
+    return SLURM_SUCCESS;
+  });
+}

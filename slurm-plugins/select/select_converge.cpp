@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// select/converge: Converge's node selection plugin.
+//
+// Placement mechanics are Slurm's consumable-TRES selection for now: this
+// plugin loads select/cons_tres inside itself (the pattern Slurm's own
+// select/cray_aries uses) and forwards every call, logging each placement
+// with the job's Converge class. Topology-aware placement policy from
+// libconverge replaces the forwarding of job_test in a later step.
+//
+// It is loaded by slurmctld, slurmd and every Slurm command (they open all
+// select plugins to unpack job and node data), so it references no symbol
+// that only slurmctld defines.
+#include "common/slurm_internal.h"
+
+#include "common/job_record.h"
+#include "common/slurm_log_sink.h"
+
+#include <string>
+
+CONVERGE_EXPORT const char plugin_name[] = "Converge topology-aware node selection";
+CONVERGE_EXPORT const char plugin_type[] = "select/converge";
+// Unique among select plugins (Slurm's own use 101..110).
+CONVERGE_EXPORT const uint32_t plugin_id = 190;
+CONVERGE_EXPORT const uint32_t plugin_version = SLURM_VERSION_NUMBER;
+
+namespace {
+
+namespace log = converge::log;
+
+constexpr const char* kDelegate = "select/cons_tres";
+
+slurm_select_ops_t g_ops;  // cons_tres's entry points
+plugin_context_t* g_context = nullptr;
+
+std::string node_names(bitstr_t* bitmap) {
+  char* names = bitmap ? bitmap2node_name(bitmap) : nullptr;
+  std::string out = names ? names : "";
+  xfree(names);
+  return out;
+}
+
+}  // namespace
+
+CONVERGE_EXPORT int init(void) {
+  converge::slurm::install_log_sink(plugin_type);
+  // Every member of slurm_select_ops_t is a pointer named by node_select_syms.
+  constexpr size_t kSymbolCount = sizeof(slurm_select_ops_t) / sizeof(void*);
+  g_context = plugin_context_create("select", kDelegate, reinterpret_cast<void**>(&g_ops),
+                                    node_select_syms, kSymbolCount * sizeof(char*));
+  if (!g_context) {
+    log::error("cannot load {}, which select/converge delegates to", kDelegate);
+    return SLURM_ERROR;
+  }
+  if (running_in_daemon()) {
+    log::info("active: placement by Converge, resource accounting by {}", kDelegate);
+  } else {
+    log::debug("loaded (delegate {})", kDelegate);
+  }
+  return SLURM_SUCCESS;
+}
+
+CONVERGE_EXPORT int fini(void) {
+  if (g_context) plugin_context_destroy(g_context);
+  g_context = nullptr;
+  return SLURM_SUCCESS;
+}
+
+CONVERGE_EXPORT int select_p_state_save(char* dir_name) { return g_ops.state_save(dir_name); }
+CONVERGE_EXPORT int select_p_state_restore(char* dir_name) { return g_ops.state_restore(dir_name); }
+CONVERGE_EXPORT int select_p_job_init(List job_list) { return g_ops.job_init(job_list); }
+CONVERGE_EXPORT int select_p_node_init(void) { return g_ops.node_init(); }
+
+CONVERGE_EXPORT int select_p_job_test(job_record_t* job_ptr, bitstr_t* bitmap, uint32_t min_nodes,
+                                      uint32_t max_nodes, uint32_t req_nodes, uint16_t mode,
+                                      List preemptee_candidates, List* preemptee_job_list,
+                                      bitstr_t* exc_core_bitmap) {
+  int rc = g_ops.job_test(job_ptr, bitmap, min_nodes, max_nodes, req_nodes, mode,
+                          preemptee_candidates, preemptee_job_list, exc_core_bitmap);
+  if (rc == SLURM_SUCCESS && mode == SELECT_MODE_RUN_NOW) {
+    converge::slurm::guarded("job_test", 0, [&] {
+      auto request = converge::slurm::job_request_of(job_ptr);
+      log::info("job {} class={} placed on {}", job_ptr->job_id,
+                request.type ? converge::to_string(*request.type) : "none", node_names(bitmap));
+      return 0;
+    });
+  }
+  return rc;
+}
+
+CONVERGE_EXPORT int select_p_job_begin(job_record_t* job_ptr) { return g_ops.job_begin(job_ptr); }
+CONVERGE_EXPORT int select_p_job_ready(job_record_t* job_ptr) { return g_ops.job_ready(job_ptr); }
+CONVERGE_EXPORT int select_p_job_expand(job_record_t* from_job_ptr, job_record_t* to_job_ptr) {
+  return g_ops.job_expand(from_job_ptr, to_job_ptr);
+}
+CONVERGE_EXPORT int select_p_job_resized(job_record_t* job_ptr, node_record_t* node_ptr) {
+  return g_ops.job_resized(job_ptr, node_ptr);
+}
+CONVERGE_EXPORT int select_p_job_signal(job_record_t* job_ptr, int signal) {
+  return g_ops.job_signal(job_ptr, signal);
+}
+CONVERGE_EXPORT int select_p_job_fini(job_record_t* job_ptr) { return g_ops.job_fini(job_ptr); }
+CONVERGE_EXPORT int select_p_job_suspend(job_record_t* job_ptr, bool indf_susp) {
+  return g_ops.job_suspend(job_ptr, indf_susp);
+}
+CONVERGE_EXPORT int select_p_job_resume(job_record_t* job_ptr, bool indf_susp) {
+  return g_ops.job_resume(job_ptr, indf_susp);
+}
+CONVERGE_EXPORT bitstr_t* select_p_step_pick_nodes(job_record_t* job_ptr, select_jobinfo_t* step_jobinfo,
+                                                   uint32_t node_count, bitstr_t** avail_nodes) {
+  return g_ops.step_pick_nodes(job_ptr, step_jobinfo, node_count, avail_nodes);
+}
+CONVERGE_EXPORT int select_p_step_start(step_record_t* step_ptr) { return g_ops.step_start(step_ptr); }
+CONVERGE_EXPORT int select_p_step_finish(step_record_t* step_ptr, bool killing_step) {
+  return g_ops.step_finish(step_ptr, killing_step);
+}
+
+CONVERGE_EXPORT int select_p_select_nodeinfo_pack(select_nodeinfo_t* nodeinfo, buf_t* buffer,
+                                                  uint16_t protocol_version) {
+  return g_ops.nodeinfo_pack(nodeinfo, buffer, protocol_version);
+}
+CONVERGE_EXPORT int select_p_select_nodeinfo_unpack(select_nodeinfo_t** nodeinfo, buf_t* buffer,
+                                                    uint16_t protocol_version) {
+  return g_ops.nodeinfo_unpack(nodeinfo, buffer, protocol_version);
+}
+CONVERGE_EXPORT select_nodeinfo_t* select_p_select_nodeinfo_alloc(void) { return g_ops.nodeinfo_alloc(); }
+CONVERGE_EXPORT int select_p_select_nodeinfo_free(select_nodeinfo_t* nodeinfo) {
+  return g_ops.nodeinfo_free(nodeinfo);
+}
+CONVERGE_EXPORT int select_p_select_nodeinfo_set_all(void) { return g_ops.nodeinfo_set_all(); }
+CONVERGE_EXPORT int select_p_select_nodeinfo_set(job_record_t* job_ptr) { return g_ops.nodeinfo_set(job_ptr); }
+CONVERGE_EXPORT int select_p_select_nodeinfo_get(select_nodeinfo_t* nodeinfo, enum select_nodedata_type dinfo,
+                                                 enum node_states state, void* data) {
+  return g_ops.nodeinfo_get(nodeinfo, dinfo, state, data);
+}
+
+CONVERGE_EXPORT select_jobinfo_t* select_p_select_jobinfo_alloc(void) { return g_ops.jobinfo_alloc(); }
+CONVERGE_EXPORT int select_p_select_jobinfo_free(select_jobinfo_t* jobinfo) {
+  return g_ops.jobinfo_free(jobinfo);
+}
+CONVERGE_EXPORT int select_p_select_jobinfo_set(select_jobinfo_t* jobinfo, enum select_jobdata_type data_type,
+                                                void* data) {
+  return g_ops.jobinfo_set(jobinfo, data_type, data);
+}
+CONVERGE_EXPORT int select_p_select_jobinfo_get(select_jobinfo_t* jobinfo, enum select_jobdata_type data_type,
+                                                void* data) {
+  return g_ops.jobinfo_get(jobinfo, data_type, data);
+}
+CONVERGE_EXPORT select_jobinfo_t* select_p_select_jobinfo_copy(select_jobinfo_t* jobinfo) {
+  return g_ops.jobinfo_copy(jobinfo);
+}
+CONVERGE_EXPORT int select_p_select_jobinfo_pack(select_jobinfo_t* jobinfo, buf_t* buffer,
+                                                 uint16_t protocol_version) {
+  return g_ops.jobinfo_pack(jobinfo, buffer, protocol_version);
+}
+CONVERGE_EXPORT int select_p_select_jobinfo_unpack(select_jobinfo_t** jobinfo_pptr, buf_t* buffer,
+                                                   uint16_t protocol_version) {
+  return g_ops.jobinfo_unpack(jobinfo_pptr, buffer, protocol_version);
+}
+CONVERGE_EXPORT char* select_p_select_jobinfo_sprint(select_jobinfo_t* jobinfo, char* buf, size_t size,
+                                                     int mode) {
+  return g_ops.jobinfo_sprint(jobinfo, buf, size, mode);
+}
+CONVERGE_EXPORT char* select_p_select_jobinfo_xstrdup(select_jobinfo_t* jobinfo, int mode) {
+  return g_ops.jobinfo_xstrdup(jobinfo, mode);
+}
+
+CONVERGE_EXPORT int select_p_get_info_from_plugin(enum select_plugindata_info dinfo, job_record_t* job_ptr,
+                                                  void* data) {
+  return g_ops.get_info_from_plugin(dinfo, job_ptr, data);
+}
+CONVERGE_EXPORT int select_p_update_node_config(int index) { return g_ops.update_node_config(index); }
+CONVERGE_EXPORT int select_p_reconfigure(void) {
+  int rc = g_ops.reconfigure();
+  log::info("reconfigured");
+  return rc;
+}
+CONVERGE_EXPORT bitstr_t* select_p_resv_test(resv_desc_msg_t* resv_desc_ptr, uint32_t node_cnt,
+                                             bitstr_t* avail_bitmap, bitstr_t** core_bitmap) {
+  return g_ops.resv_test(resv_desc_ptr, node_cnt, avail_bitmap, core_bitmap);
+}

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "converge/job_request.h"
+
+#include <gtest/gtest.h>
+
+using namespace converge;
+
+TEST(JobRequest, ParsesJobTypes) {
+  EXPECT_EQ(parse_job_type("sim"), JobType::sim);
+  EXPECT_EQ(parse_job_type("bigdata"), JobType::bigdata);
+  EXPECT_EQ(parse_job_type("ai"), JobType::ai);
+  try {
+    parse_job_type("bogus");
+    FAIL() << "bogus accepted";
+  } catch (const JobRequestError& e) {
+    EXPECT_STREQ(e.what(), "invalid --converge-type \"bogus\": expected one of sim, bigdata, ai");
+  }
+  EXPECT_THROW(parse_job_type(""), JobRequestError);
+  EXPECT_THROW(parse_job_type("SIM"), JobRequestError);
+}
+
+TEST(JobRequest, ParsesServiceLists) {
+  EXPECT_EQ(parse_services("kapok"), std::vector<std::string>{"kapok"});
+  EXPECT_EQ(parse_services("kapok,topo,tdpipe"), (std::vector<std::string>{"kapok", "topo", "tdpipe"}));
+  EXPECT_THROW(parse_services(""), JobRequestError);
+  EXPECT_THROW(parse_services("kapok,"), JobRequestError);
+  EXPECT_THROW(parse_services("kapok,kapok"), JobRequestError);
+  try {
+    parse_services("kapok,hdfs");
+    FAIL();
+  } catch (const JobRequestError& e) {
+    EXPECT_STREQ(e.what(), "invalid --converge-services \"kapok,hdfs\": unknown service \"hdfs\" (known: kapok, topo, tdpipe)");
+  }
+}
+
+TEST(JobRequest, SpankVariableNamesFollowSlurm) {
+  EXPECT_EQ(spank_option_variable("converge", "converge-type"), "_SLURM_SPANK_OPTION_converge_converge_type");
+}
+
+TEST(JobRequest, ReadsTheJobsSpankEnvironment) {
+  const char* env[] = {"OTHER=1", "_SLURM_SPANK_OPTION_converge_converge_type=bigdata",
+                       "SPANK__SLURM_SPANK_OPTION_converge_converge_services=kapok,topo", nullptr};
+  auto r = JobRequest::from_spank_env(env, 4);
+  ASSERT_TRUE(r.type);
+  EXPECT_EQ(*r.type, JobType::bigdata);
+  EXPECT_EQ(r.services, (std::vector<std::string>{"kapok", "topo"}));
+}
+
+TEST(JobRequest, IgnoresBadValuesInTheController) {
+  const char* env[] = {"_SLURM_SPANK_OPTION_converge_converge_type=bogus",
+                       "_SLURM_SPANK_OPTION_converge_converge_services=nope"};
+  auto r = JobRequest::from_spank_env(env, 2);
+  EXPECT_FALSE(r.type);
+  EXPECT_TRUE(r.services.empty());
+  EXPECT_FALSE(JobRequest::from_spank_env(nullptr, 0).type);
+}
