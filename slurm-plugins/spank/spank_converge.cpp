@@ -57,17 +57,6 @@ struct spank_option g_options[] = {
     {kServicesName, kServicesArg, kServicesUsage, 1, kServicesOption, check_option},
 };
 
-const char* context_name(spank_context_t context) {
-  switch (context) {
-    case S_CTX_LOCAL: return "srun";
-    case S_CTX_REMOTE: return "slurmstepd";
-    case S_CTX_ALLOCATOR: return "allocator";
-    case S_CTX_SLURMD: return "slurmd";
-    case S_CTX_JOB_SCRIPT: return "job script";
-    default: return "unknown";
-  }
-}
-
 // Exports an option's value to the job's tasks as an environment variable.
 void export_option(spank_t sp, spank_option& option, const char* variable) {
   char* value = nullptr;
@@ -91,9 +80,19 @@ CONVERGE_EXPORT int slurm_spank_init(spank_t sp, int /*argc*/, char** /*argv*/) 
   }
   if (context == S_CTX_SLURMD) {
     slurm_info("spank/converge: active in slurmd (--converge-type, --converge-services)");
-  } else {
-    slurm_verbose("spank/converge: active in %s", context_name(context));
   }
+  return 0;
+}
+
+// The commands apply -v only after slurm_spank_init, so they report later:
+// sbatch and salloc after option parsing, srun once its step is set up.
+CONVERGE_EXPORT int slurm_spank_init_post_opt(spank_t /*sp*/, int /*argc*/, char** /*argv*/) {
+  if (spank_context() == S_CTX_ALLOCATOR) slurm_verbose("spank/converge: active in allocator");
+  return 0;
+}
+
+CONVERGE_EXPORT int slurm_spank_local_user_init(spank_t /*sp*/, int /*argc*/, char** /*argv*/) {
+  slurm_verbose("spank/converge: active in srun");
   return 0;
 }
 

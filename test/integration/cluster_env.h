@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// Helpers for integration tests against the real local cluster that CTest's
+// "cluster" fixture brings up (converge-cluster up) and tears down.
+#pragma once
+
+#include "converge/poll.h"
+#include "converge/process.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+namespace converge::test {
+
+inline const std::string kBinDir = CONVERGE_BIN_DIR;
+inline const std::string kClusterDir = TEST_CLUSTER_DIR;
+inline const std::string kPortBase = TEST_PORT_BASE;
+inline const std::string kSlurmConf = kClusterDir + "/etc/slurm.conf";
+inline const std::string kMarker = "CONVERGE_CLUSTER_DIR=" + kClusterDir;
+
+// Runs a shell command as a client of the test cluster.
+inline process::RunResult sh(const std::string& command, std::vector<std::string> env = {}) {
+  env.push_back("SLURM_CONF=" + kSlurmConf);
+  return process::run({"/bin/sh", "-c", command}, env);
+}
+
+inline std::string cluster_cmd(const std::string& args) {
+  return kBinDir + "/converge-cluster --dir " + kClusterDir + " " + args;
+}
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+inline std::string controller_log() { return read_file(kClusterDir + "/log/slurmctld.log"); }
+
+inline std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+// Waits (bounded) until the controller's log holds `needle` at least `times` times.
+inline bool controller_log_shows(const std::string& needle, std::size_t times = 1) {
+  using namespace std::chrono_literals;
+  return poll_until(20s, 100ms, [&] { return count_of(controller_log(), needle) >= times; });
+}
+
+inline std::set<std::string> job_ids() {
+  std::set<std::string> ids;
+  std::istringstream out(sh("squeue -h -t all -o %i").output);
+  std::string id;
+  while (out >> id) ids.insert(id);
+  return ids;
+}
+
+}  // namespace converge::test

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// Integration tests on a real 4-node local cluster: slurmctld with
+// sched/converge and select/converge, four slurmd, the SPANK plugin, PMIx.
+#include "cluster_env.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+
+using namespace converge::test;
+using namespace std::chrono_literals;
+namespace process = converge::process;
+
+namespace {
+
+std::string temp_output(const std::string& name) {
+  auto dir = std::filesystem::path(kClusterDir) / "test-output";
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+}  // namespace
+
+TEST(Cluster, ScontrolNamesConvergePlugins) {
+  auto config = sh("scontrol show config");
+  ASSERT_EQ(config.exit_code, 0) << config.output;
+  EXPECT_NE(config.output.find("SchedulerType           = sched/converge"), std::string::npos);
+  EXPECT_NE(config.output.find("SelectType              = select/converge"), std::string::npos);
+  EXPECT_NE(config.output.find("TopologyPlugin          = topology/tree"), std::string::npos);
+  EXPECT_NE(config.output.find("PlugStackConfig         = " + kClusterDir + "/etc/plugstack.conf"), std::string::npos);
+}
+
+TEST(Cluster, PluginsReportThemselvesActive) {
+  EXPECT_TRUE(controller_log_shows("sched/converge: active"));
+  EXPECT_TRUE(controller_log_shows("select/converge: active"));
+  for (const char* node : {"n1", "n2", "n3", "n4"}) {
+    EXPECT_NE(read_file(kClusterDir + "/log/slurmd-" + std::string(node) + ".log").find("spank/converge: active in slurmd"),
+              std::string::npos)
+        << node;
+  }
+}
+
+TEST(Cluster, PluginsLoadInTheCommands) {
+  // -vv raises the commands' log level to debug, where the plugins report loading.
+  EXPECT_NE(sh("sinfo -vv 2>&1").output.find("select/converge: loaded"), std::string::npos);
+  EXPECT_NE(sh("squeue -vv 2>&1").output.find("select/converge: loaded"), std::string::npos);
+  auto srun = sh("srun -v -N1 true 2>&1");
+  EXPECT_EQ(srun.exit_code, 0) << srun.output;
+  EXPECT_NE(srun.output.find("spank/converge: active in srun"), std::string::npos) << srun.output;
+  auto sbatch = sh("sbatch -v -o /dev/null --wrap true 2>&1");
+  EXPECT_EQ(sbatch.exit_code, 0) << sbatch.output;
+  EXPECT_NE(sbatch.output.find("spank/converge: active in allocator"), std::string::npos) << sbatch.output;
+}
+
+TEST(Cluster, NodesAreIdleUnderTheGeneratedSwitchTree) {
+  auto nodes = sh("sinfo -h -N -o '%N %t'");
+  EXPECT_EQ(nodes.output, "n1 idle\nn2 idle\nn3 idle\nn4 idle\n");
+  auto topology = sh("scontrol show topology");
+  EXPECT_NE(topology.output.find("SwitchName=leaf1 Level=0 LinkSpeed=1 Nodes=n[1-2]"), std::string::npos)
+      << topology.output;
+  EXPECT_NE(topology.output.find("SwitchName=leaf2 Level=0 LinkSpeed=1 Nodes=n[3-4]"), std::string::npos);
+  EXPECT_NE(topology.output.find("SwitchName=spine Level=1 LinkSpeed=1 Nodes=n[1-4] Switches=leaf[1-2]"),
+            std::string::npos);
+}
+
+TEST(Cluster, SimJobRunsOnTwoNodesAndSeesItsType) {
+  std::string out = temp_output("sim-job.out");
+  auto submit = sh("sbatch --parsable --wait --converge-type=sim --converge-services=kapok -N2 -o " + out +
+                   " --wrap 'echo TYPE=$CONVERGE_TYPE SERVICES=$CONVERGE_SERVICES; "
+                   "srun --ntasks-per-node=1 printenv SLURMD_NODENAME'");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  std::string job_id = submit.output.substr(0, submit.output.find_first_of(";\n"));
+  std::string output = read_file(out);
+  EXPECT_NE(output.find("TYPE=sim SERVICES=kapok"), std::string::npos) << output;
+  std::set<std::string> nodes;
+  std::istringstream lines(output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.size() == 2 && line[0] == 'n') nodes.insert(line);
+  }
+  EXPECT_EQ(nodes.size(), 2u) << output;
+  // The controller's plugins read the class from the job record.
+  EXPECT_TRUE(controller_log_shows("select/converge: job " + job_id + " class=sim placed on n"));
+  EXPECT_TRUE(controller_log_shows("sched/converge: job " + job_id + " class=sim services=kapok"));
+}
+
+TEST(Cluster, MpiAllreduceUnderPmixAcrossTwoNodes) {
+  auto run = sh("srun --mpi=pmix -N2 -n4 " + kBinDir + "/mpi-hello", {"OMPI_MCA_btl=self,tcp"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("allreduce OK sum=6 expected=6"), std::string::npos) << run.output;
+  EXPECT_EQ(count_of(run.output, "of 4 on node "), 4u) << run.output;
+  std::set<std::string> nodes;
+  for (const char* n : {"n1", "n2", "n3", "n4"}) {
+    if (run.output.find(std::string("on node ") + n + " ") != std::string::npos) nodes.insert(n);
+  }
+  EXPECT_EQ(nodes.size(), 2u) << run.output;
+}
+
+TEST(Cluster, BogusTypeIsRefusedAndCreatesNoJob) {
+  auto before = job_ids();
+  auto submit = sh("sbatch --converge-type=bogus --wrap true 2>&1");
+  EXPECT_NE(submit.exit_code, 0);
+  EXPECT_NE(submit.output.find("invalid --converge-type \"bogus\": expected one of sim, bigdata, ai"),
+            std::string::npos)
+      << submit.output;
+  EXPECT_EQ(submit.output.find("Submitted"), std::string::npos);
+  EXPECT_EQ(job_ids(), before);
+}
+
+TEST(Cluster, UnknownServiceIsRefusedAndCreatesNoJob) {
+  auto before = job_ids();
+  auto submit = sh("sbatch --converge-type=bigdata --converge-services=kapok,hdfs --wrap true 2>&1");
+  EXPECT_NE(submit.exit_code, 0);
+  EXPECT_NE(submit.output.find("unknown service \"hdfs\""), std::string::npos) << submit.output;
+  EXPECT_EQ(job_ids(), before);
+}
+
+TEST(Cluster, SurvivesReconfigure) {
+  std::size_t reconfigured = count_of(controller_log(), "sched/converge: reconfigured");
+  auto r = sh("scontrol reconfigure");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(controller_log_shows("sched/converge: reconfigured", reconfigured + 1));
+  auto job = sh("sbatch --parsable --wait -o /dev/null --converge-type=bigdata --wrap true");
+  EXPECT_EQ(job.exit_code, 0) << job.output;
+}
+
+TEST(Cluster, BadSiteConfigIsRejectedAndTheLastGoodKept) {
+  std::string path = kClusterDir + "/etc/converge.json";
+  std::string good = read_file(path);
+  {
+    std::ofstream bad(path, std::ios::trunc);
+    bad << R"({"scheduler": {"interval_ms": "soon"}})";
+  }
+  ASSERT_EQ(sh("scontrol reconfigure").exit_code, 0);
+  EXPECT_TRUE(controller_log_shows(path + ": /scheduler/interval_ms: expected an integer, got string (reconfigure); "
+                                          "keeping the previous settings"));
+  {
+    std::ofstream restore(path, std::ios::trunc);
+    restore << good;
+  }
+  ASSERT_EQ(sh("scontrol reconfigure").exit_code, 0);
+  EXPECT_EQ(sh("sbatch --parsable --wait -o /dev/null --wrap true").exit_code, 0);
+}
+
+TEST(Cluster, SurvivesControllerRestart) {
+  auto id = process::read_pid_file(kClusterDir + "/run/slurmctld.pid");
+  ASSERT_TRUE(id && process::alive(*id));
+  std::size_t starts = count_of(controller_log(), "sched/converge: active");
+  kill(id->pid, SIGTERM);
+  ASSERT_TRUE(converge::poll_until(30s, 50ms, [&] { return !process::alive(*id); }));
+  auto up = sh(cluster_cmd("up"));
+  ASSERT_EQ(up.exit_code, 0) << up.output;
+  EXPECT_NE(up.output.find("started slurmctld)"), std::string::npos) << up.output;
+  EXPECT_TRUE(controller_log_shows("sched/converge: active", starts + 1));
+  auto job = sh("sbatch --parsable --wait -o /dev/null --converge-type=sim -N2 --wrap 'srun true'");
+  EXPECT_EQ(job.exit_code, 0) << job.output;
+}
+
+TEST(Cluster, UpOnARunningClusterIsHarmless) {
+  auto before = process::read_pid_file(kClusterDir + "/run/slurmctld.pid");
+  auto up = sh(cluster_cmd("up"));
+  EXPECT_EQ(up.exit_code, 0) << up.output;
+  EXPECT_NE(up.output.find("is already up"), std::string::npos) << up.output;
+  EXPECT_EQ(process::read_pid_file(kClusterDir + "/run/slurmctld.pid"), before);
+  auto reshape = sh(cluster_cmd("up --nodes 8 2>&1"));
+  EXPECT_NE(reshape.exit_code, 0);
+  EXPECT_NE(reshape.output.find("a different cluster (4 nodes, Converge plugins) is running"), std::string::npos)
+      << reshape.output;
+}
+
+TEST(Cluster, StatusShowsDaemonsPluginsAndNodes) {
+  auto status = sh(cluster_cmd("status"));
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("sched/converge: active"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("select/converge: active"), std::string::npos);
+  EXPECT_EQ(count_of(status.output, " idle "), 4u) << status.output;
+}
+
+TEST(Cluster, PortInUseIsAOneLineError) {
+  std::string other = kClusterDir + "-port-clash";
+  auto up = sh(kBinDir + "/converge-cluster --dir " + other + " up --port-base " + kPortBase + " 2>&1");
+  EXPECT_EQ(up.exit_code, 1);
+  EXPECT_EQ(up.output, "converge-cluster: error: port " + kPortBase +
+                           " (slurmctld) is already in use: stop what holds it or pass --port-base\n");
+  EXPECT_TRUE(process::find_by_environment("CONVERGE_CLUSTER_DIR=" + other).empty());
+  std::filesystem::remove_all(other);
+}
+
+TEST(Cluster, MissingDependencyIsAOneLineError) {
+  std::string other = kClusterDir + "-no-deps";
+  auto up = process::run({kBinDir + "/converge-cluster", "--dir", other, "up"}, {"PATH=/nonexistent"});
+  EXPECT_EQ(up.exit_code, 1);
+  EXPECT_EQ(up.output,
+            "converge-cluster: error: slurmctld not found: install Debian package slurmctld ('make deps' does)\n");
+  std::filesystem::remove_all(other);
+}
