@@ -196,3 +196,15 @@ TEST(Cluster, MissingDependencyIsAOneLineError) {
             "converge-cluster: error: slurmctld not found: install Debian package slurmctld ('make deps' does)\n");
   std::filesystem::remove_all(other);
 }
+
+TEST(Cluster, HeatSimulationMatchesTheAnalyticSolution) {
+  auto run = sh("srun --mpi=pmix -N2 -n4 " + kBinDir + "/heat1d --cells 256 --steps 2000 --tolerance 1e-5",
+                {"OMPI_MCA_btl=self,tcp", "OMPI_MCA_mpi_yield_when_idle=1"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("on 4 ranks"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("(OK)"), std::string::npos) << run.output;
+  // The check has teeth: a tolerance below the discretisation error fails the run.
+  auto wrong = sh("srun --mpi=pmix -N1 -n2 " + kBinDir + "/heat1d --cells 64 --steps 100 --tolerance 1e-12",
+                  {"OMPI_MCA_btl=self,tcp", "OMPI_MCA_mpi_yield_when_idle=1"});
+  EXPECT_NE(wrong.exit_code, 0) << wrong.output;
+}
