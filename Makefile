@@ -22,7 +22,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS = -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
              -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSLURM_SRC=$(SLURM_SRC) \
              -DCONVERGE_SANITIZE=$(SANITIZE) \
-             $(if $(PLUGINDIR),-DCONVERGE_PLUGINDIR=$(PLUGINDIR))
+             -DCONVERGE_PLUGINDIR=$(PLUGINDIR)
 
 .PHONY: all deps configure build test unit-test integration-test demo install format clean
 

@@ -12,7 +12,10 @@ find_library(SLURM_FULL_LIBRARY slurmfull
   PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/slurm-wlm /usr/lib64/slurm /usr/lib/slurm
   REQUIRED NO_DEFAULT_PATH)
 get_filename_component(SLURM_LIB_PLUGINDIR ${SLURM_FULL_LIBRARY} DIRECTORY)
-set(CONVERGE_PLUGINDIR ${SLURM_LIB_PLUGINDIR} CACHE PATH "Where make install puts the Slurm plugins")
+# Where `make install` puts the plugins: Slurm's PluginDir unless given.
+if(NOT CONVERGE_PLUGINDIR)
+  set(CONVERGE_PLUGINDIR ${SLURM_LIB_PLUGINDIR})
+endif()
 
 # SLURM_VERSION_NUMBER (0xMMmmuu) as "MM.mm.uu": what plugin loading compares.
 function(converge_slurm_version header out)
