@@ -93,8 +93,8 @@ int main(int argc, char** argv) {
   double start = MPI_Wtime();
   for (long step = 0; step < o.steps; ++step) {
     // Halos: boundary values stay 0 where the neighbour is MPI_PROC_NULL.
-    MPI_Sendrecv(&u[1], 1, MPI_DOUBLE, left, 0, &u[local + 1], 1, MPI_DOUBLE, right, 0, MPI_COMM_WORLD,
-                 MPI_STATUS_IGNORE);
+    MPI_Sendrecv(&u[1], 1, MPI_DOUBLE, left, 0, &u[local + 1], 1, MPI_DOUBLE, right, 0,
+                 MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     MPI_Sendrecv(&u[local], 1, MPI_DOUBLE, right, 1, &u[0], 1, MPI_DOUBLE, left, 1, MPI_COMM_WORLD,
                  MPI_STATUS_IGNORE);
     for (long i = 1; i <= local; ++i) next[i] = u[i] + r * (u[i - 1] - 2 * u[i] + u[i + 1]);
@@ -106,23 +106,28 @@ int main(int argc, char** argv) {
   double error = 0;
   for (long i = 0; i < local; ++i) {
     double x = static_cast<double>(first + i) * h;
-    error = std::max(error, std::fabs(u[i + 1] - std::exp(-o.alpha * pi * pi * t) * std::sin(pi * x)));
+    error =
+        std::max(error, std::fabs(u[i + 1] - std::exp(-o.alpha * pi * pi * t) * std::sin(pi * x)));
   }
   double max_error = 0;
   MPI_Reduce(&error, &max_error, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
 
   char where[128];
   const char* node = std::getenv("SLURMD_NODENAME");
-  std::snprintf(where, sizeof where, "rank %d: node %s, cells %ld-%ld", rank, node ? node : "?", first, last);
+  std::snprintf(where, sizeof where, "rank %d: node %s, cells %ld-%ld", rank, node ? node : "?",
+                first, last);
   std::vector<char> all(sizeof where * static_cast<size_t>(size));
   MPI_Gather(where, sizeof where, MPI_CHAR, all.data(), sizeof where, MPI_CHAR, 0, MPI_COMM_WORLD);
 
   int ok = 1;
   if (rank == 0) {
-    for (int i = 0; i < size; ++i) std::printf("  %s\n", &all[sizeof where * static_cast<size_t>(i)]);
+    for (int i = 0; i < size; ++i)
+      std::printf("  %s\n", &all[sizeof where * static_cast<size_t>(i)]);
     ok = max_error <= o.tolerance;
-    std::printf("heat1d: %ld cells, %ld steps to t=%.4g on %d ranks in %.3f s; max error vs analytic %.3e (%s)\n",
-                o.cells, o.steps, t, size, elapsed, max_error, ok ? "OK" : "ABOVE TOLERANCE");
+    std::printf(
+        "heat1d: %ld cells, %ld steps to t=%.4g on %d ranks in %.3f s; max error vs analytic %.3e "
+        "(%s)\n",
+        o.cells, o.steps, t, size, elapsed, max_error, ok ? "OK" : "ABOVE TOLERANCE");
   }
   MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
   MPI_Finalize();

@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
   char line[kLine];
   const char* node = std::getenv("SLURMD_NODENAME");
   const char* type = std::getenv("CONVERGE_TYPE");
-  std::snprintf(line, kLine, "rank %d of %d on node %s (pid %d, converge type %s)", rank, size, node ? node : "?",
-                static_cast<int>(getpid()), type ? type : "none");
+  std::snprintf(line, kLine, "rank %d of %d on node %s (pid %d, converge type %s)", rank, size,
+                node ? node : "?", static_cast<int>(getpid()), type ? type : "none");
   std::vector<char> all(static_cast<size_t>(kLine) * size);
   MPI_Gather(line, kLine, MPI_CHAR, all.data(), kLine, MPI_CHAR, 0, MPI_COMM_WORLD);
 

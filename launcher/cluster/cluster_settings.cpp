@@ -12,8 +12,8 @@ std::vector<std::string> ClusterSettings::node_names() const {
 }
 
 void ClusterSettings::apply(const config::Node& cluster) {
-  cluster.allow_only({"dir", "nodes", "cpus_per_node", "memory_mb_per_node", "controller_port", "stock",
-                      "log_level"});
+  cluster.allow_only({"dir", "nodes", "cpus_per_node", "memory_mb_per_node", "controller_port",
+                      "stock", "log_level"});
   if (auto v = cluster.find("dir")) dir = v->as_string();
   if (auto v = cluster.find("nodes")) nodes = static_cast<int>(v->as_int(1, kMaxNodes));
   if (auto v = cluster.find("cpus_per_node")) cpus_per_node = static_cast<int>(v->as_int(1, 1024));
@@ -25,7 +25,8 @@ void ClusterSettings::apply(const config::Node& cluster) {
   }
   if (auto v = cluster.find("stock")) stock = v->as_bool();
   if (auto v = cluster.find("log_level")) {
-    log_level = v->as_enum({"quiet", "fatal", "error", "info", "verbose", "debug", "debug2", "debug3"});
+    log_level =
+        v->as_enum({"quiet", "fatal", "error", "info", "verbose", "debug", "debug2", "debug3"});
   }
 }
 
@@ -34,9 +35,11 @@ void ClusterSettings::validate() const {
     throw config::Error(fmt::format("--nodes must be between 1 and {}, got {}", kMaxNodes, nodes));
   }
   if (controller_port < 1024 || controller_port + nodes >= 65536) {
-    throw config::Error(fmt::format("--port-base {} leaves no room for {} slurmd ports", controller_port, nodes));
+    throw config::Error(
+        fmt::format("--port-base {} leaves no room for {} slurmd ports", controller_port, nodes));
   }
-  if (dir.empty() || dir.front() != '/') throw config::Error("the cluster directory must be an absolute path");
+  if (dir.empty() || dir.front() != '/')
+    throw config::Error("the cluster directory must be an absolute path");
 }
 
 bool ClusterSettings::same_shape(const ClusterSettings& o) const {

@@ -17,8 +17,8 @@ struct ClusterSettings {
   int nodes = 4;
   int cpus_per_node = 2;
   int memory_mb_per_node = 2048;
-  int controller_port = 16817;  // slurmd of node i listens on controller_port + i
-  bool stock = false;           // sched/backfill + select/cons_tres instead of Converge's
+  int controller_port = 16817;     // slurmd of node i listens on controller_port + i
+  bool stock = false;              // sched/backfill + select/cons_tres instead of Converge's
   std::string log_level = "info";  // SlurmctldDebug / SlurmdDebug
 
   static constexpr int kMaxNodes = 64;

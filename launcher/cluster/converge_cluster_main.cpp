@@ -24,7 +24,8 @@ using converge::cluster::Installation;
 using converge::cluster::LocalCluster;
 namespace log = converge::log;
 
-constexpr const char* kUsage = R"(usage: converge-cluster [--config FILE] [--dir DIR] COMMAND [OPTIONS]
+constexpr const char* kUsage =
+    R"(usage: converge-cluster [--config FILE] [--dir DIR] COMMAND [OPTIONS]
 
 A real Slurm cluster on this host: munged, slurmctld and N slurmd, with
 Converge's plugins (sched/converge, select/converge, the SPANK plugin),
@@ -98,7 +99,9 @@ Arguments parse_arguments(int argc, char** argv) {
   return a;
 }
 
-std::string absolute(const std::string& path) { return std::filesystem::absolute(path).lexically_normal().string(); }
+std::string absolute(const std::string& path) {
+  return std::filesystem::absolute(path).lexically_normal().string();
+}
 
 // Defaults < converge.json's "cluster" < the running cluster's shape < flags.
 ClusterSettings resolve_settings(const Arguments& a, const LocalCluster* cluster) {
@@ -136,7 +139,8 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    if (args.command.empty()) throw converge::config::Error("no command given (up, down, status, env; see --help)");
+    if (args.command.empty())
+      throw converge::config::Error("no command given (up, down, status, env; see --help)");
     ClusterSettings first = resolve_settings(args, nullptr);
     LocalCluster cluster(first.dir, Installation::locate());
     if (args.command == "up") {
@@ -153,7 +157,8 @@ int main(int argc, char** argv) {
       std::cout << "export SLURM_CONF=" << resolve_settings(args, &cluster).slurm_conf() << '\n';
       return 0;
     }
-    throw converge::config::Error(fmt::format("unknown command \"{}\" (up, down, status, env; see --help)", args.command));
+    throw converge::config::Error(
+        fmt::format("unknown command \"{}\" (up, down, status, env; see --help)", args.command));
   } catch (const std::exception& e) {
     log::error("{}", e.what());
     return 1;

@@ -69,7 +69,8 @@ std::string short_hostname() {
 std::string require_program(const std::string& name, const std::string& package) {
   auto path = process::find_program(name);
   if (!path) {
-    throw ClusterError(fmt::format("{} not found: install Debian package {} ('make deps' does)", name, package));
+    throw ClusterError(
+        fmt::format("{} not found: install Debian package {} ('make deps' does)", name, package));
   }
   return *path;
 }
@@ -95,7 +96,8 @@ Installation Installation::locate() {
     found.plugin_dir = CONVERGE_INSTALLED_PLUGINDIR;
   }
   fs::path share = exe_dir / ".." / "share" / "converge";
-  found.share_dir = fs::exists(share) ? fs::weakly_canonical(share).string() : CONVERGE_INSTALLED_SHAREDIR;
+  found.share_dir =
+      fs::exists(share) ? fs::weakly_canonical(share).string() : CONVERGE_INSTALLED_SHAREDIR;
   return found;
 }
 
@@ -117,7 +119,8 @@ std::vector<LocalCluster::Daemon> LocalCluster::daemons(const ClusterSettings& s
                           {"slurmctld", dir_ + "/run/slurmctld.pid", s.controller_port}};
   auto names = s.node_names();
   for (int i = 0; i < s.nodes; ++i) {
-    out.push_back({"slurmd " + names[i], dir_ + "/run/slurmd-" + names[i] + ".pid", s.slurmd_port(i)});
+    out.push_back(
+        {"slurmd " + names[i], dir_ + "/run/slurmd-" + names[i] + ".pid", s.slurmd_port(i)});
   }
   return out;
 }
@@ -136,7 +139,8 @@ void LocalCluster::check_dependencies(const ClusterSettings& s) const {
   if (!s.stock) {
     for (const char* plugin : {"sched_converge.so", "select_converge.so", "spank_converge.so"}) {
       if (!fs::exists(installation_.plugin_dir + "/" + plugin)) {
-        throw ClusterError(fmt::format("{} not found in {}: run 'make' first", plugin, installation_.plugin_dir));
+        throw ClusterError(
+            fmt::format("{} not found in {}: run 'make' first", plugin, installation_.plugin_dir));
       }
     }
   }
@@ -148,7 +152,8 @@ void LocalCluster::check_dependencies(const ClusterSettings& s) const {
 }
 
 void LocalCluster::write_configs(const ClusterSettings& s) const {
-  for (const char* sub : {"etc", "state", "spool", "tmp", "log", "run"}) fs::create_directories(dir_ + "/" + sub);
+  for (const char* sub : {"etc", "state", "spool", "tmp", "log", "run"})
+    fs::create_directories(dir_ + "/" + sub);
   auto names = s.node_names();
   for (const auto& n : names) {
     fs::create_directories(dir_ + "/spool/" + n);
@@ -164,7 +169,8 @@ void LocalCluster::write_configs(const ClusterSettings& s) const {
       s.memory_mb_per_node);
   if (s.nodes == 1) {
     node_lines = fmt::format(
-        "NodeName=n1 NodeHostname=localhost NodeAddr=127.0.0.1 Port={} CPUs={} Boards=1 SocketsPerBoard=1 "
+        "NodeName=n1 NodeHostname=localhost NodeAddr=127.0.0.1 Port={} CPUs={} Boards=1 "
+        "SocketsPerBoard=1 "
         "CoresPerSocket={} ThreadsPerCore=1 RealMemory={} State=UNKNOWN",
         s.slurmd_port(0), s.cpus_per_node, s.cpus_per_node, s.memory_mb_per_node);
   }
@@ -199,19 +205,26 @@ void LocalCluster::ensure_munge(std::ostream& out) const {
   if (munge_works()) return;
   std::string munged_path = require_program("munged", "munge");
   if (!fs::exists(kMungeKey)) {
-    auto created = process::run({require_program("mungekey", "munge"), "--create", "--keyfile", kMungeKey});
-    if (created.exit_code != 0) throw ClusterError(fmt::format("cannot create {}: {}", kMungeKey, created.output));
+    auto created =
+        process::run({require_program("mungekey", "munge"), "--create", "--keyfile", kMungeKey});
+    if (created.exit_code != 0)
+      throw ClusterError(fmt::format("cannot create {}: {}", kMungeKey, created.output));
     process::run({"chown", "munge:munge", kMungeKey});
   }
   fs::create_directories("/run/munge");
   process::run({"chown", "munge:munge", "/run/munge"});
   // Run munged as the munge user in the foreground, so the pid is exact.
-  std::vector<std::string> argv{require_program("setpriv", "util-linux"), "--reuid=munge", "--regid=munge",
-                                "--init-groups", munged_path, "--foreground"};
+  std::vector<std::string> argv{require_program("setpriv", "util-linux"),
+                                "--reuid=munge",
+                                "--regid=munge",
+                                "--init-groups",
+                                munged_path,
+                                "--foreground"};
   auto id = process::spawn_detached({argv, {marker()}, dir_ + "/log/munged.log", "/"});
   process::write_pid_file(munged.pid_file, id);
   if (!poll_until(10s, 50ms, munge_works)) {
-    throw ClusterError(fmt::format("munged did not come up: {}", last_log_lines(dir_ + "/log/munged.log", 1)));
+    throw ClusterError(
+        fmt::format("munged did not come up: {}", last_log_lines(dir_ + "/log/munged.log", 1)));
   }
   out << fmt::format("started munged (pid {})\n", id.pid);
 }
@@ -220,8 +233,10 @@ void LocalCluster::start_controller(const ClusterSettings& s) const {
   Daemon ctld = daemons(s)[1];
   std::string log = dir_ + "/log/slurmctld.log";
   auto id = process::spawn_detached(
-      {{require_program("slurmctld", "slurmctld"), "-D", "-f", s.slurm_conf()}, {marker(), "SLURM_CONF=" + s.slurm_conf()},
-       dir_ + "/log/slurmctld.stderr", dir_});
+      {{require_program("slurmctld", "slurmctld"), "-D", "-f", s.slurm_conf()},
+       {marker(), "SLURM_CONF=" + s.slurm_conf()},
+       dir_ + "/log/slurmctld.stderr",
+       dir_});
   process::write_pid_file(ctld.pid_file, id);
   bool up = poll_until(60s, 100ms, [&] {
     if (!process::alive(id)) return true;
@@ -231,16 +246,19 @@ void LocalCluster::start_controller(const ClusterSettings& s) const {
   if (!process::alive(id)) {
     throw ClusterError(fmt::format("slurmctld exited: {}", last_log_lines(log, 1)));
   }
-  if (!up) throw ClusterError(fmt::format("slurmctld did not answer within 60 s: {}", last_log_lines(log, 1)));
+  if (!up)
+    throw ClusterError(
+        fmt::format("slurmctld did not answer within 60 s: {}", last_log_lines(log, 1)));
 }
 
 void LocalCluster::start_slurmd(const ClusterSettings& s, int index) const {
   Daemon d = daemons(s)[2 + index];
   std::string node = s.node_names()[index];
-  auto id = process::spawn_detached({{require_program("slurmd", "slurmd"), "-D", "-N", node, "-f", s.slurm_conf()},
-                                     {marker(), "SLURM_CONF=" + s.slurm_conf()},
-                                     dir_ + "/log/slurmd-" + node + ".stderr",
-                                     dir_});
+  auto id = process::spawn_detached(
+      {{require_program("slurmd", "slurmd"), "-D", "-N", node, "-f", s.slurm_conf()},
+       {marker(), "SLURM_CONF=" + s.slurm_conf()},
+       dir_ + "/log/slurmd-" + node + ".stderr",
+       dir_});
   process::write_pid_file(d.pid_file, id);
 }
 
@@ -255,7 +273,8 @@ void LocalCluster::wait_for_nodes(const ClusterSettings& s) const {
     std::string node, state;
     while (lines >> node >> state) {
       // A trailing '*' means not responding; down/unknown are not ready yet.
-      if (state.find('*') == std::string::npos && state.rfind("down", 0) != 0 && state.rfind("unk", 0) != 0) {
+      if (state.find('*') == std::string::npos && state.rfind("down", 0) != 0 &&
+          state.rfind("unk", 0) != 0) {
         ++responding;
       }
     }
@@ -264,8 +283,9 @@ void LocalCluster::wait_for_nodes(const ClusterSettings& s) const {
   for (int i = 0; i < s.nodes; ++i) {
     Daemon d = daemons(s)[2 + i];
     if (!running(d)) {
-      throw ClusterError(fmt::format("{} exited: {}", d.name,
-                                     last_log_lines(dir_ + "/log/slurmd-" + s.node_names()[i] + ".log", 1)));
+      throw ClusterError(
+          fmt::format("{} exited: {}", d.name,
+                      last_log_lines(dir_ + "/log/slurmd-" + s.node_names()[i] + ".log", 1)));
     }
   }
   if (!ready) throw ClusterError(fmt::format("nodes not ready within 90 s: {}", last));
@@ -282,8 +302,9 @@ void LocalCluster::link_default_conf(const ClusterSettings& s, std::ostream& out
   if (fs::exists(fs::symlink_status(link, ec))) {
     if (!fs::is_symlink(link, ec)) return hint("belongs to a site configuration");
     fs::path target = fs::read_symlink(link, ec);
-    bool other_cluster_running = target != fs::path(s.slurm_conf()) &&
-                                 fs::exists(target.parent_path().parent_path() / "cluster.json", ec);
+    bool other_cluster_running =
+        target != fs::path(s.slurm_conf()) &&
+        fs::exists(target.parent_path().parent_path() / "cluster.json", ec);
     if (other_cluster_running) return hint("points to another running cluster");
   }
   fs::create_directories(link.parent_path(), ec);
@@ -294,7 +315,8 @@ void LocalCluster::link_default_conf(const ClusterSettings& s, std::ostream& out
 
 void LocalCluster::unlink_default_conf(const ClusterSettings& s) const {
   std::error_code ec;
-  if (fs::is_symlink(kDefaultConf, ec) && fs::read_symlink(kDefaultConf, ec) == fs::path(s.slurm_conf())) {
+  if (fs::is_symlink(kDefaultConf, ec) &&
+      fs::read_symlink(kDefaultConf, ec) == fs::path(s.slurm_conf())) {
     fs::remove(kDefaultConf, ec);
   }
 }
@@ -319,10 +341,12 @@ void LocalCluster::up(const ClusterSettings& s, std::ostream& out) {
   auto recorded = recorded_settings();
   auto all = recorded ? daemons(*recorded) : std::vector<Daemon>{};
   bool any_running = false;
-  for (std::size_t i = 1; i < all.size(); ++i) any_running = any_running || running(all[i]).has_value();
+  for (std::size_t i = 1; i < all.size(); ++i)
+    any_running = any_running || running(all[i]).has_value();
   if (any_running && !recorded->same_shape(s)) {
-    throw ClusterError(fmt::format("a different cluster ({} nodes, {} plugins) is running in {}: run down first",
-                                   recorded->nodes, recorded->stock ? "stock" : "Converge", dir_));
+    throw ClusterError(
+        fmt::format("a different cluster ({} nodes, {} plugins) is running in {}: run down first",
+                    recorded->nodes, recorded->stock ? "stock" : "Converge", dir_));
   }
   check_dependencies(s);
   fs::create_directories(dir_);
@@ -336,8 +360,9 @@ void LocalCluster::up(const ClusterSettings& s, std::ostream& out) {
   auto list = daemons(s);
   for (std::size_t i = 1; i < list.size(); ++i) {
     if (!running(list[i]) && !port_free(list[i].port)) {
-      throw ClusterError(fmt::format("port {} ({}) is already in use: stop what holds it or pass --port-base",
-                                     list[i].port, list[i].name));
+      throw ClusterError(
+          fmt::format("port {} ({}) is already in use: stop what holds it or pass --port-base",
+                      list[i].port, list[i].name));
     }
   }
   std::vector<std::string> started;
@@ -441,13 +466,15 @@ bool LocalCluster::status(std::ostream& out) const {
     auto id = running(list[i]);
     std::string port = list[i].port ? fmt::format(" port {}", list[i].port) : "";
     if (i == 0) {
-      out << fmt::format("  {:<12} {}\n", "munged",
-                         id ? fmt::format("pid {} (started here)", id->pid)
-                            : (munge_works() ? std::string("running (not started here)") : std::string("DOWN")));
+      out << fmt::format(
+          "  {:<12} {}\n", "munged",
+          id ? fmt::format("pid {} (started here)", id->pid)
+             : (munge_works() ? std::string("running (not started here)") : std::string("DOWN")));
       continue;
     }
     if (!id) all_up = false;
-    out << fmt::format("  {:<12} {}{}\n", list[i].name, id ? fmt::format("pid {}", id->pid) : "DOWN", port);
+    out << fmt::format("  {:<12} {}{}\n", list[i].name,
+                       id ? fmt::format("pid {}", id->pid) : "DOWN", port);
   }
   auto env = slurm_env(*recorded);
   if (running(list[1])) {
@@ -456,7 +483,8 @@ bool LocalCluster::status(std::ostream& out) const {
     std::string line;
     out << "plugins:\n";
     while (std::getline(lines, line)) {
-      for (const char* key : {"SchedulerType ", "SelectType ", "TopologyPlugin ", "PlugStackConfig "}) {
+      for (const char* key :
+           {"SchedulerType ", "SelectType ", "TopologyPlugin ", "PlugStackConfig "}) {
         if (line.rfind(key, 0) == 0) out << "  " << line << '\n';
       }
     }
@@ -468,7 +496,8 @@ bool LocalCluster::status(std::ostream& out) const {
       }
     }
     for (const auto& [plugin, report] : reports) out << "  " << report << '\n';
-    out << "nodes:\n" << process::run({"sinfo", "-N", "-o", "  %N %8t %c CPUs %m MB %P"}, env).output;
+    out << "nodes:\n"
+        << process::run({"sinfo", "-N", "-o", "  %N %8t %c CPUs %m MB %P"}, env).output;
   }
   return all_up;
 }

@@ -50,13 +50,15 @@ class LocalCluster {
   bool status(std::ostream& out) const;
 
   std::string marker() const { return "CONVERGE_CLUSTER_DIR=" + dir_; }
-  std::vector<std::string> slurm_env(const ClusterSettings& s) const { return {"SLURM_CONF=" + s.slurm_conf()}; }
+  std::vector<std::string> slurm_env(const ClusterSettings& s) const {
+    return {"SLURM_CONF=" + s.slurm_conf()};
+  }
 
  private:
   struct Daemon {
-    std::string name;      // "slurmctld", "slurmd n1", "munged"
+    std::string name;  // "slurmctld", "slurmd n1", "munged"
     std::string pid_file;
-    int port = 0;          // 0: none of ours to check
+    int port = 0;  // 0: none of ours to check
   };
   std::vector<Daemon> daemons(const ClusterSettings& s) const;
   std::optional<process::ProcessId> running(const Daemon& d) const;

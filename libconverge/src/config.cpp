@@ -104,7 +104,8 @@ std::string Node::as_string() const {
 }
 
 bool Node::as_bool() const {
-  if (!value_->is_boolean()) fail(fmt::format("expected true or false, got {}", type_name(*value_)));
+  if (!value_->is_boolean())
+    fail(fmt::format("expected true or false, got {}", type_name(*value_)));
   return value_->get<bool>();
 }
 
@@ -118,7 +119,8 @@ std::int64_t Node::as_int(std::int64_t min, std::int64_t max) const {
     fail(fmt::format("expected an integer, got {}", type_name(*value_)));
   }
   // Unsigned values beyond int64 are out of range by construction.
-  if (value_->is_number_unsigned() && value_->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
+  if (value_->is_number_unsigned() &&
+      value_->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
     fail(fmt::format("{} is out of range [{}, {}]", value_->dump(), min, max));
   }
   auto v = value_->get<std::int64_t>();

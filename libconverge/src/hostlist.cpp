@@ -56,7 +56,8 @@ void expand_item(std::string_view item, std::string_view whole, std::vector<std:
     std::string_view lo_text = range.substr(0, dash);
     std::string_view hi_text = dash == std::string_view::npos ? lo_text : range.substr(dash + 1);
     unsigned long lo = parse_number(lo_text, whole), hi = parse_number(hi_text, whole);
-    if (hi < lo) throw Error(fmt::format("descending range \"{}\" in host list \"{}\"", range, whole));
+    if (hi < lo)
+      throw Error(fmt::format("descending range \"{}\" in host list \"{}\"", range, whole));
     if (hi - lo > 1'000'000) throw Error(fmt::format("range \"{}\" is too large", range));
     std::size_t width = lo_text.size();
     for (unsigned long n = lo; n <= hi; ++n) {

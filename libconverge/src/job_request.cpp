@@ -10,9 +10,12 @@ namespace converge {
 
 std::string_view to_string(JobType type) {
   switch (type) {
-    case JobType::sim: return "sim";
-    case JobType::bigdata: return "bigdata";
-    case JobType::ai: return "ai";
+    case JobType::sim:
+      return "sim";
+    case JobType::bigdata:
+      return "bigdata";
+    case JobType::ai:
+      return "ai";
   }
   return "unknown";
 }
@@ -36,16 +39,20 @@ std::vector<std::string> parse_services(std::string_view list) {
   std::size_t start = 0;
   while (true) {
     std::size_t comma = list.find(',', start);
-    std::string_view name = list.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    std::string_view name =
+        list.substr(start, comma == std::string_view::npos ? comma : comma - start);
     if (name.empty()) {
-      throw JobRequestError(fmt::format("invalid --converge-services \"{}\": empty service name", list));
+      throw JobRequestError(
+          fmt::format("invalid --converge-services \"{}\": empty service name", list));
     }
     if (std::find(known.begin(), known.end(), name) == known.end()) {
-      throw JobRequestError(fmt::format("invalid --converge-services \"{}\": unknown service \"{}\" (known: {})",
-                                        list, name, fmt::join(known, ", ")));
+      throw JobRequestError(
+          fmt::format("invalid --converge-services \"{}\": unknown service \"{}\" (known: {})",
+                      list, name, fmt::join(known, ", ")));
     }
     if (std::find(out.begin(), out.end(), name) != out.end()) {
-      throw JobRequestError(fmt::format("invalid --converge-services \"{}\": \"{}\" given twice", list, name));
+      throw JobRequestError(
+          fmt::format("invalid --converge-services \"{}\": \"{}\" given twice", list, name));
     }
     out.emplace_back(name);
     if (comma == std::string_view::npos) break;
@@ -69,7 +76,8 @@ JobRequest JobRequest::from_spank_env(const char* const* env, std::size_t count)
   JobRequest request;
   const std::string type_var = spank_option_variable("converge", "converge-type") + "=";
   const std::string services_var = spank_option_variable("converge", "converge-services") + "=";
-  auto value_of = [](std::string_view entry, std::string_view var) -> std::optional<std::string_view> {
+  auto value_of = [](std::string_view entry,
+                     std::string_view var) -> std::optional<std::string_view> {
     if (entry.starts_with("SPANK_")) entry.remove_prefix(6);
     if (!entry.starts_with(var)) return std::nullopt;
     return entry.substr(var.size());

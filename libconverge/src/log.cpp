@@ -17,11 +17,16 @@ Sink g_sink;
 
 std::string_view to_string(Level level) {
   switch (level) {
-    case Level::error: return "error";
-    case Level::warning: return "warning";
-    case Level::info: return "info";
-    case Level::verbose: return "verbose";
-    case Level::debug: return "debug";
+    case Level::error:
+      return "error";
+    case Level::warning:
+      return "warning";
+    case Level::info:
+      return "info";
+    case Level::verbose:
+      return "verbose";
+    case Level::debug:
+      return "debug";
   }
   return "unknown";
 }
@@ -33,8 +38,12 @@ std::optional<Level> parse_level(std::string_view text) {
   return std::nullopt;
 }
 
-void set_level(Level level) { g_level.store(level); }
-Level level() { return g_level.load(std::memory_order_relaxed); }
+void set_level(Level level) {
+  g_level.store(level);
+}
+Level level() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 void set_sink(Sink sink) {
   std::lock_guard lock(g_mutex);

@@ -41,9 +41,12 @@ int numa_of(hwloc_topology_t topo, hwloc_const_cpuset_t cpuset) {
 
 std::string_view cache_kind(hwloc_obj_cache_type_t t) {
   switch (t) {
-    case HWLOC_OBJ_CACHE_DATA: return "data";
-    case HWLOC_OBJ_CACHE_INSTRUCTION: return "instruction";
-    default: return "unified";
+    case HWLOC_OBJ_CACHE_DATA:
+      return "data";
+    case HWLOC_OBJ_CACHE_INSTRUCTION:
+      return "instruction";
+    default:
+      return "unified";
   }
 }
 
@@ -59,8 +62,10 @@ NodeTopology read(hwloc_topology_t topo) {
   int nnuma = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
   for (int i = 0; i < nnuma; ++i) {
     hwloc_obj_t numa = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, i);
-    out.numa_nodes.push_back({numa->logical_index, numa->os_index,
-                              numa->attr ? numa->attr->numanode.local_memory : 0, {}});
+    out.numa_nodes.push_back({numa->logical_index,
+                              numa->os_index,
+                              numa->attr ? numa->attr->numanode.local_memory : 0,
+                              {}});
     int pkg = ancestor_index(numa, HWLOC_OBJ_PACKAGE);
     if (pkg >= 0 && pkg < npackages) out.packages[pkg].numa_nodes.push_back(numa->logical_index);
   }
@@ -73,9 +78,12 @@ NodeTopology read(hwloc_topology_t topo) {
     info.package = ancestor_index(core, HWLOC_OBJ_PACKAGE);
     info.numa = numa_of(topo, core->cpuset);
     unsigned pu;
-    hwloc_bitmap_foreach_begin(pu, core->cpuset) { info.pus.push_back(pu); }
+    hwloc_bitmap_foreach_begin(pu, core->cpuset) {
+      info.pus.push_back(pu);
+    }
     hwloc_bitmap_foreach_end();
-    if (info.package >= 0 && info.package < npackages) out.packages[info.package].cores.push_back(i);
+    if (info.package >= 0 && info.package < npackages)
+      out.packages[info.package].cores.push_back(i);
     if (info.numa >= 0 && info.numa < nnuma) out.numa_nodes[info.numa].cores.push_back(i);
     out.cores.push_back(std::move(info));
   }
@@ -158,7 +166,8 @@ nlohmann::json NodeTopology::to_json() const {
   j["pus"] = pu_count;
   j["packages"] = json::array();
   for (const auto& p : packages) {
-    j["packages"].push_back({{"index", p.logical_index}, {"numa_nodes", p.numa_nodes}, {"cores", p.cores}});
+    j["packages"].push_back(
+        {{"index", p.logical_index}, {"numa_nodes", p.numa_nodes}, {"cores", p.cores}});
   }
   j["numa_nodes"] = json::array();
   for (const auto& n : numa_nodes) {

@@ -8,7 +8,8 @@ SiteConfig SiteConfig::from_json(const config::Json& json, const std::string& or
   config::Node root(json, origin);
   root.allow_only({"log_level", "scheduler", "cluster"});
   if (auto level = root.find("log_level")) {
-    out.log_level = *log::parse_level(level->as_enum({"error", "warning", "info", "verbose", "debug"}));
+    out.log_level =
+        *log::parse_level(level->as_enum({"error", "warning", "info", "verbose", "debug"}));
   }
   if (auto scheduler = root.find("scheduler")) {
     scheduler->allow_only({"interval_ms"});

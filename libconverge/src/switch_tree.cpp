@@ -22,7 +22,8 @@ std::string_view trim(std::string_view s) {
 
 bool iequals(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -124,7 +125,8 @@ void SwitchTree::link() {
   // Levels from the leaves up; a cycle shows as a switch revisited on its own path.
   std::vector<int> state(switches_.size(), 0);  // 0 new, 1 on path, 2 done
   std::function<int(std::size_t)> level_of = [&](std::size_t i) -> int {
-    if (state[i] == 1) throw TopologyError(fmt::format("switch \"{}\" is in a cycle", switches_[i].name));
+    if (state[i] == 1)
+      throw TopologyError(fmt::format("switch \"{}\" is in a cycle", switches_[i].name));
     if (state[i] == 2) return switches_[i].level;
     state[i] = 1;
     int level = 0;
@@ -145,7 +147,8 @@ SwitchTree SwitchTree::generate(const std::vector<std::string>& nodes, std::size
   for (std::size_t first = 0; first < nodes.size(); first += leaf_size) {
     Switch leaf;
     leaf.name = fmt::format("leaf{}", level.size() + 1);
-    leaf.nodes.assign(nodes.begin() + first, nodes.begin() + std::min(nodes.size(), first + leaf_size));
+    leaf.nodes.assign(nodes.begin() + first,
+                      nodes.begin() + std::min(nodes.size(), first + leaf_size));
     level.push_back(tree.switches_.size());
     tree.switches_.push_back(std::move(leaf));
     tree.child_names_.emplace_back();

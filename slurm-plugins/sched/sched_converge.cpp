@@ -40,8 +40,9 @@ std::string site_config_path() {
 class BackfillDelegate {
  public:
   bool start() {
-    context_ = plugin_context_create("sched", "sched/backfill", reinterpret_cast<void**>(&reconfig_),
-                                     const_cast<const char**>(kSymbols), sizeof(kSymbols));
+    context_ =
+        plugin_context_create("sched", "sched/backfill", reinterpret_cast<void**>(&reconfig_),
+                              const_cast<const char**>(kSymbols), sizeof(kSymbols));
     return context_ != nullptr;
   }
   void reconfigure() {
@@ -109,8 +110,9 @@ class ConvergeAgent {
     last_job_id_ = newest;
     for (const auto& [job_id, request] : fresh) {
       if (!request.type) continue;
-      log::info("job {} class={} services={}", job_id, converge::to_string(*request.type),
-                request.services.empty() ? "none" : fmt::format("{}", fmt::join(request.services, ",")));
+      log::info(
+          "job {} class={} services={}", job_id, converge::to_string(*request.type),
+          request.services.empty() ? "none" : fmt::format("{}", fmt::join(request.services, ",")));
     }
   }
 

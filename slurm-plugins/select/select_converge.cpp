@@ -66,10 +66,18 @@ CONVERGE_EXPORT int fini(void) {
   return SLURM_SUCCESS;
 }
 
-CONVERGE_EXPORT int select_p_state_save(char* dir_name) { return g_ops.state_save(dir_name); }
-CONVERGE_EXPORT int select_p_state_restore(char* dir_name) { return g_ops.state_restore(dir_name); }
-CONVERGE_EXPORT int select_p_job_init(List job_list) { return g_ops.job_init(job_list); }
-CONVERGE_EXPORT int select_p_node_init(void) { return g_ops.node_init(); }
+CONVERGE_EXPORT int select_p_state_save(char* dir_name) {
+  return g_ops.state_save(dir_name);
+}
+CONVERGE_EXPORT int select_p_state_restore(char* dir_name) {
+  return g_ops.state_restore(dir_name);
+}
+CONVERGE_EXPORT int select_p_job_init(List job_list) {
+  return g_ops.job_init(job_list);
+}
+CONVERGE_EXPORT int select_p_node_init(void) {
+  return g_ops.node_init();
+}
 
 CONVERGE_EXPORT int select_p_job_test(job_record_t* job_ptr, bitstr_t* bitmap, uint32_t min_nodes,
                                       uint32_t max_nodes, uint32_t req_nodes, uint16_t mode,
@@ -88,8 +96,12 @@ CONVERGE_EXPORT int select_p_job_test(job_record_t* job_ptr, bitstr_t* bitmap, u
   return rc;
 }
 
-CONVERGE_EXPORT int select_p_job_begin(job_record_t* job_ptr) { return g_ops.job_begin(job_ptr); }
-CONVERGE_EXPORT int select_p_job_ready(job_record_t* job_ptr) { return g_ops.job_ready(job_ptr); }
+CONVERGE_EXPORT int select_p_job_begin(job_record_t* job_ptr) {
+  return g_ops.job_begin(job_ptr);
+}
+CONVERGE_EXPORT int select_p_job_ready(job_record_t* job_ptr) {
+  return g_ops.job_ready(job_ptr);
+}
 CONVERGE_EXPORT int select_p_job_expand(job_record_t* from_job_ptr, job_record_t* to_job_ptr) {
   return g_ops.job_expand(from_job_ptr, to_job_ptr);
 }
@@ -99,18 +111,23 @@ CONVERGE_EXPORT int select_p_job_resized(job_record_t* job_ptr, node_record_t* n
 CONVERGE_EXPORT int select_p_job_signal(job_record_t* job_ptr, int signal) {
   return g_ops.job_signal(job_ptr, signal);
 }
-CONVERGE_EXPORT int select_p_job_fini(job_record_t* job_ptr) { return g_ops.job_fini(job_ptr); }
+CONVERGE_EXPORT int select_p_job_fini(job_record_t* job_ptr) {
+  return g_ops.job_fini(job_ptr);
+}
 CONVERGE_EXPORT int select_p_job_suspend(job_record_t* job_ptr, bool indf_susp) {
   return g_ops.job_suspend(job_ptr, indf_susp);
 }
 CONVERGE_EXPORT int select_p_job_resume(job_record_t* job_ptr, bool indf_susp) {
   return g_ops.job_resume(job_ptr, indf_susp);
 }
-CONVERGE_EXPORT bitstr_t* select_p_step_pick_nodes(job_record_t* job_ptr, select_jobinfo_t* step_jobinfo,
+CONVERGE_EXPORT bitstr_t* select_p_step_pick_nodes(job_record_t* job_ptr,
+                                                   select_jobinfo_t* step_jobinfo,
                                                    uint32_t node_count, bitstr_t** avail_nodes) {
   return g_ops.step_pick_nodes(job_ptr, step_jobinfo, node_count, avail_nodes);
 }
-CONVERGE_EXPORT int select_p_step_start(step_record_t* step_ptr) { return g_ops.step_start(step_ptr); }
+CONVERGE_EXPORT int select_p_step_start(step_record_t* step_ptr) {
+  return g_ops.step_start(step_ptr);
+}
 CONVERGE_EXPORT int select_p_step_finish(step_record_t* step_ptr, bool killing_step) {
   return g_ops.step_finish(step_ptr, killing_step);
 }
@@ -123,27 +140,36 @@ CONVERGE_EXPORT int select_p_select_nodeinfo_unpack(select_nodeinfo_t** nodeinfo
                                                     uint16_t protocol_version) {
   return g_ops.nodeinfo_unpack(nodeinfo, buffer, protocol_version);
 }
-CONVERGE_EXPORT select_nodeinfo_t* select_p_select_nodeinfo_alloc(void) { return g_ops.nodeinfo_alloc(); }
+CONVERGE_EXPORT select_nodeinfo_t* select_p_select_nodeinfo_alloc(void) {
+  return g_ops.nodeinfo_alloc();
+}
 CONVERGE_EXPORT int select_p_select_nodeinfo_free(select_nodeinfo_t* nodeinfo) {
   return g_ops.nodeinfo_free(nodeinfo);
 }
-CONVERGE_EXPORT int select_p_select_nodeinfo_set_all(void) { return g_ops.nodeinfo_set_all(); }
-CONVERGE_EXPORT int select_p_select_nodeinfo_set(job_record_t* job_ptr) { return g_ops.nodeinfo_set(job_ptr); }
-CONVERGE_EXPORT int select_p_select_nodeinfo_get(select_nodeinfo_t* nodeinfo, enum select_nodedata_type dinfo,
+CONVERGE_EXPORT int select_p_select_nodeinfo_set_all(void) {
+  return g_ops.nodeinfo_set_all();
+}
+CONVERGE_EXPORT int select_p_select_nodeinfo_set(job_record_t* job_ptr) {
+  return g_ops.nodeinfo_set(job_ptr);
+}
+CONVERGE_EXPORT int select_p_select_nodeinfo_get(select_nodeinfo_t* nodeinfo,
+                                                 enum select_nodedata_type dinfo,
                                                  enum node_states state, void* data) {
   return g_ops.nodeinfo_get(nodeinfo, dinfo, state, data);
 }
 
-CONVERGE_EXPORT select_jobinfo_t* select_p_select_jobinfo_alloc(void) { return g_ops.jobinfo_alloc(); }
+CONVERGE_EXPORT select_jobinfo_t* select_p_select_jobinfo_alloc(void) {
+  return g_ops.jobinfo_alloc();
+}
 CONVERGE_EXPORT int select_p_select_jobinfo_free(select_jobinfo_t* jobinfo) {
   return g_ops.jobinfo_free(jobinfo);
 }
-CONVERGE_EXPORT int select_p_select_jobinfo_set(select_jobinfo_t* jobinfo, enum select_jobdata_type data_type,
-                                                void* data) {
+CONVERGE_EXPORT int select_p_select_jobinfo_set(select_jobinfo_t* jobinfo,
+                                                enum select_jobdata_type data_type, void* data) {
   return g_ops.jobinfo_set(jobinfo, data_type, data);
 }
-CONVERGE_EXPORT int select_p_select_jobinfo_get(select_jobinfo_t* jobinfo, enum select_jobdata_type data_type,
-                                                void* data) {
+CONVERGE_EXPORT int select_p_select_jobinfo_get(select_jobinfo_t* jobinfo,
+                                                enum select_jobdata_type data_type, void* data) {
   return g_ops.jobinfo_get(jobinfo, data_type, data);
 }
 CONVERGE_EXPORT select_jobinfo_t* select_p_select_jobinfo_copy(select_jobinfo_t* jobinfo) {
@@ -157,19 +183,21 @@ CONVERGE_EXPORT int select_p_select_jobinfo_unpack(select_jobinfo_t** jobinfo_pp
                                                    uint16_t protocol_version) {
   return g_ops.jobinfo_unpack(jobinfo_pptr, buffer, protocol_version);
 }
-CONVERGE_EXPORT char* select_p_select_jobinfo_sprint(select_jobinfo_t* jobinfo, char* buf, size_t size,
-                                                     int mode) {
+CONVERGE_EXPORT char* select_p_select_jobinfo_sprint(select_jobinfo_t* jobinfo, char* buf,
+                                                     size_t size, int mode) {
   return g_ops.jobinfo_sprint(jobinfo, buf, size, mode);
 }
 CONVERGE_EXPORT char* select_p_select_jobinfo_xstrdup(select_jobinfo_t* jobinfo, int mode) {
   return g_ops.jobinfo_xstrdup(jobinfo, mode);
 }
 
-CONVERGE_EXPORT int select_p_get_info_from_plugin(enum select_plugindata_info dinfo, job_record_t* job_ptr,
-                                                  void* data) {
+CONVERGE_EXPORT int select_p_get_info_from_plugin(enum select_plugindata_info dinfo,
+                                                  job_record_t* job_ptr, void* data) {
   return g_ops.get_info_from_plugin(dinfo, job_ptr, data);
 }
-CONVERGE_EXPORT int select_p_update_node_config(int index) { return g_ops.update_node_config(index); }
+CONVERGE_EXPORT int select_p_update_node_config(int index) {
+  return g_ops.update_node_config(index);
+}
 CONVERGE_EXPORT int select_p_reconfigure(void) {
   int rc = g_ops.reconfigure();
   log::info("reconfigured");

@@ -47,10 +47,12 @@ int check_option(int id, const char* value, int /*remote*/) {
 
 char kTypeName[] = "converge-type";
 char kTypeArg[] = "TYPE";
-char kTypeUsage[] = "Converge job class: sim (pushed by the controller), bigdata (pulled by idle nodes) or ai";
+char kTypeUsage[] =
+    "Converge job class: sim (pushed by the controller), bigdata (pulled by idle nodes) or ai";
 char kServicesName[] = "converge-services";
 char kServicesArg[] = "LIST";
-char kServicesUsage[] = "Converge services to run inside the allocation, comma-separated: kapok, topo, tdpipe";
+char kServicesUsage[] =
+    "Converge services to run inside the allocation, comma-separated: kapok, topo, tdpipe";
 
 struct spank_option g_options[] = {
     {kTypeName, kTypeArg, kTypeUsage, 1, kTypeOption, check_option},

@@ -14,7 +14,8 @@ namespace process = converge::process;
 
 TEST(ClusterDown, LeavesNoProcessBehind) {
   // A running job means slurmstepd and a task exist when down starts.
-  auto submit = sh("sbatch --parsable -o /dev/null --converge-type=sim -N2 --wrap 'srun sleep 300'");
+  auto submit =
+      sh("sbatch --parsable -o /dev/null --converge-type=sim -N2 --wrap 'srun sleep 300'");
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
   ASSERT_TRUE(converge::poll_until(30s, 100ms, [] {
     return sh("squeue -h -t running -o %i").output.size() > 0 &&
@@ -28,10 +29,13 @@ TEST(ClusterDown, LeavesNoProcessBehind) {
 
   EXPECT_TRUE(process::find_by_environment(kMarker).empty());
   // Nothing Slurm-shaped is left running at all (zombies are not running).
-  auto left = process::run({"sh", "-c", "ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^(slurmctld|slurmd|slurmstepd)$/'"});
+  auto left = process::run(
+      {"sh", "-c",
+       "ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^(slurmctld|slurmd|slurmstepd)$/'"});
   EXPECT_EQ(left.output, "");
   auto status = sh(cluster_cmd("status"));
   EXPECT_EQ(status.exit_code, 3);
   std::error_code ec;
-  EXPECT_NE(std::filesystem::read_symlink("/etc/slurm/slurm.conf", ec), std::filesystem::path(kSlurmConf));
+  EXPECT_NE(std::filesystem::read_symlink("/etc/slurm/slurm.conf", ec),
+            std::filesystem::path(kSlurmConf));
 }

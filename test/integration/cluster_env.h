@@ -37,11 +37,14 @@ inline std::string read_file(const std::string& path) {
   return buffer.str();
 }
 
-inline std::string controller_log() { return read_file(kClusterDir + "/log/slurmctld.log"); }
+inline std::string controller_log() {
+  return read_file(kClusterDir + "/log/slurmctld.log");
+}
 
 inline std::size_t count_of(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
+    ++n;
   return n;
 }
 

@@ -29,14 +29,16 @@ TEST(Cluster, ScontrolNamesConvergePlugins) {
   EXPECT_NE(config.output.find("SchedulerType           = sched/converge"), std::string::npos);
   EXPECT_NE(config.output.find("SelectType              = select/converge"), std::string::npos);
   EXPECT_NE(config.output.find("TopologyPlugin          = topology/tree"), std::string::npos);
-  EXPECT_NE(config.output.find("PlugStackConfig         = " + kClusterDir + "/etc/plugstack.conf"), std::string::npos);
+  EXPECT_NE(config.output.find("PlugStackConfig         = " + kClusterDir + "/etc/plugstack.conf"),
+            std::string::npos);
 }
 
 TEST(Cluster, PluginsReportThemselvesActive) {
   EXPECT_TRUE(controller_log_shows("sched/converge: active"));
   EXPECT_TRUE(controller_log_shows("select/converge: active"));
   for (const char* node : {"n1", "n2", "n3", "n4"}) {
-    EXPECT_NE(read_file(kClusterDir + "/log/slurmd-" + std::string(node) + ".log").find("spank/converge: active in slurmd"),
+    EXPECT_NE(read_file(kClusterDir + "/log/slurmd-" + std::string(node) + ".log")
+                  .find("spank/converge: active in slurmd"),
               std::string::npos)
         << node;
   }
@@ -51,25 +53,30 @@ TEST(Cluster, PluginsLoadInTheCommands) {
   EXPECT_NE(srun.output.find("spank/converge: active in srun"), std::string::npos) << srun.output;
   auto sbatch = sh("sbatch -v -o /dev/null --wrap true 2>&1");
   EXPECT_EQ(sbatch.exit_code, 0) << sbatch.output;
-  EXPECT_NE(sbatch.output.find("spank/converge: active in allocator"), std::string::npos) << sbatch.output;
+  EXPECT_NE(sbatch.output.find("spank/converge: active in allocator"), std::string::npos)
+      << sbatch.output;
 }
 
 TEST(Cluster, NodesAreIdleUnderTheGeneratedSwitchTree) {
   auto nodes = sh("sinfo -h -N -o '%N %t'");
   EXPECT_EQ(nodes.output, "n1 idle\nn2 idle\nn3 idle\nn4 idle\n");
   auto topology = sh("scontrol show topology");
-  EXPECT_NE(topology.output.find("SwitchName=leaf1 Level=0 LinkSpeed=1 Nodes=n[1-2]"), std::string::npos)
+  EXPECT_NE(topology.output.find("SwitchName=leaf1 Level=0 LinkSpeed=1 Nodes=n[1-2]"),
+            std::string::npos)
       << topology.output;
-  EXPECT_NE(topology.output.find("SwitchName=leaf2 Level=0 LinkSpeed=1 Nodes=n[3-4]"), std::string::npos);
-  EXPECT_NE(topology.output.find("SwitchName=spine Level=1 LinkSpeed=1 Nodes=n[1-4] Switches=leaf[1-2]"),
+  EXPECT_NE(topology.output.find("SwitchName=leaf2 Level=0 LinkSpeed=1 Nodes=n[3-4]"),
             std::string::npos);
+  EXPECT_NE(
+      topology.output.find("SwitchName=spine Level=1 LinkSpeed=1 Nodes=n[1-4] Switches=leaf[1-2]"),
+      std::string::npos);
 }
 
 TEST(Cluster, SimJobRunsOnTwoNodesAndSeesItsType) {
   std::string out = temp_output("sim-job.out");
-  auto submit = sh("sbatch --parsable --wait --converge-type=sim --converge-services=kapok -N2 -o " + out +
-                   " --wrap 'echo TYPE=$CONVERGE_TYPE SERVICES=$CONVERGE_SERVICES; "
-                   "srun --ntasks-per-node=1 printenv SLURMD_NODENAME'");
+  auto submit =
+      sh("sbatch --parsable --wait --converge-type=sim --converge-services=kapok -N2 -o " + out +
+         " --wrap 'echo TYPE=$CONVERGE_TYPE SERVICES=$CONVERGE_SERVICES; "
+         "srun --ntasks-per-node=1 printenv SLURMD_NODENAME'");
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
   std::string job_id = submit.output.substr(0, submit.output.find_first_of(";\n"));
   std::string output = read_file(out);
@@ -102,8 +109,9 @@ TEST(Cluster, BogusTypeIsRefusedAndCreatesNoJob) {
   auto before = job_ids();
   auto submit = sh("sbatch --converge-type=bogus --wrap true 2>&1");
   EXPECT_NE(submit.exit_code, 0);
-  EXPECT_NE(submit.output.find("invalid --converge-type \"bogus\": expected one of sim, bigdata, ai"),
-            std::string::npos)
+  EXPECT_NE(
+      submit.output.find("invalid --converge-type \"bogus\": expected one of sim, bigdata, ai"),
+      std::string::npos)
       << submit.output;
   EXPECT_EQ(submit.output.find("Submitted"), std::string::npos);
   EXPECT_EQ(job_ids(), before);
@@ -111,7 +119,8 @@ TEST(Cluster, BogusTypeIsRefusedAndCreatesNoJob) {
 
 TEST(Cluster, UnknownServiceIsRefusedAndCreatesNoJob) {
   auto before = job_ids();
-  auto submit = sh("sbatch --converge-type=bigdata --converge-services=kapok,hdfs --wrap true 2>&1");
+  auto submit =
+      sh("sbatch --converge-type=bigdata --converge-services=kapok,hdfs --wrap true 2>&1");
   EXPECT_NE(submit.exit_code, 0);
   EXPECT_NE(submit.output.find("unknown service \"hdfs\""), std::string::npos) << submit.output;
   EXPECT_EQ(job_ids(), before);
@@ -134,8 +143,10 @@ TEST(Cluster, BadSiteConfigIsRejectedAndTheLastGoodKept) {
     bad << R"({"scheduler": {"interval_ms": "soon"}})";
   }
   ASSERT_EQ(sh("scontrol reconfigure").exit_code, 0);
-  EXPECT_TRUE(controller_log_shows(path + ": /scheduler/interval_ms: expected an integer, got string (reconfigure); "
-                                          "keeping the previous settings"));
+  EXPECT_TRUE(controller_log_shows(
+      path +
+      ": /scheduler/interval_ms: expected an integer, got string (reconfigure); "
+      "keeping the previous settings"));
   {
     std::ofstream restore(path, std::ios::trunc);
     restore << good;
@@ -166,7 +177,8 @@ TEST(Cluster, UpOnARunningClusterIsHarmless) {
   EXPECT_EQ(process::read_pid_file(kClusterDir + "/run/slurmctld.pid"), before);
   auto reshape = sh(cluster_cmd("up --nodes 8 2>&1"));
   EXPECT_NE(reshape.exit_code, 0);
-  EXPECT_NE(reshape.output.find("a different cluster (4 nodes, Converge plugins) is running"), std::string::npos)
+  EXPECT_NE(reshape.output.find("a different cluster (4 nodes, Converge plugins) is running"),
+            std::string::npos)
       << reshape.output;
 }
 
@@ -180,31 +192,37 @@ TEST(Cluster, StatusShowsDaemonsPluginsAndNodes) {
 
 TEST(Cluster, PortInUseIsAOneLineError) {
   std::string other = kClusterDir + "-port-clash";
-  auto up = sh(kBinDir + "/converge-cluster --dir " + other + " up --port-base " + kPortBase + " 2>&1");
+  auto up =
+      sh(kBinDir + "/converge-cluster --dir " + other + " up --port-base " + kPortBase + " 2>&1");
   EXPECT_EQ(up.exit_code, 1);
-  EXPECT_EQ(up.output, "converge-cluster: error: port " + kPortBase +
-                           " (slurmctld) is already in use: stop what holds it or pass --port-base\n");
+  EXPECT_EQ(up.output,
+            "converge-cluster: error: port " + kPortBase +
+                " (slurmctld) is already in use: stop what holds it or pass --port-base\n");
   EXPECT_TRUE(process::find_by_environment("CONVERGE_CLUSTER_DIR=" + other).empty());
   std::filesystem::remove_all(other);
 }
 
 TEST(Cluster, MissingDependencyIsAOneLineError) {
   std::string other = kClusterDir + "-no-deps";
-  auto up = process::run({kBinDir + "/converge-cluster", "--dir", other, "up"}, {"PATH=/nonexistent"});
+  auto up =
+      process::run({kBinDir + "/converge-cluster", "--dir", other, "up"}, {"PATH=/nonexistent"});
   EXPECT_EQ(up.exit_code, 1);
   EXPECT_EQ(up.output,
-            "converge-cluster: error: slurmctld not found: install Debian package slurmctld ('make deps' does)\n");
+            "converge-cluster: error: slurmctld not found: install Debian package slurmctld ('make "
+            "deps' does)\n");
   std::filesystem::remove_all(other);
 }
 
 TEST(Cluster, HeatSimulationMatchesTheAnalyticSolution) {
-  auto run = sh("srun --mpi=pmix -N2 -n4 " + kBinDir + "/heat1d --cells 256 --steps 2000 --tolerance 1e-5",
-                {"OMPI_MCA_btl=self,tcp", "OMPI_MCA_mpi_yield_when_idle=1"});
+  auto run =
+      sh("srun --mpi=pmix -N2 -n4 " + kBinDir + "/heat1d --cells 256 --steps 2000 --tolerance 1e-5",
+         {"OMPI_MCA_btl=self,tcp", "OMPI_MCA_mpi_yield_when_idle=1"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("on 4 ranks"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("(OK)"), std::string::npos) << run.output;
   // The check has teeth: a tolerance below the discretisation error fails the run.
-  auto wrong = sh("srun --mpi=pmix -N1 -n2 " + kBinDir + "/heat1d --cells 64 --steps 100 --tolerance 1e-12",
-                  {"OMPI_MCA_btl=self,tcp", "OMPI_MCA_mpi_yield_when_idle=1"});
+  auto wrong =
+      sh("srun --mpi=pmix -N1 -n2 " + kBinDir + "/heat1d --cells 64 --steps 100 --tolerance 1e-12",
+         {"OMPI_MCA_btl=self,tcp", "OMPI_MCA_mpi_yield_when_idle=1"});
   EXPECT_NE(wrong.exit_code, 0) << wrong.output;
 }

@@ -15,7 +15,8 @@ TEST(ClusterSettings, DefaultsDescribeFourNodes) {
 }
 
 TEST(ClusterSettings, ConfigSectionAppliesAndRoundTrips) {
-  auto json = parse(R"({"nodes": 16, "cpus_per_node": 4, "stock": true, "controller_port": 20000})", "c.json");
+  auto json = parse(R"({"nodes": 16, "cpus_per_node": 4, "stock": true, "controller_port": 20000})",
+                    "c.json");
   ClusterSettings s = ClusterSettings::from_json(json, "c.json");
   EXPECT_EQ(s.nodes, 16);
   EXPECT_TRUE(s.stock);

@@ -78,7 +78,8 @@ TEST(Config, RequiredKeyAndArrays) {
   auto items = root.at("list").elements();
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[0].as_int(0, 10), 1);
-  EXPECT_EQ(error_of([&] { items[1].as_int(0, 10); }), "c.json: /list/1: expected an integer, got string");
+  EXPECT_EQ(error_of([&] { items[1].as_int(0, 10); }),
+            "c.json: /list/1: expected an integer, got string");
 }
 
 TEST(Config, EditDistance) {

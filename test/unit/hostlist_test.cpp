@@ -23,7 +23,8 @@ TEST(Hostlist, RejectsMalformedExpressions) {
 }
 
 TEST(Hostlist, CompressIsTheInverseOfExpand) {
-  for (std::string expr : {"n[1-4]", "n[1-3,7]", "leaf[1-2]", "n[08-10]", "a,b", "n[1-2],m[5-6]", "spine"}) {
+  for (std::string expr :
+       {"n[1-4]", "n[1-3,7]", "leaf[1-2]", "n[08-10]", "a,b", "n[1-2],m[5-6]", "spine"}) {
     EXPECT_EQ(compress(expand(expr)), expr);
   }
 }

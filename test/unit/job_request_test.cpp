@@ -21,7 +21,8 @@ TEST(JobRequest, ParsesJobTypes) {
 
 TEST(JobRequest, ParsesServiceLists) {
   EXPECT_EQ(parse_services("kapok"), std::vector<std::string>{"kapok"});
-  EXPECT_EQ(parse_services("kapok,topo,tdpipe"), (std::vector<std::string>{"kapok", "topo", "tdpipe"}));
+  EXPECT_EQ(parse_services("kapok,topo,tdpipe"),
+            (std::vector<std::string>{"kapok", "topo", "tdpipe"}));
   EXPECT_THROW(parse_services(""), JobRequestError);
   EXPECT_THROW(parse_services("kapok,"), JobRequestError);
   EXPECT_THROW(parse_services("kapok,kapok"), JobRequestError);
@@ -29,12 +30,15 @@ TEST(JobRequest, ParsesServiceLists) {
     parse_services("kapok,hdfs");
     FAIL();
   } catch (const JobRequestError& e) {
-    EXPECT_STREQ(e.what(), "invalid --converge-services \"kapok,hdfs\": unknown service \"hdfs\" (known: kapok, topo, tdpipe)");
+    EXPECT_STREQ(e.what(),
+                 "invalid --converge-services \"kapok,hdfs\": unknown service \"hdfs\" (known: "
+                 "kapok, topo, tdpipe)");
   }
 }
 
 TEST(JobRequest, SpankVariableNamesFollowSlurm) {
-  EXPECT_EQ(spank_option_variable("converge", "converge-type"), "_SLURM_SPANK_OPTION_converge_converge_type");
+  EXPECT_EQ(spank_option_variable("converge", "converge-type"),
+            "_SLURM_SPANK_OPTION_converge_converge_type");
 }
 
 TEST(JobRequest, ReadsTheJobsSpankEnvironment) {

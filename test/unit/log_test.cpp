@@ -9,7 +9,8 @@ namespace cvlog = converge::log;
 
 TEST(Log, LevelsFilterAndSinkReceives) {
   std::vector<std::pair<cvlog::Level, std::string>> seen;
-  cvlog::set_sink([&](cvlog::Level l, std::string_view m) { seen.emplace_back(l, std::string(m)); });
+  cvlog::set_sink(
+      [&](cvlog::Level l, std::string_view m) { seen.emplace_back(l, std::string(m)); });
   cvlog::set_level(cvlog::Level::info);
   cvlog::debug("hidden {}", 1);
   cvlog::info("shown {}", 2);

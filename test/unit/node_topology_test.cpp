@@ -36,7 +36,8 @@ TEST(NodeTopology, ThisMachineIsConsistent) {
   for (const auto& c : t.cores) pus += static_cast<unsigned>(c.pus.size());
   EXPECT_EQ(pus, t.pu_count);
   auto json = t.to_json();
-  for (const char* key : {"hostname", "packages", "numa_nodes", "cores", "caches", "nics", "gpus"}) {
+  for (const char* key :
+       {"hostname", "packages", "numa_nodes", "cores", "caches", "nics", "gpus"}) {
     EXPECT_TRUE(json.contains(key)) << key;
   }
 }

@@ -16,12 +16,14 @@ TEST(Process, RunCapturesOutputAndExitCode) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.output.find("out"), std::string::npos);
   EXPECT_NE(r.output.find("err"), std::string::npos);
-  EXPECT_EQ(process::run({"sh", "-c", "echo $CONVERGE_TEST_VAR"}, {"CONVERGE_TEST_VAR=42"}).output, "42\n");
+  EXPECT_EQ(process::run({"sh", "-c", "echo $CONVERGE_TEST_VAR"}, {"CONVERGE_TEST_VAR=42"}).output,
+            "42\n");
   EXPECT_EQ(process::run({"/nonexistent/program"}).exit_code, 127);
 }
 
 TEST(Process, DetachedDaemonIsFoundByItsMarkerAndTerminated) {
-  auto dir = std::filesystem::temp_directory_path() / ("converge-process-test-" + std::to_string(getpid()));
+  auto dir = std::filesystem::temp_directory_path() /
+             ("converge-process-test-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::string marker = "CONVERGE_TEST_MARKER=" + dir.string();
   auto id = process::spawn_detached({{"/bin/sleep", "60"}, {marker}, (dir / "log").string(), ""});

@@ -39,11 +39,15 @@ TEST(SwitchTree, ParsesATwoLevelTree) {
 }
 
 TEST(SwitchTree, ErrorsNameTheLine) {
-  EXPECT_EQ(error_of("SwitchName=a Nodes=n1\nSwitchName=b Foo=1\n"), "topology.conf:2: unknown key \"Foo\"");
+  EXPECT_EQ(error_of("SwitchName=a Nodes=n1\nSwitchName=b Foo=1\n"),
+            "topology.conf:2: unknown key \"Foo\"");
   EXPECT_EQ(error_of("Nodes=n1\n"), "topology.conf:1: missing SwitchName=");
-  EXPECT_EQ(error_of("SwitchName=a Nodes=n[1-\n"), "topology.conf:1: unbalanced '[' in host list \"n[1-\"");
-  EXPECT_EQ(error_of("SwitchName=a\n"), "topology.conf:1: switch \"a\" has neither Nodes= nor Switches=");
-  EXPECT_EQ(error_of("SwitchName=a Nodes=n1\nSwitchName=a Nodes=n2\n"), "topology.conf:2: switch \"a\" defined twice");
+  EXPECT_EQ(error_of("SwitchName=a Nodes=n[1-\n"),
+            "topology.conf:1: unbalanced '[' in host list \"n[1-\"");
+  EXPECT_EQ(error_of("SwitchName=a\n"),
+            "topology.conf:1: switch \"a\" has neither Nodes= nor Switches=");
+  EXPECT_EQ(error_of("SwitchName=a Nodes=n1\nSwitchName=a Nodes=n2\n"),
+            "topology.conf:2: switch \"a\" defined twice");
 }
 
 TEST(SwitchTree, StructuralErrors) {
@@ -82,6 +86,7 @@ TEST(SwitchTree, LargerClustersGetDeeperTrees) {
   std::vector<std::string> nodes;
   for (int i = 1; i <= 40; ++i) nodes.push_back("n" + std::to_string(i));
   auto tree = SwitchTree::for_virtual_cluster(nodes);
-  EXPECT_EQ(tree.switches()[tree.roots()[0]].level, 2);  // 10 leaves -> 3 aggregation switches -> spine
+  EXPECT_EQ(tree.switches()[tree.roots()[0]].level,
+            2);  // 10 leaves -> 3 aggregation switches -> spine
   EXPECT_EQ(tree.distance("n1", "n40"), 6);
 }

@@ -21,7 +21,9 @@ std::optional<Level> parse_level(std::string_view text);
 
 void set_level(Level level);
 Level level();
-inline bool enabled(Level l) { return static_cast<int>(l) <= static_cast<int>(level()); }
+inline bool enabled(Level l) {
+  return static_cast<int>(l) <= static_cast<int>(level());
+}
 
 // The sink receives complete messages; the default one writes
 // "<program>: <level>: <message>" to stderr.

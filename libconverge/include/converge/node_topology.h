@@ -15,8 +15,8 @@ namespace converge {
 
 struct CoreInfo {
   unsigned logical_index = 0;
-  int package = -1;  // logical index of the package, -1 if unknown
-  int numa = -1;     // logical index of the NUMA node, -1 if unknown
+  int package = -1;           // logical index of the package, -1 if unknown
+  int numa = -1;              // logical index of the NUMA node, -1 if unknown
   std::vector<unsigned> pus;  // OS indices of its hardware threads
 };
 
@@ -41,10 +41,10 @@ struct CacheInfo {
 };
 
 struct DeviceInfo {
-  std::string name;    // OS name: eth0, mlx5_0, cuda0, ...
-  std::string kind;    // "network", "openfabrics", "gpu", "coprocessor"
-  std::string pci_bus; // "0000:3b:00.0" or empty
-  int numa = -1;       // nearest NUMA node, -1 if unknown
+  std::string name;     // OS name: eth0, mlx5_0, cuda0, ...
+  std::string kind;     // "network", "openfabrics", "gpu", "coprocessor"
+  std::string pci_bus;  // "0000:3b:00.0" or empty
+  int numa = -1;        // nearest NUMA node, -1 if unknown
 };
 
 struct NodeTopology {

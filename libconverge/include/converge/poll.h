@@ -10,7 +10,8 @@
 namespace converge {
 
 template <typename Predicate>
-bool poll_until(std::chrono::milliseconds timeout, std::chrono::milliseconds interval, Predicate&& ready) {
+bool poll_until(std::chrono::milliseconds timeout, std::chrono::milliseconds interval,
+                Predicate&& ready) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     if (ready()) return true;
