@@ -48,7 +48,8 @@ TEST(Cluster, PluginsLoadInTheCommands) {
   // -v/-vv raise the commands' log level to verbose/debug, where the plugins report.
   auto sbatch = sh("sbatch -v -o /dev/null --wrap true 2>&1");
   EXPECT_EQ(sbatch.exit_code, 0) << sbatch.output;
-  EXPECT_NE(sbatch.output.find("spank/converge: active in allocator"), std::string::npos) << sbatch.output;
+  EXPECT_NE(sbatch.output.find("spank/converge: active in allocator"), std::string::npos)
+      << sbatch.output;
   auto srun = sh("srun -v -N1 true 2>&1");
   EXPECT_EQ(srun.exit_code, 0) << srun.output;
   EXPECT_NE(srun.output.find("spank/converge: active in srun"), std::string::npos) << srun.output;
@@ -225,4 +226,32 @@ TEST(Cluster, HeatSimulationMatchesTheAnalyticSolution) {
       sh("srun --mpi=pmix -N1 -n2 " + kBinDir + "/heat1d --cells 64 --steps 100 --tolerance 1e-12",
          {"OMPI_MCA_btl=self,tcp", "OMPI_MCA_mpi_yield_when_idle=1"});
   EXPECT_NE(wrong.exit_code, 0) << wrong.output;
+}
+
+TEST(Cluster, StockSixteenNodeClusterRunsBesideIt) {
+  // A second cluster with Slurm's own plugins and 16 nodes, on other ports.
+  std::string dir = kClusterDir + "-stock";
+  std::string port = std::to_string(std::stoi(kPortBase) + 1000);
+  std::string cmd = kBinDir + "/converge-cluster --dir " + dir + " ";
+  process::run({"sh", "-c", cmd + "down >/dev/null; rm -rf " + dir});
+  auto up = process::run({"sh", "-c", cmd + "up --stock --nodes 16 --port-base " + port});
+  ASSERT_EQ(up.exit_code, 0) << up.output;
+  std::vector<std::string> env{"SLURM_CONF=" + dir + "/etc/slurm.conf"};
+  auto config = process::run({"scontrol", "show", "config"}, env).output;
+  EXPECT_NE(config.find("SchedulerType           = sched/backfill"), std::string::npos);
+  EXPECT_NE(config.find("SelectType              = select/cons_tres"), std::string::npos);
+  EXPECT_EQ(process::run({"sinfo", "-h", "-o", "%D %t"}, env).output, "16 idle\n");
+  auto topology = process::run({"scontrol", "show", "topology"}, env).output;
+  EXPECT_NE(topology.find("SwitchName=leaf4 Level=0 LinkSpeed=1 Nodes=n[13-16]"), std::string::npos)
+      << topology;
+  auto job = process::run({"sbatch", "--parsable", "--wait", "-o", "/dev/null",
+                           "--converge-type=sim", "-N16", "--wrap", "srun true"},
+                          env);
+  EXPECT_EQ(job.exit_code, 0) << job.output;
+  auto down = process::run({"sh", "-c", cmd + "down"});
+  EXPECT_EQ(down.exit_code, 0) << down.output;
+  EXPECT_TRUE(process::find_by_environment("CONVERGE_CLUSTER_DIR=" + dir).empty());
+  // The Converge cluster under test is untouched.
+  EXPECT_EQ(sh("sinfo -h -o %D").output, "4\n");
+  std::filesystem::remove_all(dir);
 }
