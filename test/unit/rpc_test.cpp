@@ -18,7 +18,8 @@ constexpr std::uint32_t kEcho = 1, kFail = 2, kSlow = 3, kSum = 4;
 
 void add_handlers(rpc::Server& server) {
   server.handle(kEcho, [](wire::Reader& in, wire::Writer& out) { out.bytes(in.bytes()); });
-  server.handle(kFail, [](wire::Reader&, wire::Writer&) { throw rpc::Error(ENOENT, "no such thing"); });
+  server.handle(kFail,
+                [](wire::Reader&, wire::Writer&) { throw rpc::Error(ENOENT, "no such thing"); });
   server.handle(kSlow, [](wire::Reader&, wire::Writer&) { std::this_thread::sleep_for(500ms); });
   server.handle(kSum, [](wire::Reader& in, wire::Writer& out) {
     std::uint64_t a = in.u64(), b = in.u64();
@@ -153,7 +154,8 @@ TEST(Rpc, ConcurrentCallersShareOneClient) {
         wire::Writer w;
         w.u64(static_cast<std::uint64_t>(t));
         w.u64(static_cast<std::uint64_t>(i));
-        if (wire::Reader(client.call(kSum, w.data())).u64() == static_cast<std::uint64_t>(t + i)) ++ok;
+        if (wire::Reader(client.call(kSum, w.data())).u64() == static_cast<std::uint64_t>(t + i))
+          ++ok;
       }
     });
   }

@@ -31,7 +31,8 @@ struct Frame {
   std::string body;
 };
 
-std::string encode(std::uint64_t id, std::uint32_t method, std::int32_t status, std::string_view body) {
+std::string encode(std::uint64_t id, std::uint32_t method, std::int32_t status,
+                   std::string_view body) {
   wire::Writer w;
   w.u32(static_cast<std::uint32_t>(kHeader - 4 + body.size()));
   w.u64(id);
@@ -42,7 +43,8 @@ std::string encode(std::uint64_t id, std::uint32_t method, std::int32_t status, 
 }
 
 int remaining_ms(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return left < 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
 }
 
@@ -144,15 +146,21 @@ Endpoint Endpoint::parse(std::string_view text) {
   return Endpoint{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
 }
 
-std::string Endpoint::to_string() const { return fmt::format("{}:{}", host, port); }
+std::string Endpoint::to_string() const {
+  return fmt::format("{}:{}", host, port);
+}
 
 // ---- server ----
 
 Server::Server() = default;
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
-void Server::handle(std::uint32_t method, Handler handler) { handlers_[method] = std::move(handler); }
+void Server::handle(std::uint32_t method, Handler handler) {
+  handlers_[method] = std::move(handler);
+}
 
 void Server::start(const std::string& host, std::uint16_t port) {
   listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -227,7 +235,8 @@ std::string Server::dispatch(std::uint32_t method, std::string_view body, std::i
 void Server::serve(int fd) {
   Frame frame;
   while (!stopping_) {
-    if (read_frame(fd, frame, nullptr) != 0) break;  // closed, reset or garbage: drop the connection
+    if (read_frame(fd, frame, nullptr) != 0)
+      break;  // closed, reset or garbage: drop the connection
     std::int32_t status = 0;
     std::string reply = dispatch(frame.method, frame.body, status);
     if (write_all(fd, encode(frame.id, frame.method, status, reply), nullptr) != 0) break;
@@ -299,8 +308,8 @@ int Client::connect_until(Clock::time_point deadline) {
     close(fd);
     // The server may be restarting: retry until the deadline, then give up.
     if (Clock::now() + backoff >= deadline) {
-      throw Error(ETIMEDOUT, fmt::format("{} unreachable for {} ms: {}", endpoint_.to_string(), timeout_.count(),
-                                         std::strerror(err ? err : ETIMEDOUT)));
+      throw Error(ETIMEDOUT, fmt::format("{} unreachable for {} ms: {}", endpoint_.to_string(),
+                                         timeout_.count(), std::strerror(err ? err : ETIMEDOUT)));
     }
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
@@ -338,9 +347,11 @@ std::string Client::call(std::uint32_t method, std::string_view body) {
       close(fd);
       if (pooled && rc != ETIMEDOUT && attempt == 0) continue;
       if (rc == ETIMEDOUT) {
-        throw Error(ETIMEDOUT, fmt::format("{} did not answer within {} ms", endpoint_.to_string(), timeout_.count()));
+        throw Error(ETIMEDOUT, fmt::format("{} did not answer within {} ms", endpoint_.to_string(),
+                                           timeout_.count()));
       }
-      throw Error(EIO, fmt::format("connection to {} failed: {}", endpoint_.to_string(), std::strerror(rc)));
+      throw Error(EIO, fmt::format("connection to {} failed: {}", endpoint_.to_string(),
+                                   std::strerror(rc)));
     }
     release(fd);
     if (reply.status != 0) throw Error(reply.status, reply.body);

@@ -42,7 +42,8 @@ class Writer {
   template <typename T>
   void fixed(T v) {
     char buffer[sizeof(T)];
-    for (std::size_t i = 0; i < sizeof(T); ++i) buffer[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+      buffer[i] = static_cast<char>((v >> (8 * i)) & 0xff);
     out_.append(buffer, sizeof(T));
   }
   std::string out_;
@@ -78,7 +79,8 @@ class Reader {
   T fixed() {
     std::string_view b = take(sizeof(T));
     T v = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<unsigned char>(b[i])) << (8 * i);
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+      v |= static_cast<T>(static_cast<unsigned char>(b[i])) << (8 * i);
     return v;
   }
   std::string_view in_;
