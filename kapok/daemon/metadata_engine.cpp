@@ -87,7 +87,8 @@ Parse parse_record(std::string_view block, std::uint32_t generation, Record& out
   std::uint32_t crc = r.u32();
   out.seq = r.u64();
   out.generation = r.u32();
-  if (out.generation != generation) return Parse::empty;  // left over from an earlier use of the group
+  if (out.generation != generation)
+    return Parse::empty;  // left over from an earlier use of the group
   std::uint16_t key_len = r.u16();
   out.kind = static_cast<Kind>(r.u8());
   r.u8();
@@ -259,10 +260,12 @@ void DeviceEngine::open_device() {
   std::uint32_t count = r.u32();
   std::uint32_t crc = r.u32();
   if (magic != kSuperMagic) {
-    throw std::runtime_error(fmt::format("{} is not a Kapok metadata device", options_.device_path));
+    throw std::runtime_error(
+        fmt::format("{} is not a Kapok metadata device", options_.device_path));
   }
   if (version != kFormatVersion || checksum(std::string_view(super).substr(0, 20)) != crc) {
-    throw std::runtime_error(fmt::format("{}: bad superblock (version {} or checksum)", options_.device_path, version));
+    throw std::runtime_error(
+        fmt::format("{}: bad superblock (version {} or checksum)", options_.device_path, version));
   }
   options_.group_bytes = group_bytes;
   group_count_ = count;
@@ -271,13 +274,16 @@ void DeviceEngine::open_device() {
 void DeviceEngine::format() {
   std::uint64_t bytes = options_.device_bytes;
   struct stat st;
-  if (fstat(fd_, &st) == 0 && S_ISBLK(st.st_mode)) bytes = static_cast<std::uint64_t>(::lseek(fd_, 0, SEEK_END));
+  if (fstat(fd_, &st) == 0 && S_ISBLK(st.st_mode))
+    bytes = static_cast<std::uint64_t>(::lseek(fd_, 0, SEEK_END));
   if (options_.group_bytes < 2 * kHeaderBytes + options_.block_sizes.back()) {
     throw std::invalid_argument("group size too small for the largest block size");
   }
-  if (bytes < kHeaderBytes + 4ull * options_.group_bytes) throw std::invalid_argument("metadata device too small");
+  if (bytes < kHeaderBytes + 4ull * options_.group_bytes)
+    throw std::invalid_argument("metadata device too small");
   group_count_ = static_cast<std::uint32_t>((bytes - kHeaderBytes) / options_.group_bytes);
-  if (!S_ISBLK(st.st_mode) && ::ftruncate(fd_, static_cast<off_t>(bytes)) != 0) throw_errno("ftruncate");
+  if (!S_ISBLK(st.st_mode) && ::ftruncate(fd_, static_cast<off_t>(bytes)) != 0)
+    throw_errno("ftruncate");
   Writer w;
   w.u64(kSuperMagic);
   w.u32(kFormatVersion);
@@ -314,14 +320,16 @@ void DeviceEngine::recover() {
     std::uint32_t magic = r.u32(), generation = r.u32(), block_size = r.u32(), crc = r.u32();
     Group& group = groups_[g];
     if (magic != kGroupMagic || checksum(std::string_view(data).substr(0, 12)) != crc) {
-      log::error("{}: group {} header is damaged; its records are ignored", options_.device_path, g);
+      log::error("{}: group {} header is damaged; its records are ignored", options_.device_path,
+                 g);
       ++stats_.corrupt_records;
       group.generation = generation + 1;  // never trust records written under it
       continue;
     }
     group.generation = generation;
     if (block_size == 0) continue;
-    if (std::find(options_.block_sizes.begin(), options_.block_sizes.end(), block_size) == options_.block_sizes.end()) {
+    if (std::find(options_.block_sizes.begin(), options_.block_sizes.end(), block_size) ==
+        options_.block_sizes.end()) {
       // The device was formatted with other block sizes: adopt them.
       options_.block_sizes.push_back(block_size);
       std::sort(options_.block_sizes.begin(), options_.block_sizes.end());
@@ -330,13 +338,15 @@ void DeviceEngine::recover() {
     group.first_seq = std::numeric_limits<std::uint64_t>::max();
     std::uint32_t blocks = capacity(g);
     for (std::uint32_t b = 0; b < blocks; ++b) {
-      std::string_view block = std::string_view(data).substr(kHeaderBytes + std::size_t{b} * block_size, block_size);
+      std::string_view block =
+          std::string_view(data).substr(kHeaderBytes + std::size_t{b} * block_size, block_size);
       Record rec;
       Parse p = parse_record(block, generation, rec);
       if (p == Parse::empty) continue;
       group.next_block = b + 1;
       if (p == Parse::corrupt) {
-        log::error("{}: corrupt record in group {} block {} (checksum mismatch); ignored", options_.device_path, g, b);
+        log::error("{}: corrupt record in group {} block {} (checksum mismatch); ignored",
+                   options_.device_path, g, b);
         ++stats_.corrupt_records;
         continue;
       }
@@ -371,13 +381,15 @@ void DeviceEngine::start() {
   for (std::uint32_t g = 0; g < group_count_; ++g) {
     if (groups_[g].block_size == 0 || groups_[g].next_block >= capacity(g)) continue;
     SizeClass& c = classes_[class_of_block_size(groups_[g].block_size)];
-    if (c.active_group == kNone || groups_[c.active_group].first_seq < groups_[g].first_seq) c.active_group = g;
+    if (c.active_group == kNone || groups_[c.active_group].first_seq < groups_[g].first_seq)
+      c.active_group = g;
   }
   if (!fresh) {
     std::uint64_t keys = 0;
     for (const auto& [k, loc] : index_) keys += loc.kind == kPut;
     log::info("recovered metadata device {}: {} keys, {} of {} groups in use, {} corrupt record(s)",
-              options_.device_path, keys, group_count_ - free_group_count(), group_count_, stats_.corrupt_records);
+              options_.device_path, keys, group_count_ - free_group_count(), group_count_,
+              stats_.corrupt_records);
   }
   flusher_ = std::thread([this] { flusher_loop(); });
 }
@@ -386,8 +398,8 @@ std::size_t DeviceEngine::class_for(std::size_t record_size) const {
   for (std::size_t i = 0; i < classes_.size(); ++i) {
     if (classes_[i].block_size >= record_size) return i;
   }
-  throw std::length_error(fmt::format("record of {} bytes exceeds the largest block ({} bytes)", record_size,
-                                      classes_.back().block_size));
+  throw std::length_error(fmt::format("record of {} bytes exceeds the largest block ({} bytes)",
+                                      record_size, classes_.back().block_size));
 }
 
 std::size_t DeviceEngine::class_of_block_size(std::uint32_t block_size) const {
@@ -409,18 +421,21 @@ std::uint32_t DeviceEngine::free_group_count() const {
 
 void DeviceEngine::check_failed() const {
   if (failed_errno_) {
-    throw std::system_error(failed_errno_, std::generic_category(), "metadata device write failed earlier");
+    throw std::system_error(failed_errno_, std::generic_category(),
+                            "metadata device write failed earlier");
   }
 }
 
 // Appends one record under the lock; returns its sequence number.
-std::uint64_t DeviceEngine::append(Lock& lock, Kind kind, std::string_view key, std::string_view value,
-                                   std::size_t cls, bool from_flusher) {
+std::uint64_t DeviceEngine::append(Lock& lock, Kind kind, std::string_view key,
+                                   std::string_view value, std::size_t cls, bool from_flusher) {
   while (true) {
     check_failed();
     SizeClass& c = classes_[cls];
-    const std::uint32_t buffer_blocks = std::max<std::uint32_t>(1, options_.buffer_bytes / c.block_size);
-    bool group_full = c.active_group == kNone || groups_[c.active_group].next_block >= capacity(c.active_group);
+    const std::uint32_t buffer_blocks =
+        std::max<std::uint32_t>(1, options_.buffer_bytes / c.block_size);
+    bool group_full =
+        c.active_group == kNone || groups_[c.active_group].next_block >= capacity(c.active_group);
     bool buffer_full = c.active.blocks >= buffer_blocks;
     if ((group_full || buffer_full) && !c.active.empty()) {
       if (c.flushing.empty()) {
@@ -468,7 +483,8 @@ std::uint64_t DeviceEngine::append(Lock& lock, Kind kind, std::string_view key, 
       c.active.data.assign(std::size_t{buffer_blocks} * c.block_size, '\0');
     }
     Record rec{next_seq_++, groups_[g].generation, kind, key, value};
-    encode_record(c.active.data.data() + std::size_t{c.active.blocks} * c.block_size, c.block_size, rec);
+    encode_record(c.active.data.data() + std::size_t{c.active.blocks} * c.block_size, c.block_size,
+                  rec);
     Location loc{g, groups_[g].next_block, rec.seq, kind};
     ++groups_[g].next_block;
     ++c.active.blocks;
@@ -499,9 +515,11 @@ void DeviceEngine::wait_durable(Lock& lock, std::uint64_t seq) {
 }
 
 void DeviceEngine::put(std::string_view key, std::string_view value) {
-  if (key.empty() || key.size() > kMaxKey) throw std::invalid_argument("metadata key must be 1..1024 bytes");
+  if (key.empty() || key.size() > kMaxKey)
+    throw std::invalid_argument("metadata key must be 1..1024 bytes");
   Lock lock(mutex_);
-  std::uint64_t seq = append(lock, kPut, key, value, class_for(kRecordHeader + key.size() + value.size()), false);
+  std::uint64_t seq =
+      append(lock, kPut, key, value, class_for(kRecordHeader + key.size() + value.size()), false);
   wait_durable(lock, seq);
 }
 
@@ -509,7 +527,8 @@ bool DeviceEngine::remove(std::string_view key) {
   Lock lock(mutex_);
   auto it = index_.find(std::string(key));
   if (it == index_.end() || it->second.kind == kTombstone) return false;
-  std::uint64_t seq = append(lock, kTombstone, key, {}, class_for(kRecordHeader + key.size()), false);
+  std::uint64_t seq =
+      append(lock, kTombstone, key, {}, class_for(kRecordHeader + key.size()), false);
   wait_durable(lock, seq);
   return true;
 }
@@ -554,10 +573,12 @@ bool DeviceEngine::get(std::string_view key, std::string& value) {
       // The group may have been compacted and reused since the lookup: retry.
       std::lock_guard lock(mutex_);
       auto it = index_.find(std::string(key));
-      bool moved = it == index_.end() || it->second.seq != loc.seq || groups_[loc.group].generation != generation;
+      bool moved = it == index_.end() || it->second.seq != loc.seq ||
+                   groups_[loc.group].generation != generation;
       if (!moved) {
-        throw CorruptRecord(fmt::format("metadata record for key of {} bytes in group {} block {} fails its checksum",
-                                        key.size(), loc.group, loc.block));
+        throw CorruptRecord(fmt::format(
+            "metadata record for key of {} bytes in group {} block {} fails its checksum",
+            key.size(), loc.group, loc.block));
       }
     }
     block.clear();
@@ -602,7 +623,8 @@ void DeviceEngine::commit_round(Lock& lock) {
   std::vector<std::pair<std::string_view, std::uint64_t>> io;
   for (const Buffer* b : writes) {
     std::uint32_t bs = groups_[b->group].block_size;
-    io.emplace_back(std::string_view(b->data).substr(0, std::size_t{b->blocks} * bs), block_offset(b->group, b->first_block));
+    io.emplace_back(std::string_view(b->data).substr(0, std::size_t{b->blocks} * bs),
+                    block_offset(b->group, b->first_block));
   }
   lock.unlock();
   int err = 0;
@@ -635,7 +657,8 @@ void DeviceEngine::release_freed_groups(Lock& lock) {
     Group& g = groups_[p.group];
     bool in_use = false;
     for (const auto& c : classes_) {
-      in_use |= c.active_group == p.group || c.active.group == p.group || c.flushing.group == p.group;
+      in_use |=
+          c.active_group == p.group || c.active.group == p.group || c.flushing.group == p.group;
     }
     if (g.live != 0 || in_use) {
       g.freeing = g.live == 0;  // an active group is retried on a later round
@@ -683,17 +706,19 @@ bool DeviceEngine::compact_one(Lock& lock, double max_live_ratio) {
   const std::size_t cls = class_of_block_size(block_size);
   for (std::uint32_t b = 0; b < groups_[victim].next_block; ++b) {
     Record rec;
-    if (parse_record(std::string_view(data).substr(std::size_t{b} * block_size, block_size), generation, rec) !=
-        Parse::ok) {
+    if (parse_record(std::string_view(data).substr(std::size_t{b} * block_size, block_size),
+                     generation, rec) != Parse::ok) {
       continue;
     }
     auto it = index_.find(std::string(rec.key));
-    if (it == index_.end() || it->second.group != victim || it->second.block != b) continue;  // dead
+    if (it == index_.end() || it->second.group != victim || it->second.block != b)
+      continue;  // dead
     if (rec.kind == kTombstone) {
       // A tombstone is needed only while an older record of its key may exist.
       bool older_may_exist = false;
       for (std::uint32_t g = 0; g < group_count_; ++g) {
-        older_may_exist |= g != victim && groups_[g].block_size != 0 && groups_[g].first_seq < rec.seq;
+        older_may_exist |=
+            g != victim && groups_[g].block_size != 0 && groups_[g].first_seq < rec.seq;
       }
       if (!older_may_exist) {
         index_.erase(it);
@@ -726,7 +751,8 @@ void DeviceEngine::compact() {
 void DeviceEngine::flusher_loop() {
   Lock lock(mutex_);
   while (true) {
-    work_.wait_for(lock, options_.commit_window, [&] { return stopping_ || commit_requested_ || compaction_requested_; });
+    work_.wait_for(lock, options_.commit_window,
+                   [&] { return stopping_ || commit_requested_ || compaction_requested_; });
     if (failed_errno_ == 0) {
       bool dirty = durable_seq_ + 1 < next_seq_;
       for (const auto& c : classes_) dirty |= !c.flushing.empty();

@@ -90,7 +90,8 @@ TEST_F(EngineTest, EverythingSurvivesReopenInBothDurabilityModes) {
     fs::remove(options_.device_path);
     {
       auto e = open();
-      for (int i = 0; i < 500; ++i) e->put("key" + std::to_string(i), value_for(i, static_cast<std::size_t>(i * 7 % 3000)));
+      for (int i = 0; i < 500; ++i)
+        e->put("key" + std::to_string(i), value_for(i, static_cast<std::size_t>(i * 7 % 3000)));
       for (int i = 0; i < 500; i += 3) e->remove("key" + std::to_string(i));
       e->put("key1", "rewritten");
     }
@@ -209,7 +210,8 @@ TEST_F(EngineTest, FullDeviceSaysNoSpaceAndStaysUsable) {
   auto e = open();
   int stored = 0;
   try {
-    for (; stored < 100000; ++stored) e->put("fill" + std::to_string(stored), value_for(stored, 900));
+    for (; stored < 100000; ++stored)
+      e->put("fill" + std::to_string(stored), value_for(stored, 900));
     FAIL() << "a 1 MiB device took 100000 records of 900 bytes";
   } catch (const NoSpace&) {
   }
@@ -232,7 +234,8 @@ TEST_F(EngineTest, ConcurrentWritersShareGroupCommits) {
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
-        for (int i = 0; i < 500; ++i) e->put(fmt::format("t{}-{}", t, i), value_for(t * 1000 + i, 64));
+        for (int i = 0; i < 500; ++i)
+          e->put(fmt::format("t{}-{}", t, i), value_for(t * 1000 + i, 64));
       });
     }
     for (auto& t : threads) t.join();
