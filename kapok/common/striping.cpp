@@ -5,8 +5,8 @@
 
 namespace kapok {
 
-StripeLayout StripeLayout::for_file(std::uint64_t ino, std::uint32_t data_servers, std::uint32_t stripe_count,
-                                    std::uint64_t stripe_size) {
+StripeLayout StripeLayout::for_file(std::uint64_t ino, std::uint32_t data_servers,
+                                    std::uint32_t stripe_count, std::uint64_t stripe_size) {
   if (data_servers == 0) throw std::invalid_argument("no data servers");
   if (stripe_size == 0) throw std::invalid_argument("stripe size must be positive");
   std::uint32_t count = stripe_count == 0 ? data_servers : std::min(stripe_count, data_servers);
@@ -17,8 +17,10 @@ StripeLayout StripeLayout::for_file(std::uint64_t ino, std::uint32_t data_server
   return layout;
 }
 
-std::vector<ChunkPiece> split_range(const StripeLayout& layout, std::uint64_t offset, std::uint64_t length) {
-  if (layout.servers.empty() || layout.stripe_size == 0) throw std::invalid_argument("empty stripe layout");
+std::vector<ChunkPiece> split_range(const StripeLayout& layout, std::uint64_t offset,
+                                    std::uint64_t length) {
+  if (layout.servers.empty() || layout.stripe_size == 0)
+    throw std::invalid_argument("empty stripe layout");
   std::vector<ChunkPiece> pieces;
   while (length > 0) {
     std::uint64_t chunk = offset / layout.stripe_size;

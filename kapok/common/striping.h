@@ -17,12 +17,16 @@ struct StripeLayout {
   std::vector<std::uint32_t> servers;  // data server indices, in stripe order
 
   // stripe_count 0 means all data servers.
-  static StripeLayout for_file(std::uint64_t ino, std::uint32_t data_servers, std::uint32_t stripe_count,
-                               std::uint64_t stripe_size);
+  static StripeLayout for_file(std::uint64_t ino, std::uint32_t data_servers,
+                               std::uint32_t stripe_count, std::uint64_t stripe_size);
 
-  std::uint32_t server_of_chunk(std::uint64_t chunk) const { return servers[chunk % servers.size()]; }
+  std::uint32_t server_of_chunk(std::uint64_t chunk) const {
+    return servers[chunk % servers.size()];
+  }
   // Chunks that hold any byte of a file of `size` bytes.
-  std::uint64_t chunk_count(std::uint64_t size) const { return (size + stripe_size - 1) / stripe_size; }
+  std::uint64_t chunk_count(std::uint64_t size) const {
+    return (size + stripe_size - 1) / stripe_size;
+  }
 };
 
 // One contiguous piece of a byte range, inside one chunk.
@@ -35,6 +39,7 @@ struct ChunkPiece {
 };
 
 // Splits [offset, offset + length) into per-chunk pieces, in file order.
-std::vector<ChunkPiece> split_range(const StripeLayout& layout, std::uint64_t offset, std::uint64_t length);
+std::vector<ChunkPiece> split_range(const StripeLayout& layout, std::uint64_t offset,
+                                    std::uint64_t length);
 
 }  // namespace kapok

@@ -169,8 +169,9 @@ class DeviceEngine final : public MetadataEngine {
 
   void start();
 
-  void put(std::string_view key, std::string_view value) override;
-  bool remove(std::string_view key) override;
+  std::uint64_t put_nowait(std::string_view key, std::string_view value) override;
+  std::uint64_t remove_nowait(std::string_view key) override;
+  void wait_durable(std::uint64_t seq) override;
   bool get(std::string_view key, std::string& value) override;
   bool contains(std::string_view key) override;
   void for_each_key(const std::function<void(std::string_view)>& fn) override;
@@ -200,7 +201,7 @@ class DeviceEngine final : public MetadataEngine {
   std::uint64_t append(Lock& lock, Kind kind, std::string_view key, std::string_view value,
                        std::size_t cls, bool from_flusher);
   void retire(const Location& old);
-  void wait_durable(Lock& lock, std::uint64_t seq);
+  void wait_durable_locked(Lock& lock, std::uint64_t seq);
   std::uint32_t free_group_count() const;
 
   void flusher_loop();
@@ -505,7 +506,12 @@ void DeviceEngine::retire(const Location& old) {
   }
 }
 
-void DeviceEngine::wait_durable(Lock& lock, std::uint64_t seq) {
+void DeviceEngine::wait_durable(std::uint64_t seq) {
+  Lock lock(mutex_);
+  wait_durable_locked(lock, seq);
+}
+
+void DeviceEngine::wait_durable_locked(Lock& lock, std::uint64_t seq) {
   if (options_.durability == Durability::sync) {
     commit_requested_ = true;
     work_.notify_one();
@@ -514,23 +520,20 @@ void DeviceEngine::wait_durable(Lock& lock, std::uint64_t seq) {
   check_failed();
 }
 
-void DeviceEngine::put(std::string_view key, std::string_view value) {
-  if (key.empty() || key.size() > kMaxKey)
+std::uint64_t DeviceEngine::put_nowait(std::string_view key, std::string_view value) {
+  if (key.empty() || key.size() > kMaxKey) {
     throw std::invalid_argument("metadata key must be 1..1024 bytes");
+  }
+  std::size_t cls = class_for(kRecordHeader + key.size() + value.size());
   Lock lock(mutex_);
-  std::uint64_t seq =
-      append(lock, kPut, key, value, class_for(kRecordHeader + key.size() + value.size()), false);
-  wait_durable(lock, seq);
+  return append(lock, kPut, key, value, cls, false);
 }
 
-bool DeviceEngine::remove(std::string_view key) {
+std::uint64_t DeviceEngine::remove_nowait(std::string_view key) {
   Lock lock(mutex_);
   auto it = index_.find(std::string(key));
-  if (it == index_.end() || it->second.kind == kTombstone) return false;
-  std::uint64_t seq =
-      append(lock, kTombstone, key, {}, class_for(kRecordHeader + key.size()), false);
-  wait_durable(lock, seq);
-  return true;
+  if (it == index_.end() || it->second.kind == kTombstone) return 0;
+  return append(lock, kTombstone, key, {}, class_for(kRecordHeader + key.size()), false);
 }
 
 bool DeviceEngine::contains(std::string_view key) {

@@ -78,8 +78,18 @@ class MetadataEngine {
   virtual ~MetadataEngine() = default;
 
   // Both return once the record is durable. Throw NoSpace when full.
-  virtual void put(std::string_view key, std::string_view value) = 0;
-  virtual bool remove(std::string_view key) = 0;  // false if absent
+  void put(std::string_view key, std::string_view value) { wait_durable(put_nowait(key, value)); }
+  bool remove(std::string_view key) {
+    std::uint64_t seq = remove_nowait(key);
+    if (seq) wait_durable(seq);
+    return seq != 0;
+  }
+  // The same without waiting: the change is visible to readers at once and
+  // durable once wait_durable(returned sequence number) returns. Callers that
+  // must not hold their own locks across a device sync use these.
+  virtual std::uint64_t put_nowait(std::string_view key, std::string_view value) = 0;
+  virtual std::uint64_t remove_nowait(std::string_view key) = 0;  // 0 if absent
+  virtual void wait_durable(std::uint64_t seq) = 0;
   // False if absent; throws CorruptRecord if the stored record fails its CRC.
   virtual bool get(std::string_view key, std::string& value) = 0;
   virtual bool contains(std::string_view key) = 0;

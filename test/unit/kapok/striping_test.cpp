@@ -10,7 +10,8 @@ TEST(Striping, LayoutStartsByInodeAndWraps) {
   EXPECT_EQ(layout.servers, (std::vector<std::uint32_t>{2, 3, 0, 1}));
   auto two = StripeLayout::for_file(7, 4, 2, 4096);
   EXPECT_EQ(two.servers, (std::vector<std::uint32_t>{3, 0}));
-  EXPECT_EQ(StripeLayout::for_file(1, 2, 8, 4096).servers.size(), 2u);  // at most the servers there are
+  EXPECT_EQ(StripeLayout::for_file(1, 2, 8, 4096).servers.size(),
+            2u);  // at most the servers there are
   EXPECT_THROW(StripeLayout::for_file(1, 0, 0, 4096), std::invalid_argument);
   EXPECT_EQ(layout.chunk_count(0), 0u);
   EXPECT_EQ(layout.chunk_count(1), 1u);
