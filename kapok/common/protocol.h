@@ -19,19 +19,19 @@ namespace kapok {
 
 enum Method : std::uint32_t {
   // metadata servers
-  kLookup = 100,    // parent, name -> attr
-  kGetattr,         // ino -> attr
-  kCreate,          // parent, name, mode, uid, gid, exclusive, symlink target -> attr
-  kUnlink,          // parent, name, want_dir -> attr of the unlinked inode (after the link count drop)
-  kReaddir,         // dir ino -> [name, ino, mode]
-  kSetattr,         // ino, mask, fields -> attr
-  kReadInline,      // ino, offset, length -> bytes
-  kWriteInline,     // ino, offset, bytes -> attr; EFBIG when it would pass the inline threshold
-  kMakeStriped,     // ino, size -> attr: the file's data now lives on data servers
-  kExtend,          // ino, end, mtime -> attr: size = max(size, end)
-  kRename,          // parent, name, new parent, new name (same metadata server) -> ()
-  kStatfs,          // -> counts
-  kMdsStatus,       // -> JSON
+  kLookup = 100,  // parent, name -> attr
+  kGetattr,       // ino -> attr
+  kCreate,        // parent, name, mode, uid, gid, exclusive, symlink target -> attr
+  kUnlink,       // parent, name, want_dir -> attr of the unlinked inode (after the link count drop)
+  kReaddir,      // dir ino -> [name, ino, mode]
+  kSetattr,      // ino, mask, fields -> attr
+  kReadInline,   // ino, offset, length -> bytes
+  kWriteInline,  // ino, offset, bytes -> attr; EFBIG when it would pass the inline threshold
+  kMakeStriped,  // ino, size -> attr: the file's data now lives on data servers
+  kExtend,       // ino, end, mtime -> attr: size = max(size, end)
+  kRename,       // parent, name, new parent, new name (same metadata server) -> ()
+  kStatfs,       // -> counts
+  kMdsStatus,    // -> JSON
   // data servers
   kChunkWrite = 200,  // ino, chunk, offset, bytes
   kChunkRead,         // ino, chunk, offset, length -> bytes (short at the chunk's end)
@@ -81,7 +81,9 @@ struct Members {
 };
 
 // Inode numbers carry their metadata server: top 16 bits.
-inline std::uint32_t mds_of_ino(std::uint64_t ino) { return static_cast<std::uint32_t>(ino >> 48); }
+inline std::uint32_t mds_of_ino(std::uint64_t ino) {
+  return static_cast<std::uint32_t>(ino >> 48);
+}
 inline std::uint64_t make_ino(std::uint32_t mds, std::uint64_t counter) {
   return (std::uint64_t{mds} << 48) | counter;
 }

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// libkapok: the native client. It routes each call to the server that owns
+// the data (a directory's entries: its metadata server by hash; an inode:
+// the server its number names; a chunk: the data server of its stripe), keeps
+// small files inline in their metadata record, moves a file out of line to
+// striped chunks when it grows past the inline threshold, and returns POSIX
+// errno values as kapok::Error.
+#pragma once
+
+#include "common/protocol.h"
+#include "common/settings.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kapok {
+
+using Error = converge::rpc::Error;  // code() is a POSIX errno
+
+struct DirEntry {
+  std::string name;
+  std::uint64_t ino;
+  std::uint32_t mode;
+};
+
+struct Location {
+  std::string entry_server;  // metadata server holding the directory entry
+  std::string inode_server;  // metadata server holding the inode (and inline data)
+  bool inline_data = true;
+  std::vector<std::string> data_servers;  // stripe order, when not inline
+  std::uint64_t stripe_size = 0;
+};
+
+class Client {
+ public:
+  Client(Members members, Settings settings);
+
+  // Namespace, by parent inode and name.
+  Attr lookup(std::uint64_t parent, const std::string& name);
+  Attr getattr(std::uint64_t ino);
+  Attr create(std::uint64_t parent, const std::string& name, std::uint32_t mode, std::uint32_t uid,
+              std::uint32_t gid, bool exclusive);
+  Attr mkdir(std::uint64_t parent, const std::string& name, std::uint32_t mode, std::uint32_t uid, std::uint32_t gid);
+  Attr symlink(std::uint64_t parent, const std::string& name, const std::string& target, std::uint32_t uid,
+               std::uint32_t gid);
+  void unlink(std::uint64_t parent, const std::string& name);
+  void rmdir(std::uint64_t parent, const std::string& name);
+  void rename(std::uint64_t parent, const std::string& name, std::uint64_t new_parent, const std::string& new_name);
+  std::vector<DirEntry> readdir(std::uint64_t dir);
+  Attr setattr(std::uint64_t ino, std::uint32_t mask, const Attr& values);
+  Attr truncate(std::uint64_t ino, std::uint64_t size);
+
+  // Data.
+  void write(std::uint64_t ino, std::uint64_t offset, std::string_view data);
+  std::string read(std::uint64_t ino, std::uint64_t offset, std::uint64_t length);
+  void fsync(std::uint64_t ino);
+
+  // Paths ("/a/b"), for tools.
+  Attr stat(const std::string& path);
+  std::pair<std::uint64_t, std::string> parent_of(const std::string& path);  // parent ino, last name
+  Location locate(const std::string& path);
+
+  const Members& members() const { return members_; }
+  std::string server_status(bool mds, std::uint32_t index);  // JSON
+
+ private:
+  converge::rpc::Client& mds(std::uint32_t index);
+  converge::rpc::Client& ds(std::uint32_t index);
+  std::string call_mds(std::uint32_t index, Method m, const converge::wire::Writer& w);
+  Attr attr_call(std::uint32_t index, Method m, const converge::wire::Writer& w);
+  std::uint32_t dir_server(std::uint64_t dir) const;
+  void stripe_out(const Attr& attr);  // inline -> striped, data preserved
+  void write_striped(const StripeLayout& layout, std::uint64_t ino, std::uint64_t offset, std::string_view data);
+  void remove_chunks(const Attr& attr);
+
+  Members members_;
+  Settings settings_;
+  std::vector<std::unique_ptr<converge::rpc::Client>> mds_, ds_;
+};
+
+}  // namespace kapok

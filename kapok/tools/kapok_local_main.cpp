@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// kapok-local: a whole Kapok instance on this machine (N metadata and M data
+// servers on loopback ports, a members file), for trying Kapok, tests and
+// benchmarks. `down` stops exactly the servers `up` started.
+#include "common/protocol.h"
+#include "converge/config.h"
+#include "converge/log.h"
+#include "converge/poll.h"
+#include "converge/process.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace log = converge::log;
+namespace process = converge::process;
+using namespace std::chrono_literals;
+
+constexpr const char* kUsage = R"(usage: kapok-local up --dir DIR [--mds N] [--ds M] [--base-port P] [--config FILE]
+       kapok-local down --dir DIR
+       kapok-local status --dir DIR
+
+up starts N metadata servers (default 4) on ports P.. and M data servers
+(default 4) on ports P+100.. (P default 7100), writes DIR/members.json and
+waits until every server answers; on a running instance it starts only what
+is missing. down stops every server up started (SIGTERM, then SIGKILL).
+)";
+
+struct Shape {
+  int mds = 4, ds = 4, base_port = 7100;
+  std::string config;
+};
+
+bool port_free(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+struct Server {
+  std::string name;  // mds0, ds3
+  bool mds;
+  int port;
+};
+
+std::vector<Server> servers(const Shape& s) {
+  std::vector<Server> out;
+  for (int i = 0; i < s.mds; ++i) out.push_back({fmt::format("mds{}", i), true, s.base_port + i});
+  for (int i = 0; i < s.ds; ++i) out.push_back({fmt::format("ds{}", i), false, s.base_port + 100 + i});
+  return out;
+}
+
+std::string pid_file(const std::string& dir, const Server& s) { return dir + "/run/" + s.name + ".pid"; }
+
+std::optional<process::ProcessId> running(const std::string& dir, const Server& s) {
+  auto id = process::read_pid_file(pid_file(dir, s));
+  if (id && process::alive(*id)) return id;
+  return std::nullopt;
+}
+
+bool answers(const Server& s) {
+  try {
+    converge::rpc::Client c({"127.0.0.1", static_cast<std::uint16_t>(s.port)}, 200ms);
+    c.call(s.mds ? kapok::kMdsStatus : kapok::kDsStatus, {});
+    return true;
+  } catch (const converge::rpc::Error&) {
+    return false;
+  }
+}
+
+Shape recorded(const std::string& dir) {
+  Shape s;
+  auto json = converge::config::load_file(dir + "/local.json");
+  converge::config::Node root(json, dir + "/local.json");
+  s.mds = static_cast<int>(root.at("mds").as_int(1, 1024));
+  s.ds = static_cast<int>(root.at("ds").as_int(1, 1024));
+  s.base_port = static_cast<int>(root.at("base_port").as_int(1024, 65000));
+  s.config = root.at("config").as_string();
+  return s;
+}
+
+int up(const std::string& dir, Shape shape) {
+  if (fs::exists(dir + "/local.json")) {
+    Shape old = recorded(dir);
+    bool any = false;
+    for (const auto& s : servers(old)) any |= running(dir, s).has_value();
+    if (any && (old.mds != shape.mds || old.ds != shape.ds || old.base_port != shape.base_port)) {
+      throw std::runtime_error(fmt::format("a different Kapok instance runs in {}: run down first", dir));
+    }
+  }
+  std::string exe = process::executable_dir() + "/kapok-server";
+  if (!fs::exists(exe)) throw std::runtime_error(fmt::format("{} not found: run 'make'", exe));
+  for (const char* sub : {"run", "log", "servers"}) fs::create_directories(dir + "/" + sub);
+  auto list = servers(shape);
+  for (const auto& s : list) {
+    if (!running(dir, s) && !port_free(s.port)) {
+      throw std::runtime_error(fmt::format("port {} ({}) is already in use: pass --base-port", s.port, s.name));
+    }
+  }
+  kapok::Members members;
+  for (const auto& s : list) {
+    (s.mds ? members.mds : members.ds).push_back({"127.0.0.1", static_cast<std::uint16_t>(s.port)});
+  }
+  {
+    std::ofstream(dir + "/members.json") << members.to_json();
+    nlohmann::json j{{"mds", shape.mds}, {"ds", shape.ds}, {"base_port", shape.base_port}, {"config", shape.config}};
+    std::ofstream(dir + "/local.json") << j.dump(2) << '\n';
+  }
+  int started = 0;
+  for (const auto& s : list) {
+    if (running(dir, s)) continue;
+    std::vector<std::string> argv{exe, "--role", s.mds ? "mds" : "ds", "--data", dir + "/servers/" + s.name,
+                                  "--listen", fmt::format("127.0.0.1:{}", s.port), "--members", dir + "/members.json"};
+    if (!shape.config.empty()) {
+      argv.push_back("--config");
+      argv.push_back(shape.config);
+    }
+    auto id = process::spawn_detached({argv, {"KAPOK_LOCAL_DIR=" + dir}, dir + "/log/" + s.name + ".log", dir});
+    process::write_pid_file(pid_file(dir, s), id);
+    ++started;
+  }
+  for (const auto& s : list) {
+    if (!converge::poll_until(30s, 20ms, [&] { return answers(s) || !running(dir, s); }) || !running(dir, s)) {
+      throw std::runtime_error(fmt::format("{} did not come up (see {}/log/{}.log)", s.name, dir, s.name));
+    }
+  }
+  fmt::print("kapok up in {}: {} metadata and {} data servers ({} started); members file {}/members.json\n", dir,
+             shape.mds, shape.ds, started, dir);
+  return 0;
+}
+
+int down(const std::string& dir) {
+  if (!fs::exists(dir + "/local.json")) {
+    fmt::print("no Kapok instance in {}\n", dir);
+    return 0;
+  }
+  int stopped = 0;
+  for (const auto& s : servers(recorded(dir))) {
+    if (auto id = running(dir, s)) {
+      process::terminate(*id, 10s);
+      ++stopped;
+    }
+    std::error_code ec;
+    fs::remove(pid_file(dir, s), ec);
+  }
+  fmt::print("kapok in {} is down ({} server(s) stopped)\n", dir, stopped);
+  return 0;
+}
+
+int status(const std::string& dir) {
+  if (!fs::exists(dir + "/local.json")) {
+    fmt::print("no Kapok instance in {}\n", dir);
+    return 3;
+  }
+  bool all = true;
+  for (const auto& s : servers(recorded(dir))) {
+    auto id = running(dir, s);
+    all &= id.has_value();
+    fmt::print("{:<6} 127.0.0.1:{:<6} {}\n", s.name, s.port, id ? fmt::format("pid {}", id->pid) : "DOWN");
+  }
+  return all ? 0 : 3;
+}
+
+int parse_count(const std::string& flag, const std::string& v, int min, int max) {
+  try {
+    std::size_t used = 0;
+    int n = std::stoi(v, &used);
+    if (used == v.size() && n >= min && n <= max) return n;
+  } catch (const std::exception&) {
+  }
+  throw std::invalid_argument(fmt::format("{} expects a number in [{}, {}], got \"{}\"", flag, min, max, v));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  log::set_program_name("kapok-local");
+  try {
+    std::string command, dir;
+    Shape shape;
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argc) throw std::invalid_argument(fmt::format("{} needs a value", arg));
+        return argv[++i];
+      };
+      if (arg == "--help" || arg == "-h") {
+        std::cout << kUsage;
+        return 0;
+      } else if (arg == "--dir") {
+        dir = value();
+      } else if (arg == "--mds") {
+        shape.mds = parse_count(arg, value(), 1, 64);
+      } else if (arg == "--ds") {
+        shape.ds = parse_count(arg, value(), 1, 64);
+      } else if (arg == "--base-port") {
+        shape.base_port = parse_count(arg, value(), 1024, 65000);
+      } else if (arg == "--config") {
+        shape.config = fs::absolute(value()).string();
+      } else if (command.empty() && !arg.empty() && arg[0] != '-') {
+        command = arg;
+      } else {
+        throw std::invalid_argument(fmt::format("unknown argument \"{}\" (see --help)", arg));
+      }
+    }
+    if (dir.empty()) throw std::invalid_argument("--dir DIR is required (see --help)");
+    dir = fs::absolute(dir).lexically_normal().string();
+    if (command == "up") return up(dir, shape);
+    if (command == "down") return down(dir);
+    if (command == "status") return status(dir);
+    throw std::invalid_argument("command must be up, down or status (see --help)");
+  } catch (const std::exception& e) {
+    log::error("{}", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// Kapok on a real local instance: 4 metadata and 4 data servers started by
+// kapok-local (the CTest fixture "kapok"), driven through libkapok.
+#include "client/client.h"
+#include "converge/poll.h"
+#include "converge/process.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+using namespace kapok;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+namespace process = converge::process;
+
+namespace {
+
+const std::string kDir = KAPOK_TEST_DIR;
+const std::string kBin = CONVERGE_BIN_DIR;
+
+Client make_client(std::chrono::milliseconds timeout = 10s) {
+  Settings settings;
+  settings.rpc_timeout = timeout;
+  return Client(Members::load(kDir + "/members.json"), settings);
+}
+
+std::string pattern(std::size_t size, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s(size, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+int errno_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return 0;
+}
+
+// A directory of its own for each test.
+std::uint64_t fresh_dir(Client& c, const std::string& name) {
+  return c.mkdir(kRootIno, name + "-" + std::to_string(getpid()), 0755, 0, 0).ino;
+}
+
+}  // namespace
+
+TEST(Kapok, SmallFilesStayInlineAndLargeFilesStripe) {
+  Client c = make_client();
+  std::uint64_t dir = fresh_dir(c, "placement");
+  Attr small = c.create(dir, "small", S_IFREG | 0644, 0, 0, true);
+  c.write(small.ino, 0, "tiny");
+  EXPECT_TRUE(c.getattr(small.ino).inline_data);
+  EXPECT_EQ(c.read(small.ino, 0, 100), "tiny");
+
+  Attr big = c.create(dir, "big", S_IFREG | 0644, 0, 0, true);
+  std::string data = pattern(3 * (1u << 20) + 12345, 1);
+  c.write(big.ino, 0, data);
+  Attr a = c.getattr(big.ino);
+  EXPECT_FALSE(a.inline_data);
+  EXPECT_EQ(a.size, data.size());
+  EXPECT_EQ(a.layout.servers.size(), 4u);  // all data servers by default
+  EXPECT_EQ(c.read(big.ino, 0, data.size()), data);
+  EXPECT_EQ(c.read(big.ino, (1u << 20) - 10, 20), data.substr((1u << 20) - 10, 20));  // across a chunk boundary
+}
+
+TEST(Kapok, GrowingPastTheInlineThresholdKeepsTheData) {
+  Client c = make_client();
+  std::uint64_t dir = fresh_dir(c, "grow");
+  Attr f = c.create(dir, "f", S_IFREG | 0644, 0, 0, true);
+  std::string head = pattern(40000, 2), tail = pattern(60000, 3);
+  c.write(f.ino, 0, head);
+  ASSERT_TRUE(c.getattr(f.ino).inline_data);
+  c.write(f.ino, head.size(), tail);  // 100000 bytes > 64 KiB: moves out of line
+  Attr a = c.getattr(f.ino);
+  EXPECT_FALSE(a.inline_data);
+  EXPECT_EQ(c.read(f.ino, 0, 200000), head + tail);
+}
+
+TEST(Kapok, TruncateShrinksGrowsAndReadsHolesAsZeros) {
+  Client c = make_client();
+  std::uint64_t dir = fresh_dir(c, "truncate");
+  Attr f = c.create(dir, "f", S_IFREG | 0644, 0, 0, true);
+  std::string data = pattern(2500000, 4);
+  c.write(f.ino, 0, data);
+  c.truncate(f.ino, 1500000);
+  EXPECT_EQ(c.getattr(f.ino).size, 1500000u);
+  EXPECT_EQ(c.read(f.ino, 0, 3000000), data.substr(0, 1500000));
+  c.truncate(f.ino, 2000000);
+  std::string grown = c.read(f.ino, 0, 3000000);
+  EXPECT_EQ(grown.substr(0, 1500000), data.substr(0, 1500000));
+  EXPECT_EQ(grown.substr(1500000), std::string(500000, '\0'));
+  Attr s = c.create(dir, "s", S_IFREG | 0644, 0, 0, true);
+  c.write(s.ino, 10, "x");  // a hole in an inline file
+  EXPECT_EQ(c.read(s.ino, 0, 100), std::string(10, '\0') + "x");
+}
+
+TEST(Kapok, ErrorsAreErrnoValues) {
+  Client c = make_client();
+  std::uint64_t dir = fresh_dir(c, "errors");
+  c.create(dir, "f", S_IFREG | 0644, 0, 0, true);
+  EXPECT_EQ(errno_of([&] { c.create(dir, "f", S_IFREG | 0644, 0, 0, true); }), EEXIST);
+  EXPECT_EQ(errno_of([&] { c.create(dir, "f", S_IFREG | 0644, 0, 0, false); }), 0);  // O_CREAT without O_EXCL
+  EXPECT_EQ(errno_of([&] { c.lookup(dir, "missing"); }), ENOENT);
+  EXPECT_EQ(errno_of([&] { c.create(dir, "bad/name", S_IFREG | 0644, 0, 0, true); }), EINVAL);
+  EXPECT_EQ(errno_of([&] { c.create(dir, std::string(256, 'n'), S_IFREG | 0644, 0, 0, true); }), ENAMETOOLONG);
+  Attr sub = c.mkdir(dir, "sub", 0755, 0, 0);
+  c.create(sub.ino, "inside", S_IFREG | 0644, 0, 0, true);
+  EXPECT_EQ(errno_of([&] { c.rmdir(dir, "sub"); }), ENOTEMPTY);
+  EXPECT_EQ(errno_of([&] { c.unlink(dir, "sub"); }), EISDIR);
+  EXPECT_EQ(errno_of([&] { c.rmdir(dir, "f"); }), ENOTDIR);
+  EXPECT_EQ(errno_of([&] { c.read(sub.ino, 0, 10); }), EISDIR);
+  c.unlink(sub.ino, "inside");
+  EXPECT_EQ(errno_of([&] { c.rmdir(dir, "sub"); }), 0);
+  EXPECT_EQ(errno_of([&] { c.getattr(sub.ino); }), ENOENT);
+}
+
+TEST(Kapok, RenameAndUnlinkRemoveWhatTheyReplace) {
+  Client c = make_client();
+  std::uint64_t dir = fresh_dir(c, "rename");
+  Attr a = c.create(dir, "a", S_IFREG | 0644, 0, 0, true);
+  Attr b = c.create(dir, "b", S_IFREG | 0644, 0, 0, true);
+  c.write(a.ino, 0, pattern(200000, 5));
+  c.write(b.ino, 0, pattern(200000, 6));
+  c.rename(dir, "a", dir, "b");  // replaces b: its chunks go
+  EXPECT_EQ(errno_of([&] { c.lookup(dir, "a"); }), ENOENT);
+  EXPECT_EQ(c.lookup(dir, "b").ino, a.ino);
+  EXPECT_EQ(c.read(a.ino, 0, 200000), pattern(200000, 5));
+  EXPECT_EQ(errno_of([&] { c.getattr(b.ino); }), ENOENT);
+  auto chunk_dirs = [&](std::uint64_t ino) {
+    int n = 0;
+    for (int i = 0; i < 4; ++i) n += fs::exists(fmt::format("{}/servers/ds{}/chunks/{:016x}", kDir, i, ino));
+    return n;
+  };
+  EXPECT_EQ(chunk_dirs(b.ino), 0);
+  EXPECT_GT(chunk_dirs(a.ino), 0);
+  c.unlink(dir, "b");
+  EXPECT_EQ(chunk_dirs(a.ino), 0);
+}
+
+TEST(Kapok, TwoClientsCreatingInOneDirectoryLoseNothing) {
+  Client setup = make_client();
+  std::uint64_t dir = fresh_dir(setup, "shared");
+  constexpr int kPerClient = 2000;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 2; ++t) {
+    clients.emplace_back([&, t] {
+      Client c = make_client();
+      for (int i = 0; i < kPerClient; ++i) {
+        Attr f = c.create(dir, fmt::format("c{}-{}", t, i), S_IFREG | 0644, 0, 0, true);
+        c.write(f.ino, 0, fmt::format("{}:{}", t, i));
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  auto entries = setup.readdir(dir);
+  EXPECT_EQ(entries.size(), 2u * kPerClient);
+  EXPECT_EQ(setup.read(setup.lookup(dir, "c1-1999").ino, 0, 100), "1:1999");
+}
+
+TEST(Kapok, KillNineOfServersLosesNothingFsynced) {
+  Client c = make_client(500ms);
+  std::uint64_t dir = fresh_dir(c, "crash");
+  std::vector<std::pair<std::uint64_t, std::string>> files;
+  for (int i = 0; i < 20; ++i) {
+    Attr f = c.create(dir, "f" + std::to_string(i), S_IFREG | 0644, 0, 0, true);
+    std::string data = pattern(i % 2 ? 300000 : 3000, 100 + i);
+    c.write(f.ino, 0, data);
+    c.fsync(f.ino);
+    files.emplace_back(f.ino, data);
+  }
+  // Kill the metadata server of the directory's entries and a data server.
+  std::uint32_t mds = mds_of_dir(dir, 4);
+  for (const std::string& name : {fmt::format("mds{}", mds), std::string("ds1")}) {
+    auto id = process::read_pid_file(kDir + "/run/" + name + ".pid");
+    ASSERT_TRUE(id && process::alive(*id)) << name;
+    kill(id->pid, SIGKILL);
+    ASSERT_TRUE(converge::poll_until(10s, 10ms, [&] { return !process::alive(*id); }));
+  }
+  // While they are down, calls that need them fail in bounded time.
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(errno_of([&] { c.readdir(dir); }), ETIMEDOUT);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+
+  auto up = process::run({kBin + "/kapok-local", "up", "--dir", kDir, "--base-port", KAPOK_TEST_PORT});
+  ASSERT_EQ(up.exit_code, 0) << up.output;
+  EXPECT_NE(up.output.find("(2 started)"), std::string::npos) << up.output;
+  Client after = make_client();
+  EXPECT_EQ(after.readdir(dir).size(), files.size());
+  for (const auto& [ino, data] : files) EXPECT_EQ(after.read(ino, 0, data.size() + 10), data) << ino;
+}
