@@ -19,22 +19,29 @@ Writer ino_request(std::uint64_t ino) {
 
 }  // namespace
 
-Client::Client(Members members, Settings settings) : members_(std::move(members)), settings_(settings) {
-  for (const auto& e : members_.mds) mds_.push_back(std::make_unique<converge::rpc::Client>(e, settings_.rpc_timeout));
-  for (const auto& e : members_.ds) ds_.push_back(std::make_unique<converge::rpc::Client>(e, settings_.rpc_timeout));
+Client::Client(Members members, Settings settings)
+    : members_(std::move(members)), settings_(settings) {
+  for (const auto& e : members_.mds)
+    mds_.push_back(std::make_unique<converge::rpc::Client>(e, settings_.rpc_timeout));
+  for (const auto& e : members_.ds)
+    ds_.push_back(std::make_unique<converge::rpc::Client>(e, settings_.rpc_timeout));
 }
 
 converge::rpc::Client& Client::mds(std::uint32_t index) {
-  if (index >= mds_.size()) throw Error(ESTALE, fmt::format("inode names metadata server {} of {}", index, mds_.size()));
+  if (index >= mds_.size())
+    throw Error(ESTALE, fmt::format("inode names metadata server {} of {}", index, mds_.size()));
   return *mds_[index];
 }
 
 converge::rpc::Client& Client::ds(std::uint32_t index) {
-  if (index >= ds_.size()) throw Error(ESTALE, fmt::format("stripe names data server {} of {}", index, ds_.size()));
+  if (index >= ds_.size())
+    throw Error(ESTALE, fmt::format("stripe names data server {} of {}", index, ds_.size()));
   return *ds_[index];
 }
 
-std::string Client::call_mds(std::uint32_t index, Method m, const Writer& w) { return mds(index).call(m, w.data()); }
+std::string Client::call_mds(std::uint32_t index, Method m, const Writer& w) {
+  return mds(index).call(m, w.data());
+}
 
 Attr Client::attr_call(std::uint32_t index, Method m, const Writer& w) {
   std::string reply = call_mds(index, m, w);
@@ -53,10 +60,12 @@ Attr Client::lookup(std::uint64_t parent, const std::string& name) {
   return attr_call(dir_server(parent), kLookup, w);
 }
 
-Attr Client::getattr(std::uint64_t ino) { return attr_call(mds_of_ino(ino), kGetattr, ino_request(ino)); }
+Attr Client::getattr(std::uint64_t ino) {
+  return attr_call(mds_of_ino(ino), kGetattr, ino_request(ino));
+}
 
-Attr Client::create(std::uint64_t parent, const std::string& name, std::uint32_t mode, std::uint32_t uid,
-                    std::uint32_t gid, bool exclusive) {
+Attr Client::create(std::uint64_t parent, const std::string& name, std::uint32_t mode,
+                    std::uint32_t uid, std::uint32_t gid, bool exclusive) {
   Writer w;
   w.u64(parent);
   w.bytes(name);
@@ -68,13 +77,13 @@ Attr Client::create(std::uint64_t parent, const std::string& name, std::uint32_t
   return attr_call(dir_server(parent), kCreate, w);
 }
 
-Attr Client::mkdir(std::uint64_t parent, const std::string& name, std::uint32_t mode, std::uint32_t uid,
-                   std::uint32_t gid) {
+Attr Client::mkdir(std::uint64_t parent, const std::string& name, std::uint32_t mode,
+                   std::uint32_t uid, std::uint32_t gid) {
   return create(parent, name, S_IFDIR | (mode & 07777), uid, gid, true);
 }
 
-Attr Client::symlink(std::uint64_t parent, const std::string& name, const std::string& target, std::uint32_t uid,
-                     std::uint32_t gid) {
+Attr Client::symlink(std::uint64_t parent, const std::string& name, const std::string& target,
+                     std::uint32_t uid, std::uint32_t gid) {
   Writer w;
   w.u64(parent);
   w.bytes(name);
@@ -88,7 +97,8 @@ Attr Client::symlink(std::uint64_t parent, const std::string& name, const std::s
 
 void Client::remove_chunks(const Attr& attr) {
   if (attr.nlink != 0 || attr.inline_data || !attr.is_reg()) return;
-  for (auto server : attr.layout.servers) ds(server).call(kChunkRemove, ino_request(attr.ino).data());
+  for (auto server : attr.layout.servers)
+    ds(server).call(kChunkRemove, ino_request(attr.ino).data());
 }
 
 void Client::unlink(std::uint64_t parent, const std::string& name) {
@@ -127,6 +137,18 @@ void Client::rename(std::uint64_t parent, const std::string& name, std::uint64_t
   std::string reply = call_mds(server, kRename, w);
   Reader r(reply);
   if (r.boolean()) remove_chunks(Attr::decode(r));
+}
+
+Attr Client::link(std::uint64_t ino, std::uint64_t new_parent, const std::string& new_name) {
+  // The new entry must live where the inode does, so that the link count and
+  // the entry change together.
+  if (dir_server(new_parent) != mds_of_ino(ino))
+    throw Error(EXDEV, "hard link across metadata servers");
+  Writer w;
+  w.u64(ino);
+  w.u64(new_parent);
+  w.bytes(new_name);
+  return attr_call(mds_of_ino(ino), kLink, w);
 }
 
 std::vector<DirEntry> Client::readdir(std::uint64_t dir) {
@@ -288,18 +310,21 @@ void Client::fsync(std::uint64_t ino) {
 }
 
 std::pair<std::uint64_t, std::string> Client::parent_of(const std::string& path) {
-  if (path.empty() || path[0] != '/') throw Error(EINVAL, fmt::format("\"{}\" is not an absolute path", path));
+  if (path.empty() || path[0] != '/')
+    throw Error(EINVAL, fmt::format("\"{}\" is not an absolute path", path));
   std::uint64_t dir = kRootIno;
   std::size_t pos = 1;
   while (true) {
     while (pos < path.size() && path[pos] == '/') ++pos;
     std::size_t slash = path.find('/', pos);
-    std::string name = path.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    std::string name =
+        path.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
     std::size_t next = slash == std::string::npos ? path.size() : slash;
     while (next < path.size() && path[next] == '/') ++next;
     if (next >= path.size()) return {dir, name};
     Attr a = lookup(dir, name);
-    if (!a.is_dir()) throw Error(ENOTDIR, fmt::format("{} is not a directory", path.substr(0, slash)));
+    if (!a.is_dir())
+      throw Error(ENOTDIR, fmt::format("{} is not a directory", path.substr(0, slash)));
     dir = a.ino;
     pos = next;
   }

@@ -42,12 +42,15 @@ class Client {
   Attr getattr(std::uint64_t ino);
   Attr create(std::uint64_t parent, const std::string& name, std::uint32_t mode, std::uint32_t uid,
               std::uint32_t gid, bool exclusive);
-  Attr mkdir(std::uint64_t parent, const std::string& name, std::uint32_t mode, std::uint32_t uid, std::uint32_t gid);
-  Attr symlink(std::uint64_t parent, const std::string& name, const std::string& target, std::uint32_t uid,
-               std::uint32_t gid);
+  Attr mkdir(std::uint64_t parent, const std::string& name, std::uint32_t mode, std::uint32_t uid,
+             std::uint32_t gid);
+  Attr symlink(std::uint64_t parent, const std::string& name, const std::string& target,
+               std::uint32_t uid, std::uint32_t gid);
   void unlink(std::uint64_t parent, const std::string& name);
   void rmdir(std::uint64_t parent, const std::string& name);
-  void rename(std::uint64_t parent, const std::string& name, std::uint64_t new_parent, const std::string& new_name);
+  void rename(std::uint64_t parent, const std::string& name, std::uint64_t new_parent,
+              const std::string& new_name);
+  Attr link(std::uint64_t ino, std::uint64_t new_parent, const std::string& new_name);
   std::vector<DirEntry> readdir(std::uint64_t dir);
   Attr setattr(std::uint64_t ino, std::uint32_t mask, const Attr& values);
   Attr truncate(std::uint64_t ino, std::uint64_t size);
@@ -59,7 +62,8 @@ class Client {
 
   // Paths ("/a/b"), for tools.
   Attr stat(const std::string& path);
-  std::pair<std::uint64_t, std::string> parent_of(const std::string& path);  // parent ino, last name
+  std::pair<std::uint64_t, std::string> parent_of(
+      const std::string& path);  // parent ino, last name
   Location locate(const std::string& path);
 
   const Members& members() const { return members_; }
@@ -72,7 +76,8 @@ class Client {
   Attr attr_call(std::uint32_t index, Method m, const converge::wire::Writer& w);
   std::uint32_t dir_server(std::uint64_t dir) const;
   void stripe_out(const Attr& attr);  // inline -> striped, data preserved
-  void write_striped(const StripeLayout& layout, std::uint64_t ino, std::uint64_t offset, std::string_view data);
+  void write_striped(const StripeLayout& layout, std::uint64_t ino, std::uint64_t offset,
+                     std::string_view data);
   void remove_chunks(const Attr& attr);
 
   Members members_;

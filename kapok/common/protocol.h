@@ -31,6 +31,7 @@ enum Method : std::uint32_t {
   kExtend,       // ino, end, mtime -> attr: size = max(size, end)
   kRename,       // parent, name, new parent, new name (same metadata server) -> ()
   kStatfs,       // -> counts
+  kLink,         // ino, new parent, new name (on the inode's metadata server) -> attr
   kMdsStatus,    // -> JSON
   // data servers
   kChunkWrite = 200,  // ino, chunk, offset, bytes

@@ -35,7 +35,9 @@ class File {
   int fd_;
 };
 
-[[noreturn]] void fail(const std::string& what) { throw Error(errno, fmt::format("{}: {}", what, std::strerror(errno))); }
+[[noreturn]] void fail(const std::string& what) {
+  throw Error(errno, fmt::format("{}: {}", what, std::strerror(errno)));
+}
 
 }  // namespace
 
@@ -44,7 +46,9 @@ ChunkService::ChunkService(std::string data_dir, std::uint32_t ds_index)
   fs::create_directories(root_);
 }
 
-std::string ChunkService::chunk_dir(std::uint64_t ino) const { return fmt::format("{}/{:016x}", root_, ino); }
+std::string ChunkService::chunk_dir(std::uint64_t ino) const {
+  return fmt::format("{}/{:016x}", root_, ino);
+}
 
 std::string ChunkService::chunk_path(std::uint64_t ino, std::uint64_t chunk) const {
   return fmt::format("{}/{}", chunk_dir(ino), chunk);
@@ -98,7 +102,8 @@ void ChunkService::register_methods(converge::rpc::Server& server) {
       std::uint64_t chunk = std::stoull(entry.path().filename().string());
       if (chunk > keep_chunk || (chunk == keep_chunk && keep_length == 0)) {
         fs::remove(entry.path(), ec);
-      } else if (chunk == keep_chunk && ::truncate(entry.path().c_str(), static_cast<off_t>(keep_length)) != 0) {
+      } else if (chunk == keep_chunk &&
+                 ::truncate(entry.path().c_str(), static_cast<off_t>(keep_length)) != 0) {
         fail("truncate chunk");
       }
     }

@@ -71,7 +71,8 @@ void NamespaceService::rebuild_directory_index() {
     if (key.size() < 9) return;
     if (key[0] == 'i') {
       std::uint64_t ino = ino_of_key(key);
-      if (mds_of_ino(ino) == options_.mds_index) max_counter = std::max<std::uint64_t>(max_counter, ino & ((std::uint64_t{1} << 48) - 1));
+      if (mds_of_ino(ino) == options_.mds_index)
+        max_counter = std::max<std::uint64_t>(max_counter, ino & ((std::uint64_t{1} << 48) - 1));
     } else if (key[0] == 'd') {
       std::string value;
       if (!engine_->get(key, value)) return;
@@ -82,8 +83,8 @@ void NamespaceService::rebuild_directory_index() {
     }
   });
   next_counter_ = max_counter + 1;
-  log::info("metadata server {}: {} directory entries in {} directories", options_.mds_index, entries,
-            directories_.size());
+  log::info("metadata server {}: {} directory entries in {} directories", options_.mds_index,
+            entries, directories_.size());
 }
 
 Attr NamespaceService::load(std::uint64_t ino, std::string* data) {
@@ -110,7 +111,8 @@ std::uint64_t NamespaceService::store(const Attr& attr, std::string_view data) {
   }
 }
 
-std::uint64_t NamespaceService::store_dentry(std::uint64_t dir, const std::string& name, const Dentry& d) {
+std::uint64_t NamespaceService::store_dentry(std::uint64_t dir, const std::string& name,
+                                             const Dentry& d) {
   Writer w;
   w.u64(d.ino);
   w.u32(d.mode);
@@ -136,6 +138,7 @@ void NamespaceService::register_methods(converge::rpc::Server& server) {
   bind(kMakeStriped, &NamespaceService::make_striped);
   bind(kExtend, &NamespaceService::extend);
   bind(kRename, &NamespaceService::rename);
+  bind(kLink, &NamespaceService::link);
   bind(kStatfs, &NamespaceService::statfs);
   bind(kMdsStatus, &NamespaceService::status);
 }
@@ -155,7 +158,9 @@ void NamespaceService::lookup(Reader& in, Writer& out) {
   load(ino).encode(out);
 }
 
-void NamespaceService::getattr(Reader& in, Writer& out) { load(in.u64()).encode(out); }
+void NamespaceService::getattr(Reader& in, Writer& out) {
+  load(in.u64()).encode(out);
+}
 
 void NamespaceService::create(Reader& in, Writer& out) {
   std::uint64_t dir = in.u64();
@@ -165,14 +170,16 @@ void NamespaceService::create(Reader& in, Writer& out) {
   bool exclusive = in.boolean();
   std::string target = in.string();
   check_name(name);
-  if (!S_ISREG(mode) && !S_ISDIR(mode) && !S_ISLNK(mode)) throw Error(EINVAL, "unsupported file type");
+  if (!S_ISREG(mode) && !S_ISDIR(mode) && !S_ISLNK(mode))
+    throw Error(EINVAL, "unsupported file type");
   Attr attr;
   std::uint64_t seq;
   {
     std::lock_guard lock(mutex_);
     auto& entries = directories_[dir];
     if (auto e = entries.find(name); e != entries.end()) {
-      if (exclusive || !S_ISREG(mode) || !S_ISREG(e->second.mode)) throw Error(EEXIST, "file exists");
+      if (exclusive || !S_ISREG(mode) || !S_ISREG(e->second.mode))
+        throw Error(EEXIST, "file exists");
       attr = load(e->second.ino);  // open(O_CREAT) of an existing file
       attr.encode(out);
       return;
@@ -211,9 +218,11 @@ void NamespaceService::unlink(Reader& in, Writer& out) {
       // Its entries live on the metadata server of its own hash; the client
       // checked it is empty there, and this server checks its own share.
       auto sub = directories_.find(entry.ino);
-      if (sub != directories_.end() && !sub->second.empty()) throw Error(ENOTEMPTY, "directory not empty");
+      if (sub != directories_.end() && !sub->second.empty())
+        throw Error(ENOTEMPTY, "directory not empty");
     }
-    attr = load(entry.ino);
+    std::string data;
+    attr = load(entry.ino, &data);
     seq = engine_->remove_nowait(dentry_key(dir, name));
     d->second.erase(name);
     attr.nlink = attr.is_dir() || attr.nlink <= 1 ? 0 : attr.nlink - 1;
@@ -222,7 +231,7 @@ void NamespaceService::unlink(Reader& in, Writer& out) {
       directories_.erase(attr.ino);
     } else {
       attr.ctime_ns = now_ns();
-      seq = std::max(seq, store(attr, {}));
+      seq = std::max(seq, store(attr, data));
     }
   }
   engine_->wait_durable(seq);
@@ -239,7 +248,8 @@ void NamespaceService::readdir(Reader& in, Writer& out) {
   Writer entries;
   bool more = false;
   if (d != directories_.end()) {
-    for (auto it = after.empty() ? d->second.begin() : d->second.upper_bound(after); it != d->second.end(); ++it) {
+    for (auto it = after.empty() ? d->second.begin() : d->second.upper_bound(after);
+         it != d->second.end(); ++it) {
       if (n == kPage) {
         more = true;
         break;
@@ -275,7 +285,8 @@ void NamespaceService::setattr(Reader& in, Writer& out) {
     if (mask & kSetSize) {
       if (attr.is_dir()) throw Error(EISDIR, "is a directory");
       if (attr.inline_data) {
-        if (size > options_.inline_threshold) throw Error(EFBIG, "past the inline threshold: stripe the file first");
+        if (size > options_.inline_threshold)
+          throw Error(EFBIG, "past the inline threshold: stripe the file first");
         data.resize(size, '\0');
       }
       attr.size = size;
@@ -294,7 +305,8 @@ void NamespaceService::read_inline(Reader& in, Writer& out) {
   Attr attr = load(ino, &data);
   if (attr.is_dir()) throw Error(EISDIR, "is a directory");
   if (!attr.inline_data) throw Error(EAGAIN, "file data is on the data servers");
-  out.bytes(offset >= data.size() ? std::string_view{} : std::string_view(data).substr(offset, length));
+  out.bytes(offset >= data.size() ? std::string_view{}
+                                  : std::string_view(data).substr(offset, length));
 }
 
 void NamespaceService::write_inline(Reader& in, Writer& out) {
@@ -308,7 +320,8 @@ void NamespaceService::write_inline(Reader& in, Writer& out) {
     attr = load(ino, &data);
     if (!attr.is_reg()) throw Error(EINVAL, "not a regular file");
     if (!attr.inline_data) throw Error(EAGAIN, "file data is on the data servers");
-    if (offset + bytes.size() > options_.inline_threshold) throw Error(EFBIG, "past the inline threshold");
+    if (offset + bytes.size() > options_.inline_threshold)
+      throw Error(EFBIG, "past the inline threshold");
     if (data.size() < offset + bytes.size()) data.resize(offset + bytes.size(), '\0');
     data.replace(offset, bytes.size(), bytes);
     attr.size = std::max<std::uint64_t>(attr.size, data.size());
@@ -329,7 +342,8 @@ void NamespaceService::make_striped(Reader& in, Writer& out) {
     if (!attr.is_reg()) throw Error(EINVAL, "not a regular file");
     if (attr.inline_data) {
       attr.inline_data = false;
-      attr.layout = StripeLayout::for_file(ino, options_.ds_count, options_.stripe_count, options_.stripe_size);
+      attr.layout = StripeLayout::for_file(ino, options_.ds_count, options_.stripe_count,
+                                           options_.stripe_size);
       attr.size = std::max(attr.size, size);
       attr.ctime_ns = now_ns();
       seq = store(attr, {});
@@ -348,11 +362,13 @@ void NamespaceService::extend(Reader& in, Writer& out) {
   std::uint64_t seq = 0;
   {
     std::lock_guard lock(mutex_);
-    attr = load(ino);
+    std::string data;
+    attr = load(ino, &data);
+    if (attr.inline_data) throw Error(EINVAL, "inline files grow by writing");
     if (end > attr.size || mtime > attr.mtime_ns) {
       attr.size = std::max(attr.size, end);
       attr.mtime_ns = attr.ctime_ns = std::max(attr.mtime_ns, mtime);
-      seq = store(attr, {});
+      seq = store(attr, data);
     }
   }
   if (seq) engine_->wait_durable(seq);
@@ -367,6 +383,7 @@ void NamespaceService::rename(Reader& in, Writer& out) {
   check_name(new_name);
   std::uint64_t seq = 0;
   Attr replaced;
+  std::string replaced_data;
   {
     std::lock_guard lock(mutex_);
     auto d = directories_.find(dir);
@@ -378,13 +395,16 @@ void NamespaceService::rename(Reader& in, Writer& out) {
         out.boolean(false);
         return;
       }
-      if (S_ISDIR(t->second.mode) && !S_ISDIR(moving.mode)) throw Error(EISDIR, "target is a directory");
-      if (!S_ISDIR(t->second.mode) && S_ISDIR(moving.mode)) throw Error(ENOTDIR, "target is not a directory");
+      if (S_ISDIR(t->second.mode) && !S_ISDIR(moving.mode))
+        throw Error(EISDIR, "target is a directory");
+      if (!S_ISDIR(t->second.mode) && S_ISDIR(moving.mode))
+        throw Error(ENOTDIR, "target is not a directory");
       if (S_ISDIR(t->second.mode)) {
         auto sub = directories_.find(t->second.ino);
-        if (sub != directories_.end() && !sub->second.empty()) throw Error(ENOTEMPTY, "target directory not empty");
+        if (sub != directories_.end() && !sub->second.empty())
+          throw Error(ENOTEMPTY, "target directory not empty");
       }
-      replaced = load(t->second.ino);
+      replaced = load(t->second.ino, &replaced_data);
     }
     // The new entry is written before the old one is removed: a crash leaves
     // the file reachable under its new name (and possibly its old one).
@@ -398,7 +418,7 @@ void NamespaceService::rename(Reader& in, Writer& out) {
         seq = std::max(seq, engine_->remove_nowait(inode_key(replaced.ino)));
       } else {
         --replaced.nlink;
-        seq = std::max(seq, store(replaced, {}));
+        seq = std::max(seq, store(replaced, replaced_data));
       }
     }
   }
@@ -406,6 +426,29 @@ void NamespaceService::rename(Reader& in, Writer& out) {
   // The replaced file, if any: with nlink 0 the caller removes its chunks.
   out.boolean(replaced.ino != 0);
   if (replaced.ino) replaced.encode(out);
+}
+
+void NamespaceService::link(Reader& in, Writer& out) {
+  std::uint64_t ino = in.u64(), dir = in.u64();
+  std::string name = in.string();
+  check_name(name);
+  Attr attr;
+  std::uint64_t seq;
+  {
+    std::lock_guard lock(mutex_);
+    std::string data;
+    attr = load(ino, &data);
+    if (attr.is_dir()) throw Error(EPERM, "hard links to directories are not allowed");
+    auto& entries = directories_[dir];
+    if (entries.contains(name)) throw Error(EEXIST, "file exists");
+    ++attr.nlink;
+    attr.ctime_ns = now_ns();
+    store(attr, data);
+    seq = store_dentry(dir, name, {ino, attr.mode});
+    entries[name] = {ino, attr.mode};
+  }
+  engine_->wait_durable(seq);
+  attr.encode(out);
 }
 
 void NamespaceService::statfs(Reader&, Writer& out) {

@@ -53,6 +53,7 @@ class NamespaceService {
   void make_striped(converge::wire::Reader& in, converge::wire::Writer& out);
   void extend(converge::wire::Reader& in, converge::wire::Writer& out);
   void rename(converge::wire::Reader& in, converge::wire::Writer& out);
+  void link(converge::wire::Reader& in, converge::wire::Writer& out);
   void statfs(converge::wire::Reader& in, converge::wire::Writer& out);
   void status(converge::wire::Reader& in, converge::wire::Writer& out);
 

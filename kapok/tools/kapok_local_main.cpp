@@ -26,20 +26,33 @@ namespace log = converge::log;
 namespace process = converge::process;
 using namespace std::chrono_literals;
 
-constexpr const char* kUsage = R"(usage: kapok-local up --dir DIR [--mds N] [--ds M] [--base-port P] [--config FILE]
+constexpr const char* kUsage =
+    R"(usage: kapok-local up --dir DIR [--mds N] [--ds M] [--base-port P] [--config FILE] [--mount MNT]
        kapok-local down --dir DIR
        kapok-local status --dir DIR
 
 up starts N metadata servers (default 4) on ports P.. and M data servers
 (default 4) on ports P+100.. (P default 7100), writes DIR/members.json and
-waits until every server answers; on a running instance it starts only what
-is missing. down stops every server up started (SIGTERM, then SIGKILL).
+waits until every server answers; with --mount it also mounts Kapok there
+(kapok-fuse). On a running instance it starts only what is missing. down
+unmounts and stops every process up started (SIGTERM, then SIGKILL).
 )";
 
 struct Shape {
   int mds = 4, ds = 4, base_port = 7100;
   std::string config;
+  std::string mount;  // empty: no FUSE mount
 };
+
+// True if a Kapok FUSE file system is mounted at `path`.
+bool mounted(const std::string& path) {
+  std::ifstream mounts("/proc/self/mounts");
+  std::string device, where, type, rest;
+  while (mounts >> device >> where >> type && std::getline(mounts, rest)) {
+    if (where == path && type == "fuse.kapok") return true;
+  }
+  return false;
+}
 
 bool port_free(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -63,11 +76,14 @@ struct Server {
 std::vector<Server> servers(const Shape& s) {
   std::vector<Server> out;
   for (int i = 0; i < s.mds; ++i) out.push_back({fmt::format("mds{}", i), true, s.base_port + i});
-  for (int i = 0; i < s.ds; ++i) out.push_back({fmt::format("ds{}", i), false, s.base_port + 100 + i});
+  for (int i = 0; i < s.ds; ++i)
+    out.push_back({fmt::format("ds{}", i), false, s.base_port + 100 + i});
   return out;
 }
 
-std::string pid_file(const std::string& dir, const Server& s) { return dir + "/run/" + s.name + ".pid"; }
+std::string pid_file(const std::string& dir, const Server& s) {
+  return dir + "/run/" + s.name + ".pid";
+}
 
 std::optional<process::ProcessId> running(const std::string& dir, const Server& s) {
   auto id = process::read_pid_file(pid_file(dir, s));
@@ -93,16 +109,21 @@ Shape recorded(const std::string& dir) {
   s.ds = static_cast<int>(root.at("ds").as_int(1, 1024));
   s.base_port = static_cast<int>(root.at("base_port").as_int(1024, 65000));
   s.config = root.at("config").as_string();
+  if (auto m = root.find("mount")) s.mount = m->as_string();
   return s;
 }
 
 int up(const std::string& dir, Shape shape) {
   if (fs::exists(dir + "/local.json")) {
     Shape old = recorded(dir);
+    // What was not given again is kept from the running instance.
+    if (shape.mount.empty()) shape.mount = old.mount;
+    if (shape.config.empty()) shape.config = old.config;
     bool any = false;
     for (const auto& s : servers(old)) any |= running(dir, s).has_value();
     if (any && (old.mds != shape.mds || old.ds != shape.ds || old.base_port != shape.base_port)) {
-      throw std::runtime_error(fmt::format("a different Kapok instance runs in {}: run down first", dir));
+      throw std::runtime_error(
+          fmt::format("a different Kapok instance runs in {}: run down first", dir));
     }
   }
   std::string exe = process::executable_dir() + "/kapok-server";
@@ -111,7 +132,8 @@ int up(const std::string& dir, Shape shape) {
   auto list = servers(shape);
   for (const auto& s : list) {
     if (!running(dir, s) && !port_free(s.port)) {
-      throw std::runtime_error(fmt::format("port {} ({}) is already in use: pass --base-port", s.port, s.name));
+      throw std::runtime_error(
+          fmt::format("port {} ({}) is already in use: pass --base-port", s.port, s.name));
     }
   }
   kapok::Members members;
@@ -120,29 +142,62 @@ int up(const std::string& dir, Shape shape) {
   }
   {
     std::ofstream(dir + "/members.json") << members.to_json();
-    nlohmann::json j{{"mds", shape.mds}, {"ds", shape.ds}, {"base_port", shape.base_port}, {"config", shape.config}};
+    nlohmann::json j{{"mds", shape.mds},
+                     {"ds", shape.ds},
+                     {"base_port", shape.base_port},
+                     {"config", shape.config},
+                     {"mount", shape.mount}};
     std::ofstream(dir + "/local.json") << j.dump(2) << '\n';
   }
   int started = 0;
   for (const auto& s : list) {
     if (running(dir, s)) continue;
-    std::vector<std::string> argv{exe, "--role", s.mds ? "mds" : "ds", "--data", dir + "/servers/" + s.name,
-                                  "--listen", fmt::format("127.0.0.1:{}", s.port), "--members", dir + "/members.json"};
+    std::vector<std::string> argv{exe,
+                                  "--role",
+                                  s.mds ? "mds" : "ds",
+                                  "--data",
+                                  dir + "/servers/" + s.name,
+                                  "--listen",
+                                  fmt::format("127.0.0.1:{}", s.port),
+                                  "--members",
+                                  dir + "/members.json"};
     if (!shape.config.empty()) {
       argv.push_back("--config");
       argv.push_back(shape.config);
     }
-    auto id = process::spawn_detached({argv, {"KAPOK_LOCAL_DIR=" + dir}, dir + "/log/" + s.name + ".log", dir});
+    auto id = process::spawn_detached(
+        {argv, {"KAPOK_LOCAL_DIR=" + dir}, dir + "/log/" + s.name + ".log", dir});
     process::write_pid_file(pid_file(dir, s), id);
     ++started;
   }
   for (const auto& s : list) {
-    if (!converge::poll_until(30s, 20ms, [&] { return answers(s) || !running(dir, s); }) || !running(dir, s)) {
-      throw std::runtime_error(fmt::format("{} did not come up (see {}/log/{}.log)", s.name, dir, s.name));
+    if (!converge::poll_until(30s, 20ms, [&] { return answers(s) || !running(dir, s); }) ||
+        !running(dir, s)) {
+      throw std::runtime_error(
+          fmt::format("{} did not come up (see {}/log/{}.log)", s.name, dir, s.name));
     }
   }
-  fmt::print("kapok up in {}: {} metadata and {} data servers ({} started); members file {}/members.json\n", dir,
-             shape.mds, shape.ds, started, dir);
+  if (!shape.mount.empty() && !mounted(shape.mount)) {
+    fs::create_directories(shape.mount);
+    std::vector<std::string> argv{process::executable_dir() + "/kapok-fuse", "--members",
+                                  dir + "/members.json", "-f", shape.mount};
+    if (!shape.config.empty()) argv.insert(argv.end() - 2, {"--config", shape.config});
+    auto id =
+        process::spawn_detached({argv, {"KAPOK_LOCAL_DIR=" + dir}, dir + "/log/fuse.log", dir});
+    process::write_pid_file(dir + "/run/fuse.pid", id);
+    if (!converge::poll_until(20s, 20ms,
+                              [&] { return mounted(shape.mount) || !process::alive(id); }) ||
+        !mounted(shape.mount)) {
+      throw std::runtime_error(
+          fmt::format("kapok-fuse did not mount {} (see {}/log/fuse.log)", shape.mount, dir));
+    }
+    ++started;
+  }
+  fmt::print(
+      "kapok up in {}: {} metadata and {} data servers{} ({} started); members file "
+      "{}/members.json\n",
+      dir, shape.mds, shape.ds, shape.mount.empty() ? "" : ", mounted at " + shape.mount, started,
+      dir);
   return 0;
 }
 
@@ -152,7 +207,21 @@ int down(const std::string& dir) {
     return 0;
   }
   int stopped = 0;
-  for (const auto& s : servers(recorded(dir))) {
+  Shape shape = recorded(dir);
+  auto fuse = process::read_pid_file(dir + "/run/fuse.pid");
+  if (!shape.mount.empty() && mounted(shape.mount)) {
+    // A clean unmount ends kapok-fuse; a lazy one detaches a mount whose daemon died.
+    bool alive = fuse && process::alive(*fuse);
+    process::run({"fusermount3", "-u", alive ? "-q" : "-z", shape.mount});
+    if (mounted(shape.mount)) process::run({"fusermount3", "-uz", shape.mount});
+  }
+  if (fuse && process::alive(*fuse)) {
+    process::terminate(*fuse, 10s);
+    ++stopped;
+  }
+  std::error_code ec;
+  fs::remove(dir + "/run/fuse.pid", ec);
+  for (const auto& s : servers(shape)) {
     if (auto id = running(dir, s)) {
       process::terminate(*id, 10s);
       ++stopped;
@@ -160,7 +229,7 @@ int down(const std::string& dir) {
     std::error_code ec;
     fs::remove(pid_file(dir, s), ec);
   }
-  fmt::print("kapok in {} is down ({} server(s) stopped)\n", dir, stopped);
+  fmt::print("kapok in {} is down ({} process(es) stopped)\n", dir, stopped);
   return 0;
 }
 
@@ -173,7 +242,8 @@ int status(const std::string& dir) {
   for (const auto& s : servers(recorded(dir))) {
     auto id = running(dir, s);
     all &= id.has_value();
-    fmt::print("{:<6} 127.0.0.1:{:<6} {}\n", s.name, s.port, id ? fmt::format("pid {}", id->pid) : "DOWN");
+    fmt::print("{:<6} 127.0.0.1:{:<6} {}\n", s.name, s.port,
+               id ? fmt::format("pid {}", id->pid) : "DOWN");
   }
   return all ? 0 : 3;
 }
@@ -185,7 +255,8 @@ int parse_count(const std::string& flag, const std::string& v, int min, int max)
     if (used == v.size() && n >= min && n <= max) return n;
   } catch (const std::exception&) {
   }
-  throw std::invalid_argument(fmt::format("{} expects a number in [{}, {}], got \"{}\"", flag, min, max, v));
+  throw std::invalid_argument(
+      fmt::format("{} expects a number in [{}, {}], got \"{}\"", flag, min, max, v));
 }
 
 }  // namespace
@@ -214,6 +285,8 @@ int main(int argc, char** argv) {
         shape.base_port = parse_count(arg, value(), 1024, 65000);
       } else if (arg == "--config") {
         shape.config = fs::absolute(value()).string();
+      } else if (arg == "--mount") {
+        shape.mount = fs::absolute(value()).lexically_normal().string();
       } else if (command.empty() && !arg.empty() && arg[0] != '-') {
         command = arg;
       } else {

@@ -40,16 +40,23 @@ const char* type_of(std::uint32_t mode) {
 }
 
 nlohmann::json attr_json(const kapok::Attr& a) {
-  return {{"ino", a.ino},        {"type", type_of(a.mode)},   {"mode", fmt::format("{:04o}", a.mode & 07777)},
-          {"uid", a.uid},        {"gid", a.gid},              {"nlink", a.nlink},
-          {"size", a.size},      {"mtime_ns", a.mtime_ns},    {"inline", a.inline_data && S_ISREG(a.mode)},
+  return {{"ino", a.ino},
+          {"type", type_of(a.mode)},
+          {"mode", fmt::format("{:04o}", a.mode & 07777)},
+          {"uid", a.uid},
+          {"gid", a.gid},
+          {"nlink", a.nlink},
+          {"size", a.size},
+          {"mtime_ns", a.mtime_ns},
+          {"inline", a.inline_data && S_ISREG(a.mode)},
           {"symlink", a.symlink}};
 }
 
 int run(kapok::Client& client, const std::vector<std::string>& args) {
   const std::string& cmd = args[0];
   auto need = [&](std::size_t n) {
-    if (args.size() != n + 1) throw std::invalid_argument(fmt::format("{} takes {} argument(s) (see --help)", cmd, n));
+    if (args.size() != n + 1)
+      throw std::invalid_argument(fmt::format("{} takes {} argument(s) (see --help)", cmd, n));
   };
   if (cmd == "status") {
     need(0);
@@ -58,7 +65,8 @@ int run(kapok::Client& client, const std::vector<std::string>& args) {
       const auto& list = mds ? client.members().mds : client.members().ds;
       for (std::uint32_t i = 0; i < list.size(); ++i) {
         try {
-          fmt::print("{:<4} {:<22} up   {}\n", mds ? "mds" : "ds", list[i].to_string(), client.server_status(mds, i));
+          fmt::print("{:<4} {:<22} up   {}\n", mds ? "mds" : "ds", list[i].to_string(),
+                     client.server_status(mds, i));
         } catch (const kapok::Error& e) {
           fmt::print("{:<4} {:<22} DOWN {}\n", mds ? "mds" : "ds", list[i].to_string(), e.what());
           ++down;
@@ -82,7 +90,8 @@ int run(kapok::Client& client, const std::vector<std::string>& args) {
       free_bytes += j["bytes_free"].get<std::uint64_t>();
     }
     fmt::print("metadata: {} keys, {} of {} groups free\n", keys, free_groups, groups);
-    fmt::print("data:     {} MiB free of {} MiB (sum over data servers)\n", free_bytes >> 20, bytes >> 20);
+    fmt::print("data:     {} MiB free of {} MiB (sum over data servers)\n", free_bytes >> 20,
+               bytes >> 20);
     return 0;
   }
   if (cmd == "ls") {
@@ -156,7 +165,8 @@ int run(kapok::Client& client, const std::vector<std::string>& args) {
   if (cmd == "locate") {
     need(1);
     kapok::Location loc = client.locate(args[1]);
-    nlohmann::json j{{"entry", loc.entry_server}, {"inode", loc.inode_server}, {"inline", loc.inline_data}};
+    nlohmann::json j{
+        {"entry", loc.entry_server}, {"inode", loc.inode_server}, {"inline", loc.inline_data}};
     if (!loc.inline_data) {
       j["stripe_size"] = loc.stripe_size;
       j["data"] = loc.data_servers;
@@ -190,7 +200,8 @@ int main(int argc, char** argv) {
     if (const char* env = std::getenv("KAPOK_MEMBERS")) members_file = env;
   }
   try {
-    if (members_file.empty()) throw std::invalid_argument("--members FILE (or KAPOK_MEMBERS) is required");
+    if (members_file.empty())
+      throw std::invalid_argument("--members FILE (or KAPOK_MEMBERS) is required");
     if (args.empty()) throw std::invalid_argument("no command (see --help)");
     kapok::Client client(kapok::Members::load(members_file), kapok::Settings::load(config_file));
     return run(client, args);

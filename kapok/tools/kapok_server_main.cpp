@@ -19,7 +19,8 @@ namespace {
 namespace log = converge::log;
 using converge::rpc::Endpoint;
 
-constexpr const char* kUsage = R"(usage: kapok-server --role mds|ds|both --data DIR --listen HOST:PORT --members FILE [--config FILE]
+constexpr const char* kUsage =
+    R"(usage: kapok-server --role mds|ds|both --data DIR --listen HOST:PORT --members FILE [--config FILE]
 
 Serves Kapok metadata (mds: inodes and directories on a flat key-value
 engine in DIR/metadata.dev) and/or data (ds: file chunks under DIR/chunks).
@@ -41,7 +42,8 @@ Arguments parse(int argc, char** argv) {
       std::cout << kUsage;
       std::exit(0);
     }
-    if (i + 1 >= argc) throw std::invalid_argument(fmt::format("{} needs a value (see --help)", arg));
+    if (i + 1 >= argc)
+      throw std::invalid_argument(fmt::format("{} needs a value (see --help)", arg));
     std::string value = argv[++i];
     if (arg == "--role") {
       a.role = value;
@@ -60,8 +62,10 @@ Arguments parse(int argc, char** argv) {
   if (a.role != "mds" && a.role != "ds" && a.role != "both") {
     throw std::invalid_argument("--role must be mds, ds or both");
   }
-  for (auto [flag, value] : {std::pair{"--data", &a.data}, {"--listen", &a.listen}, {"--members", &a.members}}) {
-    if (value->empty()) throw std::invalid_argument(fmt::format("{} is required (see --help)", flag));
+  for (auto [flag, value] :
+       {std::pair{"--data", &a.data}, {"--listen", &a.listen}, {"--members", &a.members}}) {
+    if (value->empty())
+      throw std::invalid_argument(fmt::format("{} is required (see --help)", flag));
   }
   return a;
 }
@@ -91,8 +95,12 @@ int main(int argc, char** argv) {
     Endpoint me = Endpoint::parse(args.listen);
     bool mds = args.role != "ds", ds = args.role != "mds";
     auto mds_index = index_of(members.mds, me), ds_index = index_of(members.ds, me);
-    if (mds && !mds_index) throw std::invalid_argument(fmt::format("{} is not a metadata server in {}", args.listen, args.members));
-    if (ds && !ds_index) throw std::invalid_argument(fmt::format("{} is not a data server in {}", args.listen, args.members));
+    if (mds && !mds_index)
+      throw std::invalid_argument(
+          fmt::format("{} is not a metadata server in {}", args.listen, args.members));
+    if (ds && !ds_index)
+      throw std::invalid_argument(
+          fmt::format("{} is not a data server in {}", args.listen, args.members));
     std::filesystem::create_directories(args.data);
 
     converge::rpc::Server server;

@@ -69,7 +69,8 @@ TEST(Kapok, SmallFilesStayInlineAndLargeFilesStripe) {
   EXPECT_EQ(a.size, data.size());
   EXPECT_EQ(a.layout.servers.size(), 4u);  // all data servers by default
   EXPECT_EQ(c.read(big.ino, 0, data.size()), data);
-  EXPECT_EQ(c.read(big.ino, (1u << 20) - 10, 20), data.substr((1u << 20) - 10, 20));  // across a chunk boundary
+  EXPECT_EQ(c.read(big.ino, (1u << 20) - 10, 20),
+            data.substr((1u << 20) - 10, 20));  // across a chunk boundary
 }
 
 TEST(Kapok, GrowingPastTheInlineThresholdKeepsTheData) {
@@ -108,10 +109,12 @@ TEST(Kapok, ErrorsAreErrnoValues) {
   std::uint64_t dir = fresh_dir(c, "errors");
   c.create(dir, "f", S_IFREG | 0644, 0, 0, true);
   EXPECT_EQ(errno_of([&] { c.create(dir, "f", S_IFREG | 0644, 0, 0, true); }), EEXIST);
-  EXPECT_EQ(errno_of([&] { c.create(dir, "f", S_IFREG | 0644, 0, 0, false); }), 0);  // O_CREAT without O_EXCL
+  EXPECT_EQ(errno_of([&] { c.create(dir, "f", S_IFREG | 0644, 0, 0, false); }),
+            0);  // O_CREAT without O_EXCL
   EXPECT_EQ(errno_of([&] { c.lookup(dir, "missing"); }), ENOENT);
   EXPECT_EQ(errno_of([&] { c.create(dir, "bad/name", S_IFREG | 0644, 0, 0, true); }), EINVAL);
-  EXPECT_EQ(errno_of([&] { c.create(dir, std::string(256, 'n'), S_IFREG | 0644, 0, 0, true); }), ENAMETOOLONG);
+  EXPECT_EQ(errno_of([&] { c.create(dir, std::string(256, 'n'), S_IFREG | 0644, 0, 0, true); }),
+            ENAMETOOLONG);
   Attr sub = c.mkdir(dir, "sub", 0755, 0, 0);
   c.create(sub.ino, "inside", S_IFREG | 0644, 0, 0, true);
   EXPECT_EQ(errno_of([&] { c.rmdir(dir, "sub"); }), ENOTEMPTY);
@@ -137,7 +140,8 @@ TEST(Kapok, RenameAndUnlinkRemoveWhatTheyReplace) {
   EXPECT_EQ(errno_of([&] { c.getattr(b.ino); }), ENOENT);
   auto chunk_dirs = [&](std::uint64_t ino) {
     int n = 0;
-    for (int i = 0; i < 4; ++i) n += fs::exists(fmt::format("{}/servers/ds{}/chunks/{:016x}", kDir, i, ino));
+    for (int i = 0; i < 4; ++i)
+      n += fs::exists(fmt::format("{}/servers/ds{}/chunks/{:016x}", kDir, i, ino));
     return n;
   };
   EXPECT_EQ(chunk_dirs(b.ino), 0);
@@ -190,10 +194,12 @@ TEST(Kapok, KillNineOfServersLosesNothingFsynced) {
   EXPECT_EQ(errno_of([&] { c.readdir(dir); }), ETIMEDOUT);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 
-  auto up = process::run({kBin + "/kapok-local", "up", "--dir", kDir, "--base-port", KAPOK_TEST_PORT});
+  auto up =
+      process::run({kBin + "/kapok-local", "up", "--dir", kDir, "--base-port", KAPOK_TEST_PORT});
   ASSERT_EQ(up.exit_code, 0) << up.output;
   EXPECT_NE(up.output.find("(2 started)"), std::string::npos) << up.output;
   Client after = make_client();
   EXPECT_EQ(after.readdir(dir).size(), files.size());
-  for (const auto& [ino, data] : files) EXPECT_EQ(after.read(ino, 0, data.size() + 10), data) << ino;
+  for (const auto& [ino, data] : files)
+    EXPECT_EQ(after.read(ino, 0, data.size() + 10), data) << ino;
 }
