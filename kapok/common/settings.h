@@ -18,7 +18,9 @@ struct Settings {
   std::uint64_t stripe_size = 1u << 20;
   std::uint32_t stripe_count = 0;  // 0: all data servers
   std::uint64_t device_bytes = 1ull << 30;
-  Durability durability = Durability::group_commit;
+  // sync commits at once and shares the sync among concurrent writers;
+  // group_commit waits up to commit_window for more writers first.
+  Durability durability = Durability::sync;
   std::chrono::microseconds commit_window{2000};
   std::chrono::milliseconds rpc_timeout{10000};
 

@@ -512,6 +512,7 @@ void DeviceEngine::wait_durable(std::uint64_t seq) {
 }
 
 void DeviceEngine::wait_durable_locked(Lock& lock, std::uint64_t seq) {
+  if (durable_seq_ >= seq) return;
   if (options_.durability == Durability::sync) {
     commit_requested_ = true;
     work_.notify_one();
@@ -756,6 +757,9 @@ void DeviceEngine::flusher_loop() {
   while (true) {
     work_.wait_for(lock, options_.commit_window,
                    [&] { return stopping_ || commit_requested_ || compaction_requested_; });
+    // A request is served by this pass, dirty or not: clearing it here keeps
+    // the loop from spinning on a request that needs nothing.
+    commit_requested_ = false;
     if (failed_errno_ == 0) {
       bool dirty = durable_seq_ + 1 < next_seq_;
       for (const auto& c : classes_) dirty |= !c.flushing.empty();

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <fstream>
 #include <map>
 #include <random>
@@ -285,4 +286,18 @@ TEST_F(EngineTest, KillNineLosesNothingAcknowledged) {
     ASSERT_TRUE(e->get(k, v)) << k;
     EXPECT_EQ(v, val) << k;
   }
+}
+
+TEST_F(EngineTest, WaitingOnADurableRecordDoesNotStallLaterWriters) {
+  // Regression: a commit request with nothing to write made the flusher spin
+  // while holding the engine lock, so no writer could get in.
+  options_.durability = Durability::sync;
+  auto e = open();
+  std::uint64_t seq = e->put_nowait("a", "1");
+  e->wait_durable(seq);
+  e->wait_durable(seq);
+  auto later = std::async(std::launch::async, [&] { e->put("b", "2"); });
+  ASSERT_EQ(later.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  std::string v;
+  ASSERT_TRUE(e->get("b", v));
 }
