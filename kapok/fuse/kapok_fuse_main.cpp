@@ -28,7 +28,8 @@ using kapok::Client;
 
 constexpr double kTimeout = 1.0;  // seconds the kernel may cache entries and attributes
 
-constexpr const char* kUsage = R"(usage: kapok-fuse --members FILE [--config FILE] [-f] [-o OPTIONS] MOUNTPOINT
+constexpr const char* kUsage =
+    R"(usage: kapok-fuse --members FILE [--config FILE] [-f] [-o OPTIONS] MOUNTPOINT
 
 Mounts Kapok at MOUNTPOINT. -f stays in the foreground; SIGTERM or
 fusermount3 -u unmounts. The mount is shared by all users, with permissions
@@ -47,7 +48,9 @@ struct stat to_stat(const Attr& a) {
   st.st_size = static_cast<off_t>(a.size);
   st.st_blksize = 4096;
   st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
-  auto ts = [](std::int64_t ns) { return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)}; };
+  auto ts = [](std::int64_t ns) {
+    return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  };
   st.st_atim = ts(a.atime_ns);
   st.st_mtim = ts(a.mtime_ns);
   st.st_ctim = ts(a.ctime_ns);
@@ -91,17 +94,22 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
   guarded(req, [&] {
-    if (to_set & FUSE_SET_ATTR_SIZE) g_client->truncate(ino, static_cast<std::uint64_t>(attr->st_size));
+    if (to_set & FUSE_SET_ATTR_SIZE)
+      g_client->truncate(ino, static_cast<std::uint64_t>(attr->st_size));
     std::uint32_t mask = 0;
     Attr values;
     if (to_set & FUSE_SET_ATTR_MODE) mask |= kapok::kSetMode, values.mode = attr->st_mode;
     if (to_set & FUSE_SET_ATTR_UID) mask |= kapok::kSetUid, values.uid = attr->st_uid;
     if (to_set & FUSE_SET_ATTR_GID) mask |= kapok::kSetGid, values.gid = attr->st_gid;
-    auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
+    auto ns = [](const timespec& t) {
+      return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+    };
     if (to_set & FUSE_SET_ATTR_ATIME) mask |= kapok::kSetAtime, values.atime_ns = ns(attr->st_atim);
-    if (to_set & FUSE_SET_ATTR_ATIME_NOW) mask |= kapok::kSetAtime, values.atime_ns = kapok::now_ns();
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+      mask |= kapok::kSetAtime, values.atime_ns = kapok::now_ns();
     if (to_set & FUSE_SET_ATTR_MTIME) mask |= kapok::kSetMtime, values.mtime_ns = ns(attr->st_mtim);
-    if (to_set & FUSE_SET_ATTR_MTIME_NOW) mask |= kapok::kSetMtime, values.mtime_ns = kapok::now_ns();
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+      mask |= kapok::kSetMtime, values.mtime_ns = kapok::now_ns();
     Attr result = mask ? g_client->setattr(ino, mask, values) : g_client->getattr(ino);
     struct stat st = to_stat(result);
     fuse_reply_attr(req, &st, kTimeout);
@@ -118,7 +126,8 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
 
 void op_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
   guarded(req, [&] {
-    if (!S_ISREG(mode)) throw kapok::Error(EPERM, "only regular files, directories and symbolic links");
+    if (!S_ISREG(mode))
+      throw kapok::Error(EPERM, "only regular files, directories and symbolic links");
     const fuse_ctx* ctx = fuse_req_ctx(req);
     reply_entry(req, g_client->create(parent, name, mode, ctx->uid, ctx->gid, true));
   });
@@ -152,8 +161,8 @@ void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   });
 }
 
-void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent, const char* new_name,
-               unsigned int flags) {
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
+               const char* new_name, unsigned int flags) {
   guarded(req, [&] {
     if (flags & RENAME_EXCHANGE) throw kapok::Error(EINVAL, "RENAME_EXCHANGE is not supported");
     if (flags & RENAME_NOREPLACE) {
@@ -183,11 +192,12 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   });
 }
 
-void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+               fuse_file_info* fi) {
   guarded(req, [&] {
     const fuse_ctx* ctx = fuse_req_ctx(req);
-    Attr a = g_client->create(parent, name, S_IFREG | (mode & 07777 & ~ctx->umask), ctx->uid, ctx->gid,
-                              (fi->flags & O_EXCL) != 0);
+    Attr a = g_client->create(parent, name, S_IFREG | (mode & 07777 & ~ctx->umask), ctx->uid,
+                              ctx->gid, (fi->flags & O_EXCL) != 0);
     fuse_entry_param e{};
     e.ino = a.ino;
     e.attr = to_stat(a);
@@ -204,7 +214,8 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
   });
 }
 
-void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info*) {
+void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+              fuse_file_info*) {
   guarded(req, [&] {
     g_client->write(ino, static_cast<std::uint64_t>(off), std::string_view(buf, size));
     fuse_reply_write(req, size);
@@ -218,7 +229,9 @@ void op_fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
   });
 }
 
-void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+  fuse_reply_err(req, 0);
+}
 
 // A directory handle holds the listing taken at opendir, so that offsets
 // stay stable while the kernel reads it in pieces.
@@ -257,7 +270,8 @@ void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_in
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<Listing*>(fi->fh);  // NOLINT: ownership came back from the kernel's handle
+  delete reinterpret_cast<Listing*>(
+      fi->fh);  // NOLINT: ownership came back from the kernel's handle
   fuse_reply_err(req, 0);
 }
 
@@ -317,7 +331,8 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<Client> client;
   try {
-    client = std::make_unique<Client>(kapok::Members::load(members_file), kapok::Settings::load(config_file));
+    client = std::make_unique<Client>(kapok::Members::load(members_file),
+                                      kapok::Settings::load(config_file));
     client->getattr(kapok::kRootIno);  // fail now, not at the first ls, if servers are unreachable
   } catch (const std::exception& e) {
     log::error("{}", e.what());
@@ -348,7 +363,8 @@ int main(int argc, char** argv) {
   ops.releasedir = op_releasedir;
   ops.statfs = op_statfs;
 
-  std::string mount_options = "default_permissions,allow_other,fsname=kapok,subtype=kapok" + options;
+  std::string mount_options =
+      "default_permissions,allow_other,fsname=kapok,subtype=kapok" + options;
   std::vector<std::string> arg_strings{argv[0], "-o", mount_options};
   std::vector<char*> fuse_argv;
   for (auto& s : arg_strings) fuse_argv.push_back(s.data());

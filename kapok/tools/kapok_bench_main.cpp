@@ -33,7 +33,8 @@ namespace {
 namespace log = converge::log;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kUsage = R"(usage: kapok-bench (--path DIR | --members FILE [--config FILE]) [options] MODE
+constexpr const char* kUsage =
+    R"(usage: kapok-bench (--path DIR | --members FILE [--config FILE]) [options] MODE
 
 modes: mdtest | smallread | ior
   --clients C       concurrent clients (threads), default 2
@@ -77,7 +78,8 @@ class PosixBackend : public Backend {
   void write_file(const std::string& p, std::string_view data) override {
     int fd = ::open(full(p).c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
     if (fd < 0) fail_errno("create", p);
-    if (!data.empty() && ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
+    if (!data.empty() &&
+        ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
       fail_errno("write", p);
     }
     ::close(fd);
@@ -86,7 +88,9 @@ class PosixBackend : public Backend {
     struct stat st;
     if (::stat(full(p).c_str(), &st) != 0) fail_errno("stat", p);
   }
-  std::string read_file(const std::string& p, std::size_t size) override { return read_at(p, 0, size); }
+  std::string read_file(const std::string& p, std::size_t size) override {
+    return read_at(p, 0, size);
+  }
   void remove(const std::string& p) override {
     if (::unlink(full(p).c_str()) != 0) fail_errno("unlink", p);
   }
@@ -94,7 +98,8 @@ class PosixBackend : public Backend {
   void write_at(const std::string& p, std::uint64_t offset, std::string_view data) override {
     int fd = ::open(full(p).c_str(), O_CREAT | O_WRONLY, 0644);
     if (fd < 0) fail_errno("open", p);
-    if (::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset)) != static_cast<ssize_t>(data.size())) {
+    if (::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset)) !=
+        static_cast<ssize_t>(data.size())) {
       fail_errno("pwrite", p);
     }
     ::close(fd);
@@ -123,7 +128,8 @@ class PosixBackend : public Backend {
 
 class NativeBackend : public Backend {
  public:
-  NativeBackend(const kapok::Members& members, const kapok::Settings& settings) : client_(members, settings) {}
+  NativeBackend(const kapok::Members& members, const kapok::Settings& settings)
+      : client_(members, settings) {}
   void mkdir(const std::string& p) override {
     auto [dir, name] = client_.parent_of(p);
     try {
@@ -214,7 +220,8 @@ Phase timed(const std::string& name, int clients, double ops, double bytes, Body
   return {name, seconds, ops, bytes};
 }
 
-std::vector<Phase> run(const Options& o, const std::function<std::unique_ptr<Backend>()>& make_backend) {
+std::vector<Phase> run(const Options& o,
+                       const std::function<std::unique_ptr<Backend>()>& make_backend) {
   std::vector<std::unique_ptr<Backend>> backends;
   for (int c = 0; c < o.clients; ++c) backends.push_back(make_backend());
   Backend& b0 = *backends[0];
@@ -238,7 +245,8 @@ std::vector<Phase> run(const Options& o, const std::function<std::unique_ptr<Bac
       }));
       phases.push_back(timed("read", o.clients, n, n * o.size, [&](int c) {
         for (int i = 0; i < o.files; ++i) {
-          if (backends[c]->read_file(file_of(c, i), o.size).size() != o.size) throw std::runtime_error("short read");
+          if (backends[c]->read_file(file_of(c, i), o.size).size() != o.size)
+            throw std::runtime_error("short read");
         }
       }));
     } else {
@@ -248,7 +256,8 @@ std::vector<Phase> run(const Options& o, const std::function<std::unique_ptr<Bac
         for (int r = 0; r < o.reads; ++r) {
           int owner = static_cast<int>(rng() % static_cast<unsigned>(o.clients));
           int i = static_cast<int>(rng() % static_cast<unsigned>(o.files));
-          if (backends[c]->read_file(file_of(owner, i), o.size).size() != o.size) throw std::runtime_error("short read");
+          if (backends[c]->read_file(file_of(owner, i), o.size).size() != o.size)
+            throw std::runtime_error("short read");
         }
       }));
     }
@@ -261,7 +270,9 @@ std::vector<Phase> run(const Options& o, const std::function<std::unique_ptr<Bac
   } else if (o.mode == "ior") {
     std::string block(o.block, 'i');
     double total = static_cast<double>(o.clients) * o.blocks * o.block;
-    auto file = [&](int c) { return o.n_n ? fmt::format("{}/ior{}", base, c) : base + "/ior-shared"; };
+    auto file = [&](int c) {
+      return o.n_n ? fmt::format("{}/ior{}", base, c) : base + "/ior-shared";
+    };
     // N-1 interleaves: block k of client c at (k * clients + c) * block.
     auto offset = [&](int c, int k) {
       return o.n_n ? std::uint64_t(k) * o.block : (std::uint64_t(k) * o.clients + c) * o.block;
@@ -301,7 +312,8 @@ int main(int argc, char** argv) {
         std::string v = value();
         std::size_t used = 0;
         long long n = std::stoll(v, &used);
-        if (used != v.size() || n < 0) throw std::invalid_argument(fmt::format("{} expects a number", arg));
+        if (used != v.size() || n < 0)
+          throw std::invalid_argument(fmt::format("{} expects a number", arg));
         return n;
       };
       if (arg == "--help" || arg == "-h") {
@@ -340,7 +352,8 @@ int main(int argc, char** argv) {
       }
     }
     if (o.mode.empty()) throw std::invalid_argument("no mode given (mdtest, smallread, ior)");
-    if (o.path.empty() == o.members.empty()) throw std::invalid_argument("give exactly one of --path and --members");
+    if (o.path.empty() == o.members.empty())
+      throw std::invalid_argument("give exactly one of --path and --members");
     std::function<std::unique_ptr<Backend>()> make;
     if (!o.path.empty()) {
       make = [&] { return std::make_unique<PosixBackend>(o.path); };
@@ -353,17 +366,19 @@ int main(int argc, char** argv) {
     }
     auto phases = run(o, make);
     std::string shape = o.mode == "ior"
-                            ? fmt::format("{} clients x {} blocks of {} B, {}", o.clients, o.blocks, o.block,
-                                          o.n_n ? "N-N" : "N-1")
-                            : fmt::format("{} clients x {} files of {} B, {}", o.clients, o.files, o.size,
-                                          o.unique_dirs ? "unique dirs" : "one shared dir");
+                            ? fmt::format("{} clients x {} blocks of {} B, {}", o.clients, o.blocks,
+                                          o.block, o.n_n ? "N-N" : "N-1")
+                            : fmt::format("{} clients x {} files of {} B, {}", o.clients, o.files,
+                                          o.size, o.unique_dirs ? "unique dirs" : "one shared dir");
     fmt::print("{} on {} ({})\n", o.mode, o.label, shape);
     fmt::print("  {:<12} {:>10} {:>12} {:>10}\n", "phase", "seconds", "ops/s", "MiB/s");
-    nlohmann::json j{{"mode", o.mode}, {"label", o.label}, {"shape", shape}, {"clients", o.clients}};
+    nlohmann::json j{
+        {"mode", o.mode}, {"label", o.label}, {"shape", shape}, {"clients", o.clients}};
     for (const auto& p : phases) {
       double ops = p.ops / p.seconds, mib = p.bytes / p.seconds / (1 << 20);
       fmt::print("  {:<12} {:>10.3f} {:>12.0f} {:>10.1f}\n", p.name, p.seconds, ops, mib);
-      j["phases"].push_back({{"phase", p.name}, {"seconds", p.seconds}, {"ops_per_s", ops}, {"mib_per_s", mib}});
+      j["phases"].push_back(
+          {{"phase", p.name}, {"seconds", p.seconds}, {"ops_per_s", ops}, {"mib_per_s", mib}});
     }
     if (!o.json.empty()) std::ofstream(o.json, std::ios::app) << j.dump() << '\n';
     return 0;

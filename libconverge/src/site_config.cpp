@@ -6,7 +6,7 @@ namespace converge {
 SiteConfig SiteConfig::from_json(const config::Json& json, const std::string& origin) {
   SiteConfig out;
   config::Node root(json, origin);
-  root.allow_only({"log_level", "scheduler", "cluster"});
+  root.allow_only({"log_level", "scheduler", "cluster", "kapok"});
   if (auto level = root.find("log_level")) {
     out.log_level =
         *log::parse_level(level->as_enum({"error", "warning", "info", "verbose", "debug"}));
@@ -17,7 +17,8 @@ SiteConfig SiteConfig::from_json(const config::Json& json, const std::string& or
       out.scheduler_interval = std::chrono::milliseconds(interval->as_int(100, 600'000));
     }
   }
-  // "cluster" belongs to converge-cluster (the local virtual cluster).
+  // "cluster" belongs to converge-cluster (the local virtual cluster),
+  // "kapok" to Kapok's servers and clients.
   return out;
 }
 

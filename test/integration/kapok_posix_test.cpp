@@ -27,7 +27,8 @@ const std::string kMount = std::string(KAPOK_TEST_DIR) + "/mnt";
 class Posix : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fmt::format("{}/{}-{}", kMount, ::testing::UnitTest::GetInstance()->current_test_info()->name(), getpid());
+    dir_ = fmt::format("{}/{}-{}", kMount,
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name(), getpid());
     ASSERT_EQ(::mkdir(dir_.c_str(), 0755), 0) << std::strerror(errno);
   }
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
@@ -39,7 +40,9 @@ std::string read_all(const std::string& p) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
-int errno_after(int rc) { return rc < 0 ? errno : 0; }
+int errno_after(int rc) {
+  return rc < 0 ? errno : 0;
+}
 
 }  // namespace
 
@@ -66,7 +69,8 @@ TEST_F(Posix, PreadPwriteAcrossTheInlineThresholdAndTruncate) {
   ASSERT_GE(fd, 0);
   std::string a(50000, 'a'), b(50000, 'b');
   ASSERT_EQ(pwrite(fd, a.data(), a.size(), 0), 50000);
-  ASSERT_EQ(pwrite(fd, b.data(), b.size(), 40000), 50000);  // crosses 64 KiB: the file moves out of line
+  ASSERT_EQ(pwrite(fd, b.data(), b.size(), 40000),
+            50000);  // crosses 64 KiB: the file moves out of line
   char buffer[20];
   ASSERT_EQ(pread(fd, buffer, 20, 39990), 20);
   EXPECT_EQ(std::string(buffer, 20), std::string(10, 'a') + std::string(10, 'b'));
@@ -184,8 +188,10 @@ TEST_F(Posix, RandomizedOperationsMatchALocalDirectory) {
         int fd = ::open(p.c_str(), O_CREAT | O_WRONLY, 0644);
         if (fd < 0) return errno;
         std::mt19937 data_rng(static_cast<unsigned>(op));
-        std::string data(static_cast<std::size_t>(data_rng() % 150000), static_cast<char>('A' + op % 26));
-        rc = pwrite(fd, data.data(), data.size(), static_cast<off_t>(data_rng() % 120000)) < 0 ? -1 : 0;
+        std::string data(static_cast<std::size_t>(data_rng() % 150000),
+                         static_cast<char>('A' + op % 26));
+        rc = pwrite(fd, data.data(), data.size(), static_cast<off_t>(data_rng() % 120000)) < 0 ? -1
+                                                                                               : 0;
         int saved = errno;
         close(fd);
         errno = saved;
@@ -207,7 +213,8 @@ TEST_F(Posix, RandomizedOperationsMatchALocalDirectory) {
       bool in_local = fs::exists(local + "/" + n), in_kapok = fs::exists(dir_ + "/" + n);
       ASSERT_EQ(in_local, in_kapok) << "op " << op << " file " << n;
       if (in_local) {
-        ASSERT_EQ(read_all(local + "/" + n), read_all(dir_ + "/" + n)) << "op " << op << " file " << n;
+        ASSERT_EQ(read_all(local + "/" + n), read_all(dir_ + "/" + n))
+            << "op " << op << " file " << n;
       }
     }
   }
