@@ -162,3 +162,21 @@ TEST(Rpc, ConcurrentCallersShareOneClient) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 8 * 200);
 }
+
+TEST(Rpc, EveryStalePooledConnectionIsReplaced) {
+  auto server = std::make_unique<rpc::Server>();
+  add_handlers(*server);
+  server->start("127.0.0.1", 0);
+  std::uint16_t port = server->port();
+  rpc::Client client({"127.0.0.1", port}, 1s);
+  // Two calls in flight at once leave two connections in the pool.
+  std::thread a([&] { client.call(kSlow, ""); }), b([&] { client.call(kSlow, ""); });
+  a.join();
+  b.join();
+  server.reset();  // both pooled connections are now dead
+  EXPECT_EQ(error_code([&] { client.call(kEcho, echo_body("x")); }), ETIMEDOUT);
+  rpc::Server again;
+  add_handlers(again);
+  again.start("127.0.0.1", port);
+  EXPECT_EQ(wire::Reader(client.call(kEcho, echo_body("back"))).bytes(), "back");
+}

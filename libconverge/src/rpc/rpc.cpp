@@ -325,9 +325,10 @@ std::string Client::call(std::uint32_t method, std::string_view body) {
   auto deadline = Clock::now() + timeout_;
   std::uint64_t id = next_id_++;
   std::string request = encode(id, method, 0, body);
-  // A pooled connection may have been closed by a restarted server: one that
-  // fails before anything was answered is replaced by a fresh connection.
-  for (int attempt = 0;; ++attempt) {
+  // Pooled connections may have been closed by a server that restarted or
+  // died: when one fails, all idle ones go and the call is retried on a new
+  // connection, whose own failure is the answer.
+  while (true) {
     int fd = -1;
     bool pooled = false;
     {
@@ -345,7 +346,12 @@ std::string Client::call(std::uint32_t method, std::string_view body) {
     if (rc == 0 && reply.id != id) rc = EPROTO;
     if (rc != 0) {
       close(fd);
-      if (pooled && rc != ETIMEDOUT && attempt == 0) continue;
+      if (pooled && rc != ETIMEDOUT) {
+        std::lock_guard lock(mutex_);
+        for (int stale : idle_) close(stale);
+        idle_.clear();
+        continue;
+      }
       if (rc == ETIMEDOUT) {
         throw Error(ETIMEDOUT, fmt::format("{} did not answer within {} ms", endpoint_.to_string(),
                                            timeout_.count()));

@@ -27,8 +27,10 @@ TEST(KapokSettings, BadValuesNameTheKey) {
 }
 
 TEST(KapokMembers, LoadsAndRejectsBadEndpoints) {
-  auto path = std::filesystem::temp_directory_path() / ("members-" + std::to_string(getpid()) + ".json");
-  std::ofstream(path) << R"({"mds": ["127.0.0.1:7100", "127.0.0.1:7101"], "ds": ["127.0.0.1:7200"]})";
+  auto path =
+      std::filesystem::temp_directory_path() / ("members-" + std::to_string(getpid()) + ".json");
+  std::ofstream(path)
+      << R"({"mds": ["127.0.0.1:7100", "127.0.0.1:7101"], "ds": ["127.0.0.1:7200"]})";
   Members m = Members::load(path.string());
   EXPECT_EQ(m.mds.size(), 2u);
   EXPECT_EQ(m.ds[0].port, 7200);
