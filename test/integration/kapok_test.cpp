@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <random>
+#include <set>
 #include <thread>
 
 using namespace kapok;
@@ -153,21 +154,26 @@ TEST(Kapok, RenameAndUnlinkRemoveWhatTheyReplace) {
 TEST(Kapok, TwoClientsCreatingInOneDirectoryLoseNothing) {
   Client setup = make_client();
   std::uint64_t dir = fresh_dir(setup, "shared");
-  constexpr int kPerClient = 2000;
+  constexpr int kPerClient = 50000;  // 100,000 files in one directory
   std::vector<std::thread> clients;
   for (int t = 0; t < 2; ++t) {
     clients.emplace_back([&, t] {
       Client c = make_client();
       for (int i = 0; i < kPerClient; ++i) {
         Attr f = c.create(dir, fmt::format("c{}-{}", t, i), S_IFREG | 0644, 0, 0, true);
-        c.write(f.ino, 0, fmt::format("{}:{}", t, i));
+        if (i % 1000 == 999) c.write(f.ino, 0, fmt::format("{}:{}", t, i));
       }
     });
   }
   for (auto& t : clients) t.join();
   auto entries = setup.readdir(dir);
   EXPECT_EQ(entries.size(), 2u * kPerClient);
-  EXPECT_EQ(setup.read(setup.lookup(dir, "c1-1999").ino, 0, 100), "1:1999");
+  std::set<std::string> names;
+  for (const auto& e : entries) names.insert(e.name);
+  for (int t = 0; t < 2; ++t) {
+    for (int i = 0; i < kPerClient; ++i) ASSERT_TRUE(names.contains(fmt::format("c{}-{}", t, i))) << t << " " << i;
+  }
+  EXPECT_EQ(setup.read(setup.lookup(dir, "c1-49999").ino, 0, 100), "1:49999");
 }
 
 TEST(Kapok, KillNineOfServersLosesNothingFsynced) {
