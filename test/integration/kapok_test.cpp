@@ -171,7 +171,8 @@ TEST(Kapok, TwoClientsCreatingInOneDirectoryLoseNothing) {
   std::set<std::string> names;
   for (const auto& e : entries) names.insert(e.name);
   for (int t = 0; t < 2; ++t) {
-    for (int i = 0; i < kPerClient; ++i) ASSERT_TRUE(names.contains(fmt::format("c{}-{}", t, i))) << t << " " << i;
+    for (int i = 0; i < kPerClient; ++i)
+      ASSERT_TRUE(names.contains(fmt::format("c{}-{}", t, i))) << t << " " << i;
   }
   EXPECT_EQ(setup.read(setup.lookup(dir, "c1-49999").ino, 0, 100), "1:49999");
 }
