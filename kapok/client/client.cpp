@@ -28,12 +28,14 @@ Client::Client(Members members, Settings settings)
 }
 
 converge::rpc::Client& Client::mds(std::uint32_t index) {
+  ++calls_;
   if (index >= mds_.size())
     throw Error(ESTALE, fmt::format("inode names metadata server {} of {}", index, mds_.size()));
   return *mds_[index];
 }
 
 converge::rpc::Client& Client::ds(std::uint32_t index) {
+  ++calls_;
   if (index >= ds_.size())
     throw Error(ESTALE, fmt::format("stripe names data server {} of {}", index, ds_.size()));
   return *ds_[index];

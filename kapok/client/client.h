@@ -11,6 +11,7 @@
 #include "common/protocol.h"
 #include "common/settings.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,6 +68,8 @@ class Client {
   Location locate(const std::string& path);
 
   const Members& members() const { return members_; }
+  // Calls sent to servers so far (for tests and benchmarks of aggregation).
+  std::uint64_t calls() const { return calls_.load(); }
   std::string server_status(bool mds, std::uint32_t index);  // JSON
 
  private:
@@ -83,6 +86,7 @@ class Client {
   Members members_;
   Settings settings_;
   std::vector<std::unique_ptr<converge::rpc::Client>> mds_, ds_;
+  std::atomic<std::uint64_t> calls_{0};
 };
 
 }  // namespace kapok

@@ -8,6 +8,7 @@
 #include <fuse_lowlevel.h>
 
 #include "client/client.h"
+#include "client/open_file.h"
 #include "converge/log.h"
 
 #include <fmt/format.h>
@@ -18,7 +19,9 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 namespace {
 
@@ -37,6 +40,61 @@ checked by the kernel from each file's mode, uid and gid.
 )";
 
 Client* g_client = nullptr;
+
+// Open files by inode: buffered writes of any of them must reach the servers
+// before anyone reads the file or its size.
+class OpenFiles {
+ public:
+  kapok::OpenFile* open(fuse_ino_t ino) {
+    auto file = std::make_unique<kapok::OpenFile>(*g_client, ino);
+    std::lock_guard lock(mutex_);
+    kapok::OpenFile* raw = file.get();
+    files_.emplace(ino, std::move(file));
+    return raw;
+  }
+  void close(kapok::OpenFile* file) {
+    std::unique_ptr<kapok::OpenFile> owned;
+    {
+      std::lock_guard lock(mutex_);
+      auto [first, last] = files_.equal_range(file->ino());
+      for (auto it = first; it != last; ++it) {
+        if (it->second.get() == file) {
+          owned = std::move(it->second);
+          files_.erase(it);
+          break;
+        }
+      }
+    }
+    if (owned) owned->flush();
+  }
+  // Flushes every open file of `ino`; true if any had buffered data.
+  bool flush(fuse_ino_t ino) {
+    std::vector<kapok::OpenFile*> dirty;
+    {
+      std::lock_guard lock(mutex_);
+      auto [first, last] = files_.equal_range(ino);
+      for (auto it = first; it != last; ++it) dirty.push_back(it->second.get());
+    }
+    bool any = false;
+    for (auto* f : dirty) {
+      if (f->dirty()) {
+        f->flush();
+        any = true;
+      }
+    }
+    return any;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_multimap<fuse_ino_t, std::unique_ptr<kapok::OpenFile>> files_;
+};
+
+OpenFiles g_open_files;
+
+kapok::OpenFile* handle(fuse_file_info* fi) {
+  return reinterpret_cast<kapok::OpenFile*>(fi->fh);
+}
 
 struct stat to_stat(const Attr& a) {
   struct stat st {};
@@ -82,11 +140,16 @@ void guarded(fuse_req_t req, Fn&& fn) {
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  guarded(req, [&] { reply_entry(req, g_client->lookup(parent, name)); });
+  guarded(req, [&] {
+    Attr a = g_client->lookup(parent, name);
+    if (g_open_files.flush(a.ino)) a = g_client->getattr(a.ino);
+    reply_entry(req, a);
+  });
 }
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   guarded(req, [&] {
+    g_open_files.flush(ino);
     struct stat st = to_stat(g_client->getattr(ino));
     fuse_reply_attr(req, &st, kTimeout);
   });
@@ -186,8 +249,12 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   guarded(req, [&] {
     if (g_client->getattr(ino).is_dir()) throw kapok::Error(EISDIR, "is a directory");
     // libfuse asks the kernel for atomic O_TRUNC: the truncation is ours to do.
-    if (fi->flags & O_TRUNC) g_client->truncate(ino, 0);
+    if (fi->flags & O_TRUNC) {
+      g_open_files.flush(ino);
+      g_client->truncate(ino, 0);
+    }
     fi->keep_cache = 0;
+    fi->fh = reinterpret_cast<std::uint64_t>(g_open_files.open(ino));
     fuse_reply_open(req, fi);
   });
 }
@@ -203,34 +270,47 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     e.attr = to_stat(a);
     e.attr_timeout = kTimeout;
     e.entry_timeout = kTimeout;
+    fi->fh = reinterpret_cast<std::uint64_t>(g_open_files.open(a.ino));
     fuse_reply_create(req, &e, fi);
   });
 }
 
-void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   guarded(req, [&] {
-    std::string data = g_client->read(ino, static_cast<std::uint64_t>(off), size);
+    g_open_files.flush(ino);  // other handles' buffered writes
+    std::string data = handle(fi)->read(static_cast<std::uint64_t>(off), size);
     fuse_reply_buf(req, data.data(), data.size());
   });
 }
 
-void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
-              fuse_file_info*) {
+void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off,
+              fuse_file_info* fi) {
   guarded(req, [&] {
-    g_client->write(ino, static_cast<std::uint64_t>(off), std::string_view(buf, size));
+    handle(fi)->write(static_cast<std::uint64_t>(off), std::string_view(buf, size));
     fuse_reply_write(req, size);
   });
 }
 
-void op_fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
   guarded(req, [&] {
-    g_client->fsync(ino);
+    handle(fi)->fsync();
     fuse_reply_err(req, 0);
   });
 }
 
-void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
-  fuse_reply_err(req, 0);
+// close(2): buffered writes go out now, so their errors reach the caller.
+void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  guarded(req, [&] {
+    handle(fi)->flush();
+    fuse_reply_err(req, 0);
+  });
+}
+
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  guarded(req, [&] {
+    g_open_files.close(handle(fi));
+    fuse_reply_err(req, 0);
+  });
 }
 
 // A directory handle holds the listing taken at opendir, so that offsets
@@ -357,6 +437,7 @@ int main(int argc, char** argv) {
   ops.read = op_read;
   ops.write = op_write;
   ops.flush = op_flush;
+  ops.release = op_release;
   ops.fsync = op_fsync;
   ops.opendir = op_opendir;
   ops.readdir = op_readdir;

@@ -3,6 +3,7 @@
 // Kapok on a real local instance: 4 metadata and 4 data servers started by
 // kapok-local (the CTest fixture "kapok"), driven through libkapok.
 #include "client/client.h"
+#include "client/open_file.h"
 #include "converge/poll.h"
 #include "converge/process.h"
 
@@ -209,4 +210,39 @@ TEST(Kapok, KillNineOfServersLosesNothingFsynced) {
   EXPECT_EQ(after.readdir(dir).size(), files.size());
   for (const auto& [ino, data] : files)
     EXPECT_EQ(after.read(ino, 0, data.size() + 10), data) << ino;
+}
+
+TEST(Kapok, OpenFilesAggregateWritesAndReadAhead) {
+  Client c = make_client();
+  std::uint64_t dir = fresh_dir(c, "aggregate");
+  Attr f = c.create(dir, "f", S_IFREG | 0644, 0, 0, true);
+  std::string expected;
+  std::uint64_t before = c.calls();
+  {
+    OpenFile file(c, f.ino);
+    for (int i = 0; i < 2000; ++i) {  // 2000 short appends, 400 KB in all
+      std::string piece = pattern(200, static_cast<unsigned>(i));
+      file.write(expected.size(), piece);
+      expected += piece;
+    }
+    file.fsync();
+  }
+  std::uint64_t write_calls = c.calls() - before;
+  EXPECT_LT(write_calls, 40u) << "2000 writes were not merged";
+  EXPECT_EQ(c.read(f.ino, 0, expected.size() + 1), expected);
+
+  // Sequential 4 KiB reads: one call fetches a window ahead for the next ones.
+  before = c.calls();
+  std::string back;
+  {
+    OpenFile file(c, f.ino);
+    for (std::size_t off = 0; off < expected.size(); off += 4096) back += file.read(off, 4096);
+  }
+  EXPECT_EQ(back, expected);
+  EXPECT_LT(c.calls() - before, 40u) << "98 sequential reads were not served from read-ahead";
+
+  // A read sees the bytes still buffered by the same open file.
+  OpenFile file(c, f.ino);
+  file.write(10, "XYZ");
+  EXPECT_EQ(file.read(8, 7), expected.substr(8, 2) + "XYZ" + expected.substr(13, 2));
 }
