@@ -2,6 +2,7 @@
 #include "client/client.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 
@@ -355,6 +356,26 @@ Location Client::locate(const std::string& path) {
 std::string Client::server_status(bool metadata, std::uint32_t index) {
   std::string reply = metadata ? mds(index).call(kMdsStatus, {}) : ds(index).call(kDsStatus, {});
   return std::string(Reader(reply).bytes());
+}
+
+}  // namespace kapok
+
+namespace kapok {
+
+Usage Client::usage() {
+  Usage u;
+  for (std::uint32_t i = 0; i < mds_.size(); ++i) {
+    auto j = nlohmann::json::parse(server_status(true, i));
+    u.keys += j["keys"].get<std::uint64_t>();
+    u.groups_total += j["groups_total"].get<std::uint64_t>();
+    u.groups_free += j["groups_free"].get<std::uint64_t>();
+  }
+  for (std::uint32_t i = 0; i < ds_.size(); ++i) {
+    auto j = nlohmann::json::parse(server_status(false, i));
+    u.bytes_total += j["bytes_total"].get<std::uint64_t>();
+    u.bytes_free += j["bytes_free"].get<std::uint64_t>();
+  }
+  return u;
 }
 
 }  // namespace kapok

@@ -26,6 +26,12 @@ struct DirEntry {
   std::uint32_t mode;
 };
 
+// Space over all servers, from their status.
+struct Usage {
+  std::uint64_t keys = 0, groups_total = 0, groups_free = 0;  // metadata
+  std::uint64_t bytes_total = 0, bytes_free = 0;              // data
+};
+
 struct Location {
   std::string entry_server;  // metadata server holding the directory entry
   std::string inode_server;  // metadata server holding the inode (and inline data)
@@ -71,6 +77,7 @@ class Client {
   // Calls sent to servers so far (for tests and benchmarks of aggregation).
   std::uint64_t calls() const { return calls_.load(); }
   std::string server_status(bool mds, std::uint32_t index);  // JSON
+  Usage usage();
 
  private:
   converge::rpc::Client& mds(std::uint32_t index);

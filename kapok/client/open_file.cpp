@@ -8,7 +8,10 @@
 namespace kapok {
 
 OpenFile::OpenFile(Client& client, std::uint64_t ino, OpenFileOptions options)
-    : client_(client), ino_(ino), options_(options), buffers_(std::max<std::size_t>(1, options.buffers)) {}
+    : client_(client),
+      ino_(ino),
+      options_(options),
+      buffers_(std::max<std::size_t>(1, options.buffers)) {}
 
 OpenFile::~OpenFile() {
   try {
@@ -34,7 +37,8 @@ void OpenFile::write(std::uint64_t offset, std::string_view data) {
   }
   // Continue a buffer that ends where this write starts.
   for (auto& b : buffers_) {
-    if (!b.data.empty() && b.offset + b.data.size() == offset && b.data.size() + data.size() <= options_.buffer_bytes) {
+    if (!b.data.empty() && b.offset + b.data.size() == offset &&
+        b.data.size() + data.size() <= options_.buffer_bytes) {
       b.data.append(data);
       return;
     }
@@ -42,13 +46,16 @@ void OpenFile::write(std::uint64_t offset, std::string_view data) {
   // Anything overlapping buffered bytes must not be reordered with them.
   bool overlaps = false;
   for (const auto& b : buffers_) {
-    overlaps |= !b.data.empty() && offset < b.offset + b.data.size() && b.offset < offset + data.size();
+    overlaps |=
+        !b.data.empty() && offset < b.offset + b.data.size() && b.offset < offset + data.size();
   }
   if (overlaps) flush_locked();
-  auto free = std::find_if(buffers_.begin(), buffers_.end(), [](const Buffer& b) { return b.data.empty(); });
+  auto free = std::find_if(buffers_.begin(), buffers_.end(),
+                           [](const Buffer& b) { return b.data.empty(); });
   if (free == buffers_.end()) {
-    free = std::max_element(buffers_.begin(), buffers_.end(),
-                            [](const Buffer& a, const Buffer& b) { return a.data.size() < b.data.size(); });
+    free = std::max_element(buffers_.begin(), buffers_.end(), [](const Buffer& a, const Buffer& b) {
+      return a.data.size() < b.data.size();
+    });
     send(*free);  // the fullest buffer goes out to make room
   }
   free->offset = offset;
@@ -80,7 +87,8 @@ void OpenFile::flush_locked() {
   for (auto& b : buffers_) {
     if (!b.data.empty()) order.push_back(&b);
   }
-  std::sort(order.begin(), order.end(), [](const Buffer* a, const Buffer* b) { return a->offset < b->offset; });
+  std::sort(order.begin(), order.end(),
+            [](const Buffer* a, const Buffer* b) { return a->offset < b->offset; });
   for (Buffer* b : order) send(*b);
 }
 
@@ -97,7 +105,8 @@ void OpenFile::fsync() {
 
 bool OpenFile::dirty() {
   std::lock_guard lock(mutex_);
-  return std::any_of(buffers_.begin(), buffers_.end(), [](const Buffer& b) { return !b.data.empty(); });
+  return std::any_of(buffers_.begin(), buffers_.end(),
+                     [](const Buffer& b) { return !b.data.empty(); });
 }
 
 }  // namespace kapok

@@ -53,7 +53,7 @@ class OpenFile {
   std::mutex mutex_;
   std::vector<Buffer> buffers_;  // in use: data non-empty
   std::uint64_t cache_offset_ = 0;
-  std::string cache_;          // read-ahead window
+  std::string cache_;            // read-ahead window
   std::uint64_t next_read_ = 0;  // where a sequential reader continues
 };
 

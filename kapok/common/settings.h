@@ -5,7 +5,7 @@
 #pragma once
 
 #include "converge/config.h"
-#include "daemon/metadata_engine.h"
+#include "common/durability.h"
 
 #include <chrono>
 #include <cstdint>

@@ -25,6 +25,8 @@
 // header, so stale records of an older generation are never revived.
 #pragma once
 
+#include "common/durability.h"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -35,8 +37,6 @@
 #include <vector>
 
 namespace kapok {
-
-enum class Durability { sync, group_commit };
 
 struct EngineOptions {
   std::string device_path;

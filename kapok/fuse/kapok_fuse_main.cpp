@@ -358,22 +358,12 @@ void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 void op_statfs(fuse_req_t req, fuse_ino_t) {
   guarded(req, [&] {
     struct statvfs st {};
-    std::uint64_t total = 0, free = 0, files = 0, groups_free = 0;
-    for (std::uint32_t i = 0; i < g_client->members().ds.size(); ++i) {
-      auto j = nlohmann::json::parse(g_client->server_status(false, i));
-      total += j["bytes_total"].get<std::uint64_t>();
-      free += j["bytes_free"].get<std::uint64_t>();
-    }
-    for (std::uint32_t i = 0; i < g_client->members().mds.size(); ++i) {
-      auto j = nlohmann::json::parse(g_client->server_status(true, i));
-      files += j["keys"].get<std::uint64_t>();
-      groups_free += j["groups_free"].get<std::uint64_t>();
-    }
+    kapok::Usage u = g_client->usage();
     st.f_bsize = st.f_frsize = 4096;
-    st.f_blocks = total / 4096;
-    st.f_bfree = st.f_bavail = free / 4096;
-    st.f_files = files + groups_free * 4096;  // metadata records that still fit, roughly
-    st.f_ffree = st.f_favail = groups_free * 4096;
+    st.f_blocks = u.bytes_total / 4096;
+    st.f_bfree = st.f_bavail = u.bytes_free / 4096;
+    st.f_files = u.keys + u.groups_free * 4096;  // metadata records that still fit, roughly
+    st.f_ffree = st.f_favail = u.groups_free * 4096;
     st.f_namemax = 255;
     fuse_reply_statfs(req, &st);
   });

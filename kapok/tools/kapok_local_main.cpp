@@ -6,6 +6,7 @@
 #include "common/protocol.h"
 #include "converge/config.h"
 #include "converge/log.h"
+#include "converge/net.h"
 #include "converge/poll.h"
 #include "converge/process.h"
 
@@ -52,19 +53,6 @@ bool mounted(const std::string& path) {
     if (where == path && type == "fuse.kapok") return true;
   }
   return false;
-}
-
-bool port_free(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
 }
 
 struct Server {
@@ -131,7 +119,7 @@ int up(const std::string& dir, Shape shape) {
   for (const char* sub : {"run", "log", "servers"}) fs::create_directories(dir + "/" + sub);
   auto list = servers(shape);
   for (const auto& s : list) {
-    if (!running(dir, s) && !port_free(s.port)) {
+    if (!running(dir, s) && !converge::net::port_free(s.port)) {
       throw std::runtime_error(
           fmt::format("port {} ({}) is already in use: pass --base-port", s.port, s.name));
     }

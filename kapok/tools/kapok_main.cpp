@@ -77,21 +77,10 @@ int run(kapok::Client& client, const std::vector<std::string>& args) {
   }
   if (cmd == "df") {
     need(0);
-    std::uint64_t keys = 0, groups = 0, free_groups = 0, bytes = 0, free_bytes = 0;
-    for (std::uint32_t i = 0; i < client.members().mds.size(); ++i) {
-      auto j = nlohmann::json::parse(client.server_status(true, i));
-      keys += j["keys"].get<std::uint64_t>();
-      groups += j["groups_total"].get<std::uint64_t>();
-      free_groups += j["groups_free"].get<std::uint64_t>();
-    }
-    for (std::uint32_t i = 0; i < client.members().ds.size(); ++i) {
-      auto j = nlohmann::json::parse(client.server_status(false, i));
-      bytes += j["bytes_total"].get<std::uint64_t>();
-      free_bytes += j["bytes_free"].get<std::uint64_t>();
-    }
-    fmt::print("metadata: {} keys, {} of {} groups free\n", keys, free_groups, groups);
-    fmt::print("data:     {} MiB free of {} MiB (sum over data servers)\n", free_bytes >> 20,
-               bytes >> 20);
+    kapok::Usage u = client.usage();
+    fmt::print("metadata: {} keys, {} of {} groups free\n", u.keys, u.groups_free, u.groups_total);
+    fmt::print("data:     {} MiB free of {} MiB (sum over data servers)\n", u.bytes_free >> 20,
+               u.bytes_total >> 20);
     return 0;
   }
   if (cmd == "ls") {

@@ -2,6 +2,7 @@
 #include "local_cluster.h"
 
 #include "converge/log.h"
+#include "converge/net.h"
 #include "converge/poll.h"
 #include "converge/switch_tree.h"
 #include "converge/text_template.h"
@@ -42,21 +43,6 @@ void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
   if (!out) throw ClusterError(fmt::format("cannot write {}", path));
-}
-
-// True if nothing listens on the port (TIME_WAIT leftovers do not count).
-bool port_free(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return free;
 }
 
 std::string short_hostname() {
@@ -359,7 +345,7 @@ void LocalCluster::up(const ClusterSettings& s, std::ostream& out) {
 
   auto list = daemons(s);
   for (std::size_t i = 1; i < list.size(); ++i) {
-    if (!running(list[i]) && !port_free(list[i].port)) {
+    if (!running(list[i]) && !converge::net::port_free(list[i].port)) {
       throw ClusterError(
           fmt::format("port {} ({}) is already in use: stop what holds it or pass --port-base",
                       list[i].port, list[i].name));
