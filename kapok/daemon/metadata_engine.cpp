@@ -316,8 +316,9 @@ void DeviceEngine::recover() {
   std::string data(options_.group_bytes, '\0');
   std::uint64_t max_seq = 0;
   for (std::uint32_t g = 0; g < group_count_; ++g) {
-    pread_all(fd_, data.data(), data.size(), group_offset(g));
-    Reader r(data);
+    // The header first: free groups (most of a young device) need no more.
+    pread_all(fd_, data.data(), kHeaderBytes, group_offset(g));
+    Reader r(std::string_view(data).substr(0, kHeaderBytes));
     std::uint32_t magic = r.u32(), generation = r.u32(), block_size = r.u32(), crc = r.u32();
     Group& group = groups_[g];
     if (magic != kGroupMagic || checksum(std::string_view(data).substr(0, 12)) != crc) {
@@ -336,6 +337,8 @@ void DeviceEngine::recover() {
       std::sort(options_.block_sizes.begin(), options_.block_sizes.end());
     }
     group.block_size = block_size;
+    pread_all(fd_, data.data() + kHeaderBytes, data.size() - kHeaderBytes,
+              group_offset(g) + kHeaderBytes);
     group.first_seq = std::numeric_limits<std::uint64_t>::max();
     std::uint32_t blocks = capacity(g);
     for (std::uint32_t b = 0; b < blocks; ++b) {

@@ -225,17 +225,20 @@ void NamespaceService::unlink(Reader& in, Writer& out) {
     attr = load(entry.ino, &data);
     seq = engine_->remove_nowait(dentry_key(dir, name));
     d->second.erase(name);
-    attr.nlink = attr.is_dir() || attr.nlink <= 1 ? 0 : attr.nlink - 1;
-    if (attr.nlink == 0) {
-      seq = std::max(seq, engine_->remove_nowait(inode_key(attr.ino)));
-      directories_.erase(attr.ino);
-    } else {
-      attr.ctime_ns = now_ns();
-      seq = std::max(seq, store(attr, data));
-    }
+    seq = std::max(seq, drop_link(attr, data));
   }
   engine_->wait_durable(seq);
   attr.encode(out);  // nlink 0: the caller removes the file's chunks
+}
+
+std::uint64_t NamespaceService::drop_link(Attr& attr, const std::string& data) {
+  attr.nlink = attr.is_dir() || attr.nlink <= 1 ? 0 : attr.nlink - 1;
+  if (attr.nlink > 0) {
+    attr.ctime_ns = now_ns();
+    return store(attr, data);
+  }
+  directories_.erase(attr.ino);
+  return engine_->remove_nowait(inode_key(attr.ino));
 }
 
 void NamespaceService::readdir(Reader& in, Writer& out) {
@@ -412,15 +415,7 @@ void NamespaceService::rename(Reader& in, Writer& out) {
     seq = std::max(seq, engine_->remove_nowait(dentry_key(dir, name)));
     target_dir[new_name] = moving;
     directories_[dir].erase(name);
-    if (replaced.ino) {
-      if (replaced.is_dir() || replaced.nlink <= 1) {
-        replaced.nlink = 0;
-        seq = std::max(seq, engine_->remove_nowait(inode_key(replaced.ino)));
-      } else {
-        --replaced.nlink;
-        seq = std::max(seq, store(replaced, replaced_data));
-      }
-    }
+    if (replaced.ino) seq = std::max(seq, drop_link(replaced, replaced_data));
   }
   engine_->wait_durable(seq);
   // The replaced file, if any: with nlink 0 the caller removes its chunks.

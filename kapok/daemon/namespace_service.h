@@ -41,6 +41,10 @@ class NamespaceService {
   std::uint64_t store(const Attr& attr, std::string_view data);
   std::uint64_t store_dentry(std::uint64_t dir, const std::string& name, const Dentry& d);
   void rebuild_directory_index();
+  // One directory entry of `attr` is gone: count the link down, or remove the
+  // inode with the last one (nlink 0 tells the caller to drop its chunks).
+  // Called with mutex_ held; returns the engine sequence to wait for.
+  std::uint64_t drop_link(Attr& attr, const std::string& data);
 
   void lookup(converge::wire::Reader& in, converge::wire::Writer& out);
   void getattr(converge::wire::Reader& in, converge::wire::Writer& out);
