@@ -4,11 +4,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <functional>
 #include <future>
 #include <map>
+#include <optional>
+#include <thread>
 
 namespace kapok {
 namespace {
@@ -58,7 +61,9 @@ void on_each_server(const std::vector<ChunkPiece>& pieces,
 }  // namespace
 
 Client::Client(Members members, Settings settings)
-    : members_(std::move(members)), settings_(settings) {
+    : members_(std::move(members)),
+      settings_(settings),
+      placement_(static_cast<std::uint32_t>(std::max<std::size_t>(1, members_.mds.size()))) {
   for (const auto& e : members_.mds)
     mds_.push_back(std::make_unique<converge::rpc::Client>(e, settings_.rpc_timeout));
   for (const auto& e : members_.ds)
@@ -89,15 +94,75 @@ Attr Client::attr_call(std::uint32_t index, Method m, const Writer& w) {
   return Attr::decode(r);
 }
 
-std::uint32_t Client::dir_server(std::uint64_t dir) const {
-  return mds_of_dir(dir, static_cast<std::uint32_t>(mds_.size()));
+bool Client::known_split(std::uint64_t dir) {
+  std::lock_guard lock(split_mutex_);
+  return split_dirs_.contains(dir);
+}
+
+void Client::learn_split(std::uint64_t dir, bool split) {
+  std::lock_guard lock(split_mutex_);
+  if (split)
+    split_dirs_.insert(dir);
+  else
+    split_dirs_.erase(dir);
+}
+
+std::uint32_t Client::entry_server(std::uint64_t dir, const std::string& name) {
+  return placement_.server_of(dir, name, known_split(dir));
+}
+
+template <class Call>
+auto Client::at_entry(std::uint64_t dir, const std::string& name, Call&& call) {
+  auto deadline = std::chrono::steady_clock::now() + settings_.rpc_timeout;
+  auto pause = std::chrono::milliseconds(1);
+  int redirects = 0;
+  while (true) {
+    std::uint32_t server = entry_server(dir, name);
+    try {
+      return call(server);
+    } catch (const Error& e) {
+      if (e.code() == EREMCHG && ++redirects <= 4) {
+        // The home says the directory is split; any other server that it is not.
+        learn_split(dir, server == placement_.home(dir));
+        continue;
+      }
+      if ((e.code() == EAGAIN || e.code() == EBUSY) &&
+          std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(pause);  // a split or removal in progress: back off
+        pause = std::min(pause * 2, std::chrono::milliseconds(50));
+        continue;
+      }
+      throw;
+    }
+  }
+}
+
+Attr Client::attr_of(const Entry& e) {
+  return e.kind == Entry::kLocal ? e.attr : getattr(e.ino);
+}
+
+Attr Client::adjust_link(std::uint64_t ino, bool add) {
+  Writer w;
+  w.u64(ino);
+  w.boolean(add);
+  return attr_call(mds_of_ino(ino), kAdjustLink, w);
+}
+
+void Client::release(const Entry& gone) {
+  if (gone.kind == Entry::kLocal) remove_chunks(gone.attr);
+  if (gone.kind == Entry::kRemote) remove_chunks(adjust_link(gone.ino, false));
 }
 
 Attr Client::lookup(std::uint64_t parent, const std::string& name) {
   Writer w;
   w.u64(parent);
   w.bytes(name);
-  return attr_call(dir_server(parent), kLookup, w);
+  Entry e = at_entry(parent, name, [&](std::uint32_t server) {
+    std::string reply = call_mds(server, kLookup, w);
+    Reader r(reply);
+    return Entry::decode(r);
+  });
+  return attr_of(e);
 }
 
 Attr Client::getattr(std::uint64_t ino) {
@@ -114,7 +179,8 @@ Attr Client::create(std::uint64_t parent, const std::string& name, std::uint32_t
   w.u32(gid);
   w.boolean(exclusive);
   w.bytes({});
-  return attr_call(dir_server(parent), kCreate, w);
+  return at_entry(parent, name,
+                  [&](std::uint32_t server) { return attr_call(server, kCreate, w); });
 }
 
 Attr Client::mkdir(std::uint64_t parent, const std::string& name, std::uint32_t mode,
@@ -132,7 +198,8 @@ Attr Client::symlink(std::uint64_t parent, const std::string& name, const std::s
   w.u32(gid);
   w.boolean(true);
   w.bytes(target);
-  return attr_call(dir_server(parent), kCreate, w);
+  return at_entry(parent, name,
+                  [&](std::uint32_t server) { return attr_call(server, kCreate, w); });
 }
 
 void Client::remove_chunks(const Attr& attr) {
@@ -146,70 +213,240 @@ void Client::unlink(std::uint64_t parent, const std::string& name) {
   w.u64(parent);
   w.bytes(name);
   w.boolean(false);
-  remove_chunks(attr_call(dir_server(parent), kUnlink, w));
+  release(at_entry(parent, name, [&](std::uint32_t server) {
+    std::string reply = call_mds(server, kUnlink, w);
+    Reader r(reply);
+    return Entry::decode(r);
+  }));
+}
+
+DirInfo Client::freeze(std::uint32_t server, std::uint64_t dir, std::chrono::milliseconds lease) {
+  Writer w;
+  w.u64(dir);
+  w.u32(static_cast<std::uint32_t>(lease.count()));
+  std::string reply = call_mds(server, kFreezeDir, w);
+  Reader r(reply);
+  DirInfo info;
+  info.entries_here = r.u64();
+  info.split = r.boolean();
+  return info;
+}
+
+std::vector<std::uint32_t> Client::freeze_empty_dir(std::uint64_t dir) {
+  // Every server holding entries of dir refuses new ones while frozen, so an
+  // emptiness seen on all of them stays true until the directory is gone.
+  auto lease = std::max(settings_.rpc_timeout, std::chrono::milliseconds(1000));
+  std::uint32_t home = placement_.home(dir);
+  std::vector<std::uint32_t> frozen{home};
+  DirInfo info = freeze(home, dir, lease);
+  bool empty = info.entries_here == 0;
+  learn_split(dir, info.split);
+  if (empty && info.split) {
+    for (std::uint32_t s = 0; s < mds_.size() && empty; ++s) {
+      if (s == home) continue;
+      frozen.push_back(s);
+      empty = freeze(s, dir, lease).entries_here == 0;
+    }
+  }
+  if (!empty) {
+    thaw(dir, frozen, false);
+    throw Error(ENOTEMPTY, "directory not empty");
+  }
+  return frozen;
+}
+
+void Client::thaw(std::uint64_t dir, const std::vector<std::uint32_t>& servers, bool forget) {
+  for (auto s : servers) {
+    try {
+      if (forget) {
+        call_mds(s, kForgetDir, ino_request(dir));
+      } else {
+        freeze(s, dir, std::chrono::milliseconds(0));
+      }
+    } catch (const Error&) {
+      // The freeze lease runs out by itself.
+    }
+  }
 }
 
 void Client::rmdir(std::uint64_t parent, const std::string& name) {
   Attr dir = lookup(parent, name);
   if (!dir.is_dir()) throw Error(ENOTDIR, "not a directory");
-  // Its entries live on their own metadata server: check there first.
-  if (!readdir(dir.ino).empty()) throw Error(ENOTEMPTY, "directory not empty");
+  auto frozen = freeze_empty_dir(dir.ino);
   Writer w;
   w.u64(parent);
   w.bytes(name);
   w.boolean(true);
-  attr_call(dir_server(parent), kUnlink, w);
+  Entry gone;
+  try {
+    gone = at_entry(parent, name, [&](std::uint32_t server) {
+      std::string reply = call_mds(server, kUnlink, w);
+      Reader r(reply);
+      return Entry::decode(r);
+    });
+  } catch (...) {
+    thaw(dir.ino, frozen, false);
+    throw;
+  }
+  thaw(dir.ino, frozen, true);
+  release(gone);
 }
 
 void Client::rename(std::uint64_t parent, const std::string& name, std::uint64_t new_parent,
-                    const std::string& new_name) {
-  std::uint32_t server = dir_server(parent);
-  if (dir_server(new_parent) != server) {
-    // Entries of the two directories live on different metadata servers:
-    // callers such as mv(1) then copy and delete.
-    throw Error(EXDEV, "rename across metadata servers");
+                    const std::string& new_name, bool no_replace) {
+  auto deadline = std::chrono::steady_clock::now() + settings_.rpc_timeout;
+  while (true) {
+    try {
+      rename_once(parent, name, new_parent, new_name, no_replace);
+      return;
+    } catch (const Error& e) {
+      // The target changed or a directory was split meanwhile: look again.
+      bool retry = e.code() == EBUSY || e.code() == EREMCHG;
+      if (!retry || std::chrono::steady_clock::now() >= deadline) throw;
+      if (e.code() == EREMCHG) {
+        learn_split(parent, false);
+        learn_split(new_parent, false);
+      }
+    }
   }
-  Writer w;
-  w.u64(parent);
-  w.bytes(name);
-  w.u64(new_parent);
-  w.bytes(new_name);
-  std::string reply = call_mds(server, kRename, w);
-  Reader r(reply);
-  if (r.boolean()) remove_chunks(Attr::decode(r));
+}
+
+void Client::rename_once(std::uint64_t parent, const std::string& name, std::uint64_t new_parent,
+                         const std::string& new_name, bool no_replace) {
+  Attr source = lookup(parent, name);
+  std::optional<Attr> target;
+  try {
+    target = lookup(new_parent, new_name);
+  } catch (const Error& e) {
+    if (e.code() != ENOENT) throw;
+  }
+  if (target && no_replace) throw Error(EEXIST, "target exists");
+  if (target && target->ino == source.ino) return;  // the same file: nothing to do
+  std::vector<std::uint32_t> frozen;                // a directory being replaced must stay empty
+  if (target && target->is_dir()) {
+    if (!source.is_dir()) throw Error(EISDIR, "target is a directory");
+    frozen = freeze_empty_dir(target->ino);
+  } else if (target && source.is_dir()) {
+    throw Error(ENOTDIR, "target is not a directory");
+  }
+  std::uint64_t expected = target ? target->ino : 0;
+  // The lookups above asked the servers that hold both names.
+  std::uint32_t from = entry_server(parent, name), to = entry_server(new_parent, new_name);
+  Entry replaced;
+  try {
+    if (from == to) {
+      Writer w;
+      w.u64(parent);
+      w.bytes(name);
+      w.u64(new_parent);
+      w.bytes(new_name);
+      w.u64(expected);
+      std::string reply = call_mds(from, kRename, w);
+      Reader r(reply);
+      replaced = Entry::decode(r);
+    } else {
+      // Across servers: count the extra link first, so that a crash at any
+      // point leaves the file under one name or both, never dangling.
+      adjust_link(source.ino, true);
+      try {
+        Writer w;
+        w.u64(new_parent);
+        w.bytes(new_name);
+        w.u64(source.ino);
+        w.u32(source.mode);
+        w.u64(expected);
+        std::string reply = call_mds(to, kPutEntry, w);
+        Reader r(reply);
+        replaced = Entry::decode(r);
+      } catch (...) {
+        adjust_link(source.ino, false);
+        throw;
+      }
+      Writer w;
+      w.u64(parent);
+      w.bytes(name);
+      w.u64(source.ino);
+      try {
+        call_mds(from, kRemoveEntry, w);
+      } catch (const Error& e) {
+        if (e.code() != ENOENT) throw;  // renamed or removed meanwhile by someone else
+      }
+      adjust_link(source.ino, false);
+    }
+  } catch (...) {
+    thaw(expected, frozen, false);
+    throw;
+  }
+  if (!frozen.empty()) thaw(expected, frozen, replaced.kind != Entry::kSameFile);
+  if (replaced.kind != Entry::kSameFile) release(replaced);
 }
 
 Attr Client::link(std::uint64_t ino, std::uint64_t new_parent, const std::string& new_name) {
-  // The new entry must live where the inode does, so that the link count and
-  // the entry change together.
-  if (dir_server(new_parent) != mds_of_ino(ino))
-    throw Error(EXDEV, "hard link across metadata servers");
-  Writer w;
-  w.u64(ino);
-  w.u64(new_parent);
-  w.bytes(new_name);
-  return attr_call(mds_of_ino(ino), kLink, w);
+  return at_entry(new_parent, new_name, [&](std::uint32_t server) {
+    if (server == mds_of_ino(ino)) {
+      // Entry and inode on one server: the link count and the entry change together.
+      Writer w;
+      w.u64(ino);
+      w.u64(new_parent);
+      w.bytes(new_name);
+      return attr_call(server, kLink, w);
+    }
+    Attr attr = getattr(ino);
+    if (attr.is_dir()) throw Error(EPERM, "hard links to directories are not allowed");
+    attr = adjust_link(ino, true);
+    try {
+      Writer w;
+      w.u64(new_parent);
+      w.bytes(new_name);
+      w.u64(ino);
+      w.u32(attr.mode);
+      w.u64(0);
+      call_mds(server, kPutEntry, w);
+    } catch (...) {
+      adjust_link(ino, false);
+      throw;
+    }
+    return attr;
+  });
 }
 
 std::vector<DirEntry> Client::readdir(std::uint64_t dir) {
   std::vector<DirEntry> out;
-  std::string after;
-  while (true) {
-    Writer w;
-    w.u64(dir);
-    w.bytes(after);
-    std::string reply = call_mds(dir_server(dir), kReaddir, w);
-    Reader r(reply);
-    std::uint32_t n = r.u32();
-    for (std::uint32_t i = 0; i < n; ++i) {
-      DirEntry e;
-      e.name = r.string();
-      e.ino = r.u64();
-      e.mode = r.u32();
-      out.push_back(std::move(e));
+  auto read_server = [&](std::uint32_t server) {
+    bool split = false;
+    std::string after;
+    std::size_t first = out.size();
+    while (true) {
+      Writer w;
+      w.u64(dir);
+      w.bytes(after);
+      std::string reply = call_mds(server, kReaddir, w);
+      Reader r(reply);
+      std::uint32_t n = r.u32();
+      for (std::uint32_t i = 0; i < n; ++i) {
+        DirEntry e;
+        e.name = r.string();
+        e.ino = r.u64();
+        e.mode = r.u32();
+        out.push_back(std::move(e));
+      }
+      bool more = r.boolean();
+      split = r.boolean();
+      if (!more || out.size() == first) break;
+      after = out.back().name;
     }
-    if (!r.boolean() || n == 0) break;
-    after = out.back().name;
+    return split;
+  };
+  std::uint32_t home = placement_.home(dir);
+  bool split = read_server(home);
+  learn_split(dir, split);
+  if (split) {
+    // A split directory: every server holds some of its virtual directories.
+    for (std::uint32_t s = 0; s < mds_.size(); ++s) {
+      if (s != home) read_server(s);
+    }
+    std::sort(out.begin(), out.end(),
+              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
   }
   return out;
 }
@@ -382,7 +619,7 @@ Location Client::locate(const std::string& path) {
   auto [dir, name] = parent_of(path);
   Attr attr = name.empty() ? getattr(dir) : lookup(dir, name);
   Location loc;
-  loc.entry_server = name.empty() ? "(root)" : members_.mds[dir_server(dir)].to_string();
+  loc.entry_server = name.empty() ? "(root)" : members_.mds[entry_server(dir, name)].to_string();
   loc.inode_server = members_.mds[mds_of_ino(attr.ino)].to_string();
   loc.inline_data = attr.inline_data || !attr.is_reg();
   if (!loc.inline_data) {

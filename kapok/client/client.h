@@ -8,11 +8,15 @@
 // errno values as kapok::Error.
 #pragma once
 
+#include "common/placement.h"
 #include "common/protocol.h"
 #include "common/settings.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -55,8 +59,10 @@ class Client {
                std::uint32_t uid, std::uint32_t gid);
   void unlink(std::uint64_t parent, const std::string& name);
   void rmdir(std::uint64_t parent, const std::string& name);
+  // Atomic for observers of the target: it names the old file or the new
+  // one throughout. no_replace: EEXIST if the target exists (RENAME_NOREPLACE).
   void rename(std::uint64_t parent, const std::string& name, std::uint64_t new_parent,
-              const std::string& new_name);
+              const std::string& new_name, bool no_replace = false);
   Attr link(std::uint64_t ino, std::uint64_t new_parent, const std::string& new_name);
   std::vector<DirEntry> readdir(std::uint64_t dir);
   Attr setattr(std::uint64_t ino, std::uint32_t mask, const Attr& values);
@@ -84,7 +90,21 @@ class Client {
   converge::rpc::Client& ds(std::uint32_t index);
   std::string call_mds(std::uint32_t index, Method m, const converge::wire::Writer& w);
   Attr attr_call(std::uint32_t index, Method m, const converge::wire::Writer& w);
-  std::uint32_t dir_server(std::uint64_t dir) const;
+  // Runs call(server) on the server that holds (dir, name), learning from
+  // EREMCHG whether dir is split and retrying EAGAIN until the timeout.
+  template <class Call>
+  auto at_entry(std::uint64_t dir, const std::string& name, Call&& call);
+  bool known_split(std::uint64_t dir);
+  void learn_split(std::uint64_t dir, bool split);
+  std::uint32_t entry_server(std::uint64_t dir, const std::string& name);
+  Attr attr_of(const Entry& e);  // fetches a remote inode's attributes
+  Attr adjust_link(std::uint64_t ino, bool add);
+  void release(const Entry& gone);  // drops a link the server left to us
+  DirInfo freeze(std::uint32_t server, std::uint64_t dir, std::chrono::milliseconds lease);
+  std::vector<std::uint32_t> freeze_empty_dir(std::uint64_t dir);  // ENOTEMPTY
+  void thaw(std::uint64_t dir, const std::vector<std::uint32_t>& servers, bool forget);
+  void rename_once(std::uint64_t parent, const std::string& name, std::uint64_t new_parent,
+                   const std::string& new_name, bool no_replace);
   void stripe_out(const Attr& attr);  // inline -> striped, data preserved
   void write_striped(const StripeLayout& layout, std::uint64_t ino, std::uint64_t offset,
                      std::string_view data);
@@ -92,6 +112,9 @@ class Client {
 
   Members members_;
   Settings settings_;
+  Placement placement_;
+  std::mutex split_mutex_;
+  std::unordered_set<std::uint64_t> split_dirs_;
   std::vector<std::unique_ptr<converge::rpc::Client>> mds_, ds_;
   std::atomic<std::uint64_t> calls_{0};
 };

@@ -2,7 +2,6 @@
 #include "common/protocol.h"
 
 #include "converge/config.h"
-#include "converge/hash_ring.h"
 
 #include <fmt/format.h>
 
@@ -74,9 +73,23 @@ std::string Members::to_json() const {
   return j.dump(2) + "\n";
 }
 
-std::uint32_t mds_of_dir(std::uint64_t dir_ino, std::uint32_t mds_count) {
-  std::string bytes(reinterpret_cast<const char*>(&dir_ino), sizeof dir_ino);
-  return static_cast<std::uint32_t>(converge::stable_hash(bytes) % mds_count);
+void Entry::encode(converge::wire::Writer& w) const {
+  w.u8(kind);
+  if (kind == kLocal) attr.encode(w);
+  if (kind == kRemote) w.u64(ino);
+}
+
+Entry Entry::decode(converge::wire::Reader& r) {
+  Entry e;
+  std::uint8_t kind = r.u8();
+  if (kind > kSameFile) throw converge::wire::Error("bad entry kind");
+  e.kind = static_cast<Kind>(kind);
+  if (e.kind == kLocal) {
+    e.attr = Attr::decode(r);
+    e.ino = e.attr.ino;
+  }
+  if (e.kind == kRemote) e.ino = r.u64();
+  return e;
 }
 
 std::int64_t now_ns() {

@@ -18,21 +18,31 @@
 namespace kapok {
 
 enum Method : std::uint32_t {
-  // metadata servers
-  kLookup = 100,  // parent, name -> attr
+  // Metadata servers. Calls naming a directory entry go to the server that
+  // holds it (see Placement) and answer EREMCHG when sent elsewhere, EAGAIN
+  // while the directory is being split or removed (retry shortly).
+  kLookup = 100,  // parent, name -> Entry
   kGetattr,       // ino -> attr
   kCreate,        // parent, name, mode, uid, gid, exclusive, symlink target -> attr
-  kUnlink,       // parent, name, want_dir -> attr of the unlinked inode (after the link count drop)
-  kReaddir,      // dir ino -> [name, ino, mode]
-  kSetattr,      // ino, mask, fields -> attr
-  kReadInline,   // ino, offset, length -> bytes
-  kWriteInline,  // ino, offset, bytes -> attr; EFBIG when it would pass the inline threshold
-  kMakeStriped,  // ino, size -> attr: the file's data now lives on data servers
-  kExtend,       // ino, end, mtime -> attr: size = max(size, end)
-  kRename,       // parent, name, new parent, new name (same metadata server) -> ()
-  kStatfs,       // -> counts
-  kLink,         // ino, new parent, new name (on the inode's metadata server) -> attr
-  kMdsStatus,    // -> JSON
+  kUnlink,        // parent, name, want_dir -> Entry (local: after the link count drop)
+  kReaddir,       // dir ino, after -> [name, ino, mode], more, split
+  kSetattr,       // ino, mask, fields -> attr
+  kReadInline,    // ino, offset, length -> bytes
+  kWriteInline,   // ino, offset, bytes -> attr; EFBIG when it would pass the inline threshold
+  kMakeStriped,   // ino, size -> attr: the file's data now lives on data servers
+  kExtend,        // ino, end, mtime -> attr: size = max(size, end)
+  kRename,        // parent, name, new parent, new name, expected target ino (0: none) -> Entry
+                  // replaced; both entries on this server
+  kStatfs,        // -> counts
+  kLink,          // ino, new parent, new name (inode and entry on this server) -> attr
+  kMdsStatus,     // -> JSON
+  kPutEntry,      // dir, name, ino, mode, expected target ino (0: none) -> Entry replaced
+  kRemoveEntry,   // dir, name, ino: removes the entry if it still names ino
+  kAdjustLink,    // ino, +1 or -1 -> attr (nlink 0: the inode is gone)
+  kFreezeDir,     // dir, lease ms (0: thaw) -> DirInfo; frozen: no new entries
+  kForgetDir,     // dir: it was removed; drop its state here
+  kAdoptEntries,  // dir, split, [name, ino, mode]: this server's entries of dir, replaced
+  kDirInfo,       // dir -> DirInfo
   // data servers
   kChunkWrite = 200,  // ino, chunk, offset, bytes
   kChunkRead,         // ino, chunk, offset, length -> bytes (short at the chunk's end)
@@ -62,6 +72,25 @@ struct Attr {
   static Attr decode(converge::wire::Reader& r);
 };
 
+// What a call about one directory entry found. An entry may name an inode on
+// another metadata server (after a rename or hard link across servers, or a
+// directory split); then only its number comes back and, where a link count
+// must drop, the caller drops it there with kAdjustLink.
+struct Entry {
+  enum Kind : std::uint8_t { kNone, kLocal, kRemote, kSameFile };
+  Kind kind = kNone;
+  Attr attr;              // kLocal
+  std::uint64_t ino = 0;  // kRemote, kLocal
+
+  void encode(converge::wire::Writer& w) const;
+  static Entry decode(converge::wire::Reader& r);
+};
+
+struct DirInfo {
+  std::uint64_t entries_here = 0;
+  bool split = false;
+};
+
 // setattr mask bits
 enum SetattrMask : std::uint32_t {
   kSetMode = 1,
@@ -88,8 +117,6 @@ inline std::uint32_t mds_of_ino(std::uint64_t ino) {
 inline std::uint64_t make_ino(std::uint32_t mds, std::uint64_t counter) {
   return (std::uint64_t{mds} << 48) | counter;
 }
-// An ordinary directory's entries live on one metadata server, by hash.
-std::uint32_t mds_of_dir(std::uint64_t dir_ino, std::uint32_t mds_count);
 
 std::int64_t now_ns();
 

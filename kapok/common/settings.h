@@ -17,6 +17,8 @@ struct Settings {
   std::uint64_t inline_threshold = 64u << 10;
   std::uint64_t stripe_size = 1u << 20;
   std::uint32_t stripe_count = 0;  // 0: all data servers
+  // A directory with more entries than this is split over all metadata servers.
+  std::uint64_t split_threshold = 4096;
   std::uint64_t device_bytes = 1ull << 30;
   // sync commits at once and shares the sync among concurrent writers;
   // group_commit waits up to commit_window for more writers first.

@@ -30,6 +30,12 @@ std::string dentry_key(std::uint64_t dir, std::string_view name) {
   return key;
 }
 
+std::string split_key(std::uint64_t dir) {
+  std::string key = inode_key(dir);
+  key[0] = 's';
+  return key;
+}
+
 std::uint64_t ino_of_key(std::string_view key) {
   std::uint64_t ino = 0;
   for (int i = 1; i <= 8; ++i) ino = (ino << 8) | static_cast<unsigned char>(key[i]);
@@ -47,7 +53,10 @@ void check_name(std::string_view name) {
 }  // namespace
 
 NamespaceService::NamespaceService(std::unique_ptr<MetadataEngine> engine, NamespaceOptions options)
-    : engine_(std::move(engine)), options_(options) {
+    : engine_(std::move(engine)),
+      options_(std::move(options)),
+      placement_(static_cast<std::uint32_t>(std::max<std::size_t>(1, options_.mds.size()))) {
+  peers_.resize(options_.mds.size());
   rebuild_directory_index();
   if (options_.mds_index == mds_of_ino(kRootIno) && !engine_->contains(inode_key(kRootIno))) {
     Attr root;
@@ -71,7 +80,7 @@ void NamespaceService::rebuild_directory_index() {
     if (key.size() < 9) return;
     if (key[0] == 'i') {
       std::uint64_t ino = ino_of_key(key);
-      if (mds_of_ino(ino) == options_.mds_index)
+      if (is_local(ino))
         max_counter = std::max<std::uint64_t>(max_counter, ino & ((std::uint64_t{1} << 48) - 1));
     } else if (key[0] == 'd') {
       std::string value;
@@ -80,11 +89,13 @@ void NamespaceService::rebuild_directory_index() {
       Dentry d{r.u64(), r.u32()};
       directories_[ino_of_key(key)][std::string(key.substr(9))] = d;
       ++entries;
+    } else if (key[0] == 's') {
+      split_.insert(ino_of_key(key));
     }
   });
   next_counter_ = max_counter + 1;
-  log::info("metadata server {}: {} directory entries in {} directories", options_.mds_index,
-            entries, directories_.size());
+  log::info("metadata server {}: {} directory entries in {} directories, {} split",
+            options_.mds_index, entries, directories_.size(), split_.size());
 }
 
 Attr NamespaceService::load(std::uint64_t ino, std::string* data) {
@@ -139,23 +150,88 @@ void NamespaceService::register_methods(converge::rpc::Server& server) {
   bind(kExtend, &NamespaceService::extend);
   bind(kRename, &NamespaceService::rename);
   bind(kLink, &NamespaceService::link);
+  bind(kPutEntry, &NamespaceService::put_entry);
+  bind(kRemoveEntry, &NamespaceService::remove_entry);
+  bind(kAdjustLink, &NamespaceService::adjust_link);
+  bind(kFreezeDir, &NamespaceService::freeze_dir);
+  bind(kForgetDir, &NamespaceService::forget_dir);
+  bind(kAdoptEntries, &NamespaceService::adopt_entries);
+  bind(kDirInfo, &NamespaceService::dir_info);
   bind(kStatfs, &NamespaceService::statfs);
   bind(kMdsStatus, &NamespaceService::status);
+}
+
+void NamespaceService::check_entry(std::uint64_t dir, std::string_view name, bool change) {
+  bool split = split_.contains(dir);
+  if (placement_.server_of(dir, name, split) != options_.mds_index) {
+    throw Error(EREMCHG, split ? "directory is split: the entry lives on another server"
+                               : "directory lives on another server");
+  }
+  if (!change) return;
+  if (removed_.contains(dir)) throw Error(ENOENT, "directory was removed");
+  if (frozen(dir)) throw Error(EAGAIN, "directory is being removed");
+  if (splitting_.contains(dir) && placement_.server_of(dir, name, true) != options_.mds_index)
+    throw Error(EAGAIN, "directory is being split");
+}
+
+bool NamespaceService::frozen(std::uint64_t dir) {
+  auto f = frozen_.find(dir);
+  if (f == frozen_.end()) return false;
+  if (f->second > std::chrono::steady_clock::now()) return true;
+  frozen_.erase(f);  // the remover went away: its lease ran out
+  return false;
+}
+
+Entry NamespaceService::describe(const Dentry& d) {
+  Entry e;
+  e.ino = d.ino;
+  if (is_local(d.ino)) {
+    e.kind = Entry::kLocal;
+    e.attr = load(d.ino);
+  } else {
+    e.kind = Entry::kRemote;
+  }
+  return e;
+}
+
+Entry NamespaceService::release(const Dentry& d, std::uint64_t& seq) {
+  Entry e;
+  e.ino = d.ino;
+  if (!is_local(d.ino)) {
+    e.kind = Entry::kRemote;
+    return e;
+  }
+  e.kind = Entry::kLocal;
+  std::string data;
+  try {
+    e.attr = load(d.ino, &data);
+  } catch (const Error& err) {
+    if (err.code() != ENOENT) throw;
+    // A crash between an entry and its inode left the entry dangling.
+    log::warning("entry named missing inode {}", d.ino);
+    e.attr.ino = d.ino;
+    e.attr.nlink = 0;
+    e.attr.mode = d.mode;
+    return e;
+  }
+  seq = std::max(seq, drop_link(e.attr, data));
+  return e;
 }
 
 void NamespaceService::lookup(Reader& in, Writer& out) {
   std::uint64_t dir = in.u64();
   std::string name = in.string();
-  std::uint64_t ino;
+  Dentry d;
   {
     std::lock_guard lock(mutex_);
-    auto d = directories_.find(dir);
-    if (d == directories_.end()) throw Error(ENOENT, "no such entry");
-    auto e = d->second.find(name);
-    if (e == d->second.end()) throw Error(ENOENT, "no such entry");
-    ino = e->second.ino;
+    check_entry(dir, name, false);
+    auto dit = directories_.find(dir);
+    if (dit == directories_.end()) throw Error(ENOENT, "no such entry");
+    auto e = dit->second.find(name);
+    if (e == dit->second.end()) throw Error(ENOENT, "no such entry");
+    d = e->second;
   }
-  load(ino).encode(out);
+  describe(d).encode(out);
 }
 
 void NamespaceService::getattr(Reader& in, Writer& out) {
@@ -174,13 +250,19 @@ void NamespaceService::create(Reader& in, Writer& out) {
     throw Error(EINVAL, "unsupported file type");
   Attr attr;
   std::uint64_t seq;
+  bool may_split;
   {
     std::lock_guard lock(mutex_);
+    check_entry(dir, name, true);
     auto& entries = directories_[dir];
     if (auto e = entries.find(name); e != entries.end()) {
       if (exclusive || !S_ISREG(mode) || !S_ISREG(e->second.mode))
         throw Error(EEXIST, "file exists");
-      attr = load(e->second.ino);  // open(O_CREAT) of an existing file
+      if (is_local(e->second.ino)) {
+        attr = load(e->second.ino);  // open(O_CREAT) of an existing file
+      } else {
+        throw Error(EEXIST, "file exists (inode on another server)");
+      }
       attr.encode(out);
       return;
     }
@@ -196,49 +278,219 @@ void NamespaceService::create(Reader& in, Writer& out) {
     store(attr, {});
     seq = store_dentry(dir, name, {attr.ino, mode});
     entries[name] = {attr.ino, mode};
+    may_split = entries.size() > options_.split_threshold && !split_.contains(dir) &&
+                !splitting_.contains(dir) && placement_.mds_count() > 1;
   }
   engine_->wait_durable(seq);
+  if (may_split) maybe_split(dir);
   attr.encode(out);
+}
+
+converge::rpc::Client& NamespaceService::peer(std::uint32_t index) {
+  std::lock_guard lock(peers_mutex_);
+  auto& p = peers_.at(index);
+  if (!p)
+    p = std::make_unique<converge::rpc::Client>(options_.mds.at(index), options_.peer_timeout);
+  return *p;
+}
+
+void NamespaceService::maybe_split(std::uint64_t dir) {
+  std::map<std::uint32_t, std::vector<std::pair<std::string, Dentry>>> moving;
+  {
+    std::lock_guard lock(mutex_);
+    if (split_.contains(dir) || !splitting_.insert(dir).second) return;
+    for (const auto& [name, d] : directories_[dir]) {
+      std::uint32_t owner = placement_.server_of(dir, name, true);
+      if (owner != options_.mds_index) moving[owner].emplace_back(name, d);
+    }
+  }
+  // Changes to the moving names are refused (EAGAIN) until the split is
+  // done, so this snapshot stays exact while the other servers take it.
+  auto adopt = [&](std::uint32_t server, bool split,
+                   const std::vector<std::pair<std::string, Dentry>>& entries) {
+    Writer w;
+    w.u64(dir);
+    w.boolean(split);
+    w.u32(static_cast<std::uint32_t>(entries.size()));
+    for (const auto& [name, d] : entries) {
+      w.bytes(name);
+      w.u64(d.ino);
+      w.u32(d.mode);
+    }
+    peer(server).call(kAdoptEntries, w.data());
+  };
+  std::vector<std::uint32_t> done;
+  try {
+    for (std::uint32_t server = 0; server < placement_.mds_count(); ++server) {
+      if (server == options_.mds_index) continue;
+      adopt(server, true, moving[server]);
+      done.push_back(server);
+    }
+  } catch (const std::exception& e) {
+    log::warning("splitting directory {} failed, trying again later: {}", dir, e.what());
+    for (auto server : done) {
+      try {
+        adopt(server, false, {});
+      } catch (const std::exception&) {
+        // Its stale copies are replaced by the next attempt's.
+      }
+    }
+    std::lock_guard lock(mutex_);
+    splitting_.erase(dir);
+    return;
+  }
+  std::uint64_t seq;
+  std::size_t moved = 0;
+  {
+    std::lock_guard lock(mutex_);
+    seq = engine_->put_nowait(split_key(dir), {});
+    auto& entries = directories_[dir];
+    for (const auto& [server, list] : moving) {
+      for (const auto& [name, d] : list) {
+        seq = std::max(seq, engine_->remove_nowait(dentry_key(dir, name)));
+        entries.erase(name);
+        ++moved;
+      }
+    }
+    split_.insert(dir);
+    splitting_.erase(dir);
+  }
+  engine_->wait_durable(seq);
+  log::info("split directory {}: {} entries moved to {} other servers", dir, moved,
+            placement_.mds_count() - 1);
+}
+
+void NamespaceService::adopt_entries(Reader& in, Writer&) {
+  std::uint64_t dir = in.u64();
+  bool split = in.boolean();
+  std::uint32_t n = in.u32();
+  Directory incoming;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::string name = in.string();
+    std::uint64_t ino = in.u64();
+    std::uint32_t mode = in.u32();
+    incoming[std::move(name)] = {ino, mode};
+  }
+  std::uint64_t seq = 0;
+  {
+    std::lock_guard lock(mutex_);
+    // Before the split completes no other server holds entries of dir, so
+    // whatever is here is a copy from an earlier, failed attempt.
+    auto& entries = directories_[dir];
+    for (const auto& [name, d] : entries)
+      seq = std::max(seq, engine_->remove_nowait(dentry_key(dir, name)));
+    entries.clear();
+    for (const auto& [name, d] : incoming) seq = std::max(seq, store_dentry(dir, name, d));
+    entries = std::move(incoming);
+    if (split) {
+      seq = std::max(seq, engine_->put_nowait(split_key(dir), {}));
+      split_.insert(dir);
+    } else if (split_.erase(dir)) {
+      seq = std::max(seq, engine_->remove_nowait(split_key(dir)));
+    }
+    if (entries.empty()) directories_.erase(dir);
+  }
+  if (seq) engine_->wait_durable(seq);
 }
 
 void NamespaceService::unlink(Reader& in, Writer& out) {
   std::uint64_t dir = in.u64();
   std::string name = in.string();
   bool want_dir = in.boolean();
-  Attr attr;
+  Entry gone;
   std::uint64_t seq;
   {
     std::lock_guard lock(mutex_);
+    check_entry(dir, name, true);
     auto d = directories_.find(dir);
     if (d == directories_.end() || !d->second.contains(name)) throw Error(ENOENT, "no such entry");
     Dentry entry = d->second.at(name);
     if (want_dir && !S_ISDIR(entry.mode)) throw Error(ENOTDIR, "not a directory");
     if (!want_dir && S_ISDIR(entry.mode)) throw Error(EISDIR, "is a directory");
-    if (want_dir) {
-      // Its entries live on the metadata server of its own hash; the client
-      // checked it is empty there, and this server checks its own share.
-      auto sub = directories_.find(entry.ino);
-      if (sub != directories_.end() && !sub->second.empty())
-        throw Error(ENOTEMPTY, "directory not empty");
-    }
-    std::string data;
-    attr = load(entry.ino, &data);
+    // A directory's emptiness was checked by the caller with kFreezeDir on
+    // the servers that hold its entries.
     seq = engine_->remove_nowait(dentry_key(dir, name));
     d->second.erase(name);
-    seq = std::max(seq, drop_link(attr, data));
+    gone = release(entry, seq);
   }
   engine_->wait_durable(seq);
-  attr.encode(out);  // nlink 0: the caller removes the file's chunks
+  gone.encode(out);  // local and nlink 0: the caller removes the file's chunks
 }
 
 std::uint64_t NamespaceService::drop_link(Attr& attr, const std::string& data) {
-  attr.nlink = attr.is_dir() || attr.nlink <= 1 ? 0 : attr.nlink - 1;
+  // A directory counts one link too many while a rename across servers
+  // holds it under two names.
+  std::uint32_t last = attr.is_dir() ? 2 : 1;
+  attr.nlink = attr.nlink <= last ? 0 : attr.nlink - 1;
   if (attr.nlink > 0) {
     attr.ctime_ns = now_ns();
     return store(attr, data);
   }
-  directories_.erase(attr.ino);
   return engine_->remove_nowait(inode_key(attr.ino));
+}
+
+void NamespaceService::adjust_link(Reader& in, Writer& out) {
+  std::uint64_t ino = in.u64();
+  bool add = in.boolean();
+  Attr attr;
+  std::uint64_t seq;
+  {
+    std::lock_guard lock(mutex_);
+    std::string data;
+    attr = load(ino, &data);
+    if (add) {
+      ++attr.nlink;
+      attr.ctime_ns = now_ns();
+      seq = store(attr, data);
+    } else {
+      seq = drop_link(attr, data);
+    }
+  }
+  engine_->wait_durable(seq);
+  attr.encode(out);
+}
+
+DirInfo NamespaceService::info(std::uint64_t dir) {
+  DirInfo i;
+  auto d = directories_.find(dir);
+  i.entries_here = d == directories_.end() ? 0 : d->second.size();
+  i.split = split_.contains(dir);
+  return i;
+}
+
+void NamespaceService::freeze_dir(Reader& in, Writer& out) {
+  std::uint64_t dir = in.u64();
+  std::uint32_t lease_ms = in.u32();
+  std::lock_guard lock(mutex_);
+  if (lease_ms == 0)
+    frozen_.erase(dir);
+  else
+    frozen_[dir] = std::chrono::steady_clock::now() + std::chrono::milliseconds(lease_ms);
+  DirInfo i = info(dir);
+  out.u64(i.entries_here);
+  out.boolean(i.split);
+}
+
+void NamespaceService::dir_info(Reader& in, Writer& out) {
+  std::uint64_t dir = in.u64();
+  std::lock_guard lock(mutex_);
+  DirInfo i = info(dir);
+  out.u64(i.entries_here);
+  out.boolean(i.split);
+}
+
+void NamespaceService::forget_dir(Reader& in, Writer&) {
+  std::uint64_t dir = in.u64();
+  std::uint64_t seq = 0;
+  {
+    std::lock_guard lock(mutex_);
+    directories_.erase(dir);
+    if (split_.erase(dir)) seq = engine_->remove_nowait(split_key(dir));
+    frozen_.erase(dir);
+    // Late creates from clients that looked the directory up before it went.
+    removed_.insert(dir);
+  }
+  if (seq) engine_->wait_durable(seq);
 }
 
 void NamespaceService::readdir(Reader& in, Writer& out) {
@@ -246,6 +498,9 @@ void NamespaceService::readdir(Reader& in, Writer& out) {
   std::string after = in.string();
   constexpr std::size_t kPage = 4096;
   std::lock_guard lock(mutex_);
+  bool split = split_.contains(dir);
+  if (!split && placement_.home(dir) != options_.mds_index)
+    throw Error(EREMCHG, "directory lives on another server");
   auto d = directories_.find(dir);
   std::size_t n = 0;
   Writer entries;
@@ -266,8 +521,8 @@ void NamespaceService::readdir(Reader& in, Writer& out) {
   out.u32(static_cast<std::uint32_t>(n));
   out.raw(entries.data());
   out.boolean(more);
+  out.boolean(split);
 }
-
 void NamespaceService::setattr(Reader& in, Writer& out) {
   std::uint64_t ino = in.u64();
   std::uint32_t mask = in.u32();
@@ -383,31 +638,35 @@ void NamespaceService::rename(Reader& in, Writer& out) {
   std::string name = in.string();
   std::uint64_t new_dir = in.u64();
   std::string new_name = in.string();
+  std::uint64_t expected = in.u64();
   check_name(new_name);
   std::uint64_t seq = 0;
-  Attr replaced;
-  std::string replaced_data;
+  Entry replaced;
   {
     std::lock_guard lock(mutex_);
+    check_entry(dir, name, true);
+    check_entry(new_dir, new_name, true);
     auto d = directories_.find(dir);
     if (d == directories_.end() || !d->second.contains(name)) throw Error(ENOENT, "no such entry");
     Dentry moving = d->second.at(name);
     auto& target_dir = directories_[new_dir];
-    if (auto t = target_dir.find(new_name); t != target_dir.end()) {
-      if (t->second.ino == moving.ino) {  // same file: nothing to do
-        out.boolean(false);
-        return;
-      }
-      if (S_ISDIR(t->second.mode) && !S_ISDIR(moving.mode))
+    auto t = target_dir.find(new_name);
+    std::uint64_t target_ino = t == target_dir.end() ? 0 : t->second.ino;
+    if (target_ino == moving.ino) {  // the same file: nothing to do
+      Entry same;
+      same.kind = Entry::kSameFile;
+      same.encode(out);
+      return;
+    }
+    // The caller checked the target (and froze it when it is a directory).
+    if (target_ino != expected) throw Error(EBUSY, "rename target changed; retry");
+    Dentry old_target{};
+    if (t != target_dir.end()) {
+      old_target = t->second;
+      if (S_ISDIR(old_target.mode) && !S_ISDIR(moving.mode))
         throw Error(EISDIR, "target is a directory");
-      if (!S_ISDIR(t->second.mode) && S_ISDIR(moving.mode))
+      if (!S_ISDIR(old_target.mode) && S_ISDIR(moving.mode))
         throw Error(ENOTDIR, "target is not a directory");
-      if (S_ISDIR(t->second.mode)) {
-        auto sub = directories_.find(t->second.ino);
-        if (sub != directories_.end() && !sub->second.empty())
-          throw Error(ENOTEMPTY, "target directory not empty");
-      }
-      replaced = load(t->second.ino, &replaced_data);
     }
     // The new entry is written before the old one is removed: a crash leaves
     // the file reachable under its new name (and possibly its old one).
@@ -415,12 +674,68 @@ void NamespaceService::rename(Reader& in, Writer& out) {
     seq = std::max(seq, engine_->remove_nowait(dentry_key(dir, name)));
     target_dir[new_name] = moving;
     directories_[dir].erase(name);
-    if (replaced.ino) seq = std::max(seq, drop_link(replaced, replaced_data));
+    if (old_target.ino) replaced = release(old_target, seq);
   }
   engine_->wait_durable(seq);
-  // The replaced file, if any: with nlink 0 the caller removes its chunks.
-  out.boolean(replaced.ino != 0);
-  if (replaced.ino) replaced.encode(out);
+  replaced.encode(out);  // local and nlink 0: the caller removes its chunks
+}
+
+void NamespaceService::put_entry(Reader& in, Writer& out) {
+  std::uint64_t dir = in.u64();
+  std::string name = in.string();
+  Dentry d{in.u64(), in.u32()};
+  std::uint64_t expected = in.u64();
+  check_name(name);
+  std::uint64_t seq = 0;
+  Entry replaced;
+  {
+    std::lock_guard lock(mutex_);
+    check_entry(dir, name, true);
+    auto& entries = directories_[dir];
+    auto t = entries.find(name);
+    std::uint64_t target_ino = t == entries.end() ? 0 : t->second.ino;
+    if (target_ino == d.ino) {
+      Entry same;
+      same.kind = Entry::kSameFile;
+      same.encode(out);
+      return;
+    }
+    if (target_ino != expected) {
+      if (expected == 0) throw Error(EEXIST, "file exists");
+      throw Error(EBUSY, "target changed; retry");
+    }
+    Dentry old_target{};
+    if (t != entries.end()) {
+      old_target = t->second;
+      if (S_ISDIR(old_target.mode) && !S_ISDIR(d.mode))
+        throw Error(EISDIR, "target is a directory");
+      if (!S_ISDIR(old_target.mode) && S_ISDIR(d.mode))
+        throw Error(ENOTDIR, "target is not a directory");
+    }
+    seq = store_dentry(dir, name, d);
+    entries[name] = d;
+    if (old_target.ino) replaced = release(old_target, seq);
+  }
+  engine_->wait_durable(seq);
+  replaced.encode(out);
+}
+
+void NamespaceService::remove_entry(Reader& in, Writer&) {
+  std::uint64_t dir = in.u64();
+  std::string name = in.string();
+  std::uint64_t ino = in.u64();
+  std::uint64_t seq;
+  {
+    std::lock_guard lock(mutex_);
+    check_entry(dir, name, true);
+    auto d = directories_.find(dir);
+    if (d == directories_.end()) throw Error(ENOENT, "no such entry");
+    auto e = d->second.find(name);
+    if (e == d->second.end() || e->second.ino != ino) throw Error(ENOENT, "no such entry");
+    seq = engine_->remove_nowait(dentry_key(dir, name));
+    d->second.erase(e);
+  }
+  engine_->wait_durable(seq);
 }
 
 void NamespaceService::link(Reader& in, Writer& out) {
@@ -431,6 +746,8 @@ void NamespaceService::link(Reader& in, Writer& out) {
   std::uint64_t seq;
   {
     std::lock_guard lock(mutex_);
+    check_entry(dir, name, true);
+    if (!is_local(ino)) throw Error(EXDEV, "the inode lives on another server");
     std::string data;
     attr = load(ino, &data);
     if (attr.is_dir()) throw Error(EPERM, "hard links to directories are not allowed");
@@ -456,14 +773,17 @@ void NamespaceService::statfs(Reader&, Writer& out) {
 void NamespaceService::status(Reader&, Writer& out) {
   auto s = engine_->stats();
   std::size_t entries = 0;
+  std::size_t split = 0;
   {
     std::lock_guard lock(mutex_);
     for (const auto& [dir, names] : directories_) entries += names.size();
+    split = split_.size();
   }
   nlohmann::json j{{"role", "mds"},
                    {"index", options_.mds_index},
                    {"keys", s.live_keys},
                    {"directory_entries", entries},
+                   {"split_directories", split},
                    {"groups_total", s.groups_total},
                    {"groups_free", s.groups_free},
                    {"commits", s.commits},

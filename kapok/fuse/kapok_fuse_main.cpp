@@ -228,15 +228,7 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t n
                const char* new_name, unsigned int flags) {
   guarded(req, [&] {
     if (flags & RENAME_EXCHANGE) throw kapok::Error(EINVAL, "RENAME_EXCHANGE is not supported");
-    if (flags & RENAME_NOREPLACE) {
-      try {
-        g_client->lookup(new_parent, new_name);
-        throw kapok::Error(EEXIST, "target exists");
-      } catch (const kapok::Error& e) {
-        if (e.code() != ENOENT) throw;
-      }
-    }
-    g_client->rename(parent, name, new_parent, new_name);
+    g_client->rename(parent, name, new_parent, new_name, flags & RENAME_NOREPLACE);
     fuse_reply_err(req, 0);
   });
 }

@@ -174,11 +174,19 @@ TEST_F(Posix, RandomizedOperationsMatchALocalDirectory) {
   std::string local = fmt::format("/tmp/kapok-posix-reference-{}", getpid());
   fs::remove_all(local);
   fs::create_directories(local);
+  // Names in three directories, one of them split over the metadata servers
+  // (the test instance splits past 64 entries), so renames cross servers.
+  for (const std::string& root : {local, dir_}) {
+    fs::create_directories(root + "/big");
+    fs::create_directories(root + "/sub");
+    for (int i = 0; i < 80; ++i) std::ofstream(root + "/big/filler" + std::to_string(i));
+  }
   std::mt19937 rng(20261127);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
-  const std::vector<std::string> names{"a", "b", "c", "d", "e", "f"};
-  for (int op = 0; op < 400; ++op) {
-    std::string name = names[pick(6)], other = names[pick(6)];
+  const std::vector<std::string> names{"a", "b", "c", "big/d", "big/e", "big/f", "sub/g", "sub/h"};
+  const int count = static_cast<int>(names.size());
+  for (int op = 0; op < 500; ++op) {
+    std::string name = names[pick(count)], other = names[pick(count)];
     int kind = pick(6);
     // Applies the operation under `root`; returns 0 or the errno it failed with.
     auto apply = [&](const std::string& root) {

@@ -11,6 +11,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -51,6 +55,30 @@ int errno_of(const std::function<void()>& fn) {
 // A directory of its own for each test.
 std::uint64_t fresh_dir(Client& c, const std::string& name) {
   return c.mkdir(kRootIno, name + "-" + std::to_string(getpid()), 0755, 0, 0).ino;
+}
+
+// Two fresh directories whose entries live on different metadata servers.
+std::pair<std::uint64_t, std::uint64_t> dirs_on_two_servers(Client& c, const std::string& name) {
+  Placement placement(4);
+  std::uint64_t first = fresh_dir(c, name + "-a");
+  for (int i = 0;; ++i) {
+    std::uint64_t d = fresh_dir(c, name + "-b" + std::to_string(i));
+    if (placement.home(d) != placement.home(first)) return {first, d};
+  }
+}
+
+std::vector<std::uint64_t> status_counts(Client& c, const std::string& field) {
+  std::vector<std::uint64_t> out;
+  for (std::uint32_t i = 0; i < 4; ++i)
+    out.push_back(nlohmann::json::parse(c.server_status(true, i))[field].get<std::uint64_t>());
+  return out;
+}
+
+int chunk_dirs(std::uint64_t ino) {
+  int n = 0;
+  for (int i = 0; i < 4; ++i)
+    n += fs::exists(fmt::format("{}/servers/ds{}/chunks/{:016x}", kDir, i, ino));
+  return n;
 }
 
 }  // namespace
@@ -140,16 +168,140 @@ TEST(Kapok, RenameAndUnlinkRemoveWhatTheyReplace) {
   EXPECT_EQ(c.lookup(dir, "b").ino, a.ino);
   EXPECT_EQ(c.read(a.ino, 0, 200000), pattern(200000, 5));
   EXPECT_EQ(errno_of([&] { c.getattr(b.ino); }), ENOENT);
-  auto chunk_dirs = [&](std::uint64_t ino) {
-    int n = 0;
-    for (int i = 0; i < 4; ++i)
-      n += fs::exists(fmt::format("{}/servers/ds{}/chunks/{:016x}", kDir, i, ino));
-    return n;
-  };
   EXPECT_EQ(chunk_dirs(b.ino), 0);
   EXPECT_GT(chunk_dirs(a.ino), 0);
   c.unlink(dir, "b");
   EXPECT_EQ(chunk_dirs(a.ino), 0);
+}
+
+TEST(Kapok, RenameAndHardLinksAcrossMetadataServers) {
+  Client c = make_client();
+  auto [a, b] = dirs_on_two_servers(c, "across");
+  Attr f = c.create(a, "f", S_IFREG | 0644, 0, 0, true);
+  Attr old = c.create(b, "old", S_IFREG | 0644, 0, 0, true);
+  c.write(f.ino, 0, pattern(200000, 7));
+  c.write(old.ino, 0, pattern(150000, 8));
+  c.rename(a, "f", b, "old");  // across servers, replacing a striped file
+  EXPECT_EQ(errno_of([&] { c.lookup(a, "f"); }), ENOENT);
+  Attr moved = c.lookup(b, "old");
+  EXPECT_EQ(moved.ino, f.ino);
+  EXPECT_EQ(moved.nlink, 1u);
+  EXPECT_EQ(c.read(f.ino, 0, 300000), pattern(200000, 7));
+  EXPECT_EQ(errno_of([&] { c.getattr(old.ino); }), ENOENT);
+  EXPECT_EQ(chunk_dirs(old.ino), 0);
+  EXPECT_EQ(errno_of([&] {
+              c.rename(b, "old", a, "x", false);
+              c.rename(a, "x", b, "old");
+            }),
+            0);
+
+  Attr linked = c.link(f.ino, a, "again");  // entry on one server, inode on another
+  EXPECT_EQ(linked.nlink, 2u);
+  EXPECT_EQ(c.lookup(a, "again").ino, f.ino);
+  EXPECT_EQ(errno_of([&] { c.link(f.ino, a, "again"); }), EEXIST);
+  EXPECT_EQ(c.getattr(f.ino).nlink, 2u);
+  c.unlink(b, "old");
+  EXPECT_EQ(c.getattr(f.ino).nlink, 1u);
+  EXPECT_EQ(c.read(f.ino, 0, 300000), pattern(200000, 7));
+  c.unlink(a, "again");
+  EXPECT_EQ(errno_of([&] { c.getattr(f.ino); }), ENOENT);
+  EXPECT_EQ(chunk_dirs(f.ino), 0);
+
+  // Directories move with their contents; only an empty one may be replaced.
+  Attr sub = c.mkdir(a, "sub", 0755, 0, 0);
+  c.create(sub.ino, "inner", S_IFREG | 0644, 0, 0, true);
+  c.rename(a, "sub", b, "sub");
+  EXPECT_EQ(c.lookup(b, "sub").ino, sub.ino);
+  EXPECT_EQ(c.getattr(sub.ino).nlink, 2u);
+  ASSERT_EQ(c.readdir(sub.ino).size(), 1u);
+  Attr vacant = c.mkdir(a, "vacant", 0755, 0, 0);
+  EXPECT_EQ(errno_of([&] { c.rename(a, "vacant", b, "sub"); }), ENOTEMPTY);
+  EXPECT_EQ(c.create(sub.ino, "after", S_IFREG | 0644, 0, 0, true).nlink, 1u);  // thawed
+  c.rename(b, "sub", a, "vacant");
+  EXPECT_EQ(errno_of([&] { c.getattr(vacant.ino); }), ENOENT);
+  EXPECT_EQ(c.lookup(a, "vacant").ino, sub.ino);
+  EXPECT_EQ(errno_of([&] { c.rename(a, "vacant", b, "new", true); }), 0);
+  c.create(a, "taken", S_IFREG | 0644, 0, 0, true);
+  EXPECT_EQ(errno_of([&] { c.rename(b, "new", a, "taken", true); }), EEXIST);
+}
+
+TEST(Kapok, LargeDirectoriesSplitOverAllMetadataServers) {
+  Client c = make_client();
+  std::uint64_t dir = fresh_dir(c, "split");
+  auto before = status_counts(c, "directory_entries");
+  constexpr int kFiles = 1000;  // the test instance splits directories past 64 entries
+  for (int i = 0; i < kFiles; ++i) {
+    Attr f = c.create(dir, "f" + std::to_string(i), S_IFREG | 0644, 0, 0, true);
+    if (i % 100 == 0) c.write(f.ino, 0, "data " + std::to_string(i));
+  }
+  auto after = status_counts(c, "directory_entries");
+  for (std::size_t s = 0; s < 4; ++s) EXPECT_GT(after[s] - before[s], kFiles / 8u) << "mds" << s;
+  for (auto n : status_counts(c, "split_directories")) EXPECT_GE(n, 1u);
+
+  // A client that has never seen the directory is redirected by its home.
+  Client fresh = make_client();
+  auto listed = fresh.readdir(dir);
+  ASSERT_EQ(listed.size(), std::size_t{kFiles});
+  EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end(),
+                             [](const DirEntry& x, const DirEntry& y) { return x.name < y.name; }));
+  for (int i = 0; i < kFiles; i += 7) EXPECT_NO_THROW(fresh.lookup(dir, "f" + std::to_string(i)));
+  EXPECT_EQ(fresh.read(fresh.lookup(dir, "f500").ino, 0, 100), "data 500");
+
+  // Renames between virtual directories keep the file under one name.
+  for (int i = 0; i < 50; ++i)
+    fresh.rename(dir, "f" + std::to_string(i), dir, "g" + std::to_string(i));
+  EXPECT_EQ(errno_of([&] { c.lookup(dir, "f0"); }), ENOENT);
+  EXPECT_EQ(c.read(c.lookup(dir, "g0").ino, 0, 100), "data 0");
+  EXPECT_EQ(c.readdir(dir).size(), std::size_t{kFiles});
+
+  // rmdir sees an entry left on any server.
+  Placement placement(4);
+  std::string last;
+  for (const auto& e : c.readdir(dir)) {
+    if (last.empty() && placement.server_of(dir, e.name, true) != placement.home(dir)) {
+      last = e.name;
+      continue;
+    }
+    c.unlink(dir, e.name);
+  }
+  ASSERT_FALSE(last.empty());
+  auto [parent, name] = c.parent_of(fmt::format("/split-{}", getpid()));
+  EXPECT_EQ(errno_of([&] { c.rmdir(parent, name); }), ENOTEMPTY);
+  c.unlink(dir, last);
+  EXPECT_EQ(errno_of([&] { c.rmdir(parent, name); }), 0);
+  EXPECT_EQ(errno_of([&] { fresh.create(dir, "late", S_IFREG | 0644, 0, 0, true); }), ENOENT);
+}
+
+TEST(Kapok, RmdirRacingCreatesLeavesNoEntryBehind) {
+  Client c = make_client();
+  std::uint64_t parent = fresh_dir(c, "race");
+  for (int round = 0; round < 10; ++round) {
+    std::string name = "r" + std::to_string(round);
+    std::uint64_t dir = c.mkdir(parent, name, 0755, 0, 0).ino;
+    std::atomic<int> orphans{0}, created{0};
+    std::thread creator([&] {
+      Client cc = make_client();
+      for (int i = 0; i < 200; ++i) {
+        std::string f = "x" + std::to_string(i);
+        try {
+          cc.create(dir, f, S_IFREG | 0644, 0, 0, true);
+        } catch (const Error& e) {
+          if (e.code() == ENOENT) return;  // the directory is gone
+          throw;
+        }
+        ++created;
+        // A file created must still be there to remove: rmdir may not win in between.
+        if (errno_of([&] { cc.unlink(dir, f); }) != 0) ++orphans;
+      }
+    });
+    // Race only once the creator is busy.
+    ASSERT_TRUE(converge::poll_until(10s, 1ms, [&] { return created >= 20; }));
+    int attempts = 0;
+    while (errno_of([&] { c.rmdir(parent, name); }) == ENOTEMPTY) ++attempts;
+    creator.join();
+    EXPECT_EQ(orphans.load(), 0) << "round " << round << " after " << attempts << " attempts";
+    EXPECT_EQ(errno_of([&] { c.lookup(parent, name); }), ENOENT);
+  }
 }
 
 TEST(Kapok, TwoClientsCreatingInOneDirectoryLoseNothing) {
@@ -176,6 +328,8 @@ TEST(Kapok, TwoClientsCreatingInOneDirectoryLoseNothing) {
       ASSERT_TRUE(names.contains(fmt::format("c{}-{}", t, i))) << t << " " << i;
   }
   EXPECT_EQ(setup.read(setup.lookup(dir, "c1-49999").ino, 0, 100), "1:49999");
+  // The directory was split: every metadata server holds a share of it.
+  for (auto n : status_counts(setup, "directory_entries")) EXPECT_GT(n, 2u * kPerClient / 8);
 }
 
 TEST(Kapok, KillNineOfServersLosesNothingFsynced) {
@@ -190,7 +344,7 @@ TEST(Kapok, KillNineOfServersLosesNothingFsynced) {
     files.emplace_back(f.ino, data);
   }
   // Kill the metadata server of the directory's entries and a data server.
-  std::uint32_t mds = mds_of_dir(dir, 4);
+  std::uint32_t mds = kapok::Placement(4).home(dir);
   for (const std::string& name : {fmt::format("mds{}", mds), std::string("ds1")}) {
     auto id = process::read_pid_file(kDir + "/run/" + name + ".pid");
     ASSERT_TRUE(id && process::alive(*id)) << name;
