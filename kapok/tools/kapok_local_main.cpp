@@ -5,6 +5,7 @@
 // benchmarks. `down` stops exactly the servers `up` started.
 #include "common/protocol.h"
 #include "converge/config.h"
+#include "converge/mounts.h"
 #include "converge/log.h"
 #include "converge/net.h"
 #include "converge/poll.h"
@@ -47,12 +48,7 @@ struct Shape {
 
 // True if a Kapok FUSE file system is mounted at `path`.
 bool mounted(const std::string& path) {
-  std::ifstream mounts("/proc/self/mounts");
-  std::string device, where, type, rest;
-  while (mounts >> device >> where >> type && std::getline(mounts, rest)) {
-    if (where == path && type == "fuse.kapok") return true;
-  }
-  return false;
+  return converge::mounts::is_mounted(path, "fuse.kapok");
 }
 
 struct Server {

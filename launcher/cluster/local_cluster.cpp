@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "local_cluster.h"
 
+#include "converge/config.h"
 #include "converge/log.h"
+#include "converge/mounts.h"
 #include "converge/net.h"
 #include "converge/poll.h"
 #include "converge/switch_tree.h"
@@ -172,6 +174,7 @@ void LocalCluster::write_configs(const ClusterSettings& s) const {
       {"SELECT_TYPE", s.stock ? "select/cons_tres" : "select/converge"},
       {"NODE_LINES", node_lines},
       {"SPANK_PLUGIN", installation_.plugin_dir + "/spank_converge.so"},
+      {"BIN_DIR", process::executable_dir()},
   };
   for (const char* name : {"slurm.conf", "plugstack.conf"}) {
     std::string tmpl = installation_.share_dir + "/local-cluster/" + name + ".in";
@@ -181,7 +184,11 @@ void LocalCluster::write_configs(const ClusterSettings& s) const {
   // sched/converge reads converge.json from slurm.conf's directory.
   std::string site_config = installation_.share_dir + "/converge.json";
   if (fs::exists(site_config) && !fs::exists(dir_ + "/etc/converge.json")) {
-    fs::copy_file(site_config, dir_ + "/etc/converge.json");
+    // Each virtual cluster keeps its jobs' service files apart: job ids of
+    // different clusters collide.
+    auto json = config::load_file(site_config);
+    json["launcher"]["job_dir"] = dir_ + "/jobs/%j";
+    write_file(dir_ + "/etc/converge.json", json.dump(2) + "\n");
   }
   write_file(dir_ + "/cluster.json", s.to_json().dump(2) + "\n");
 }
@@ -430,6 +437,14 @@ bool LocalCluster::down(std::ostream& out) {
     process::terminate(*munged, 5s);
     ++stopped;
   }
+  // Mounts its jobs' services left (a FUSE daemon killed outright).
+  std::ifstream table("/proc/self/mounts");
+  std::string device, where, rest;
+  std::vector<std::string> stale;
+  while (table >> device >> where && std::getline(table, rest)) {
+    if (where.rfind(dir_ + "/", 0) == 0) stale.push_back(where);
+  }
+  for (const auto& m : stale) mounts::unmount(m);
   std::error_code ec;
   fs::remove(list[0].pid_file, ec);
   unlink_default_conf(*recorded);

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -107,6 +108,15 @@ ProcessId spawn_detached(const SpawnOptions& options) {
     dup2(log_fd >= 0 ? log_fd : null_fd, STDOUT_FILENO);
     dup2(log_fd >= 0 ? log_fd : null_fd, STDERR_FILENO);
     signal(SIGPIPE, SIG_DFL);
+    sigset_t none;  // a daemon starts with no signal blocked, whatever its parent blocks
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (!options.cpus.empty()) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      for (unsigned cpu : options.cpus) CPU_SET(cpu, &set);
+      sched_setaffinity(0, sizeof set, &set);  // best effort: a CPU may be offline
+    }
     if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) {
       int err = errno;
       [[maybe_unused]] auto n = ::write(report[1], &err, sizeof err);

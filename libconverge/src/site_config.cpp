@@ -6,7 +6,7 @@ namespace converge {
 SiteConfig SiteConfig::from_json(const config::Json& json, const std::string& origin) {
   SiteConfig out;
   config::Node root(json, origin);
-  root.allow_only({"log_level", "scheduler", "cluster", "kapok"});
+  root.allow_only({"log_level", "scheduler", "cluster", "kapok", "launcher"});
   if (auto level = root.find("log_level")) {
     out.log_level =
         *log::parse_level(level->as_enum({"error", "warning", "info", "verbose", "debug"}));
@@ -18,7 +18,7 @@ SiteConfig SiteConfig::from_json(const config::Json& json, const std::string& or
     }
   }
   // "cluster" belongs to converge-cluster (the local virtual cluster),
-  // "kapok" to Kapok's servers and clients.
+  // "kapok" to Kapok's servers and clients, "launcher" to converge-launch.
   return out;
 }
 

@@ -10,11 +10,34 @@
 // A bad value makes the command refuse before any job exists. Good values
 // travel in the job's SPANK environment, where slurmctld's Converge plugins
 // read them, and reach the job's processes as CONVERGE_TYPE and
-// CONVERGE_SERVICES. Only Slurm's public SPANK API is used here.
+// CONVERGE_SERVICES. Every step also learns where the job's services keep
+// their files (CONVERGE_JOB_DIR, CONVERGE_ENDPOINTS, CONVERGE_KAPOK_MOUNT for
+// its node, CONVERGE_CONFIG).
+//
+// A batch job with --converge-services gets its services before the script
+// starts: the batch step runs `converge-launch up` (which starts the service
+// step) and fails if that fails. The job's end stops the service step; the
+// job epilog then stops any service process of the job left on the node and
+// detaches its mounts, so nothing outlives a job.
+//
+// plugstack.conf arguments: config=PATH (converge.json) launcher=PATH
+// (converge-launch). Only Slurm's public SPANK API is used here.
 #include "converge/job_request.h"
+#include "converge/launch_settings.h"
+#include "converge/service_cleanup.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <vector>
 
 // spank.h declares the callbacks outside any extern "C" block.
 extern "C" {
+#include <slurm/slurm.h>
 #include <slurm/spank.h>
 }
 
@@ -68,9 +91,93 @@ void export_option(spank_t sp, spank_option& option, const char* variable) {
   }
 }
 
+std::string g_config;    // config=PATH
+std::string g_launcher;  // launcher=PATH
+
+void parse_arguments(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("config=", 0) == 0) g_config = arg.substr(7);
+    if (arg.rfind("launcher=", 0) == 0) g_launcher = arg.substr(9);
+  }
+}
+
+converge::LaunchSettings launch_settings() {
+  try {
+    if (!g_config.empty() && std::filesystem::exists(g_config))
+      return converge::LaunchSettings::load(g_config);
+  } catch (const std::exception& e) {
+    slurm_error("spank/converge: %s (using the default launcher settings)", e.what());
+  }
+  return {};
+}
+
+std::string node_name() {
+  const char* name = std::getenv("SLURMD_NODENAME");
+  return name ? name : "";
+}
+
+void set_env(spank_t sp, const char* name, const std::string& value) {
+  if (spank_setenv(sp, name, value.c_str(), 1) != ESPANK_SUCCESS)
+    slurm_error("spank/converge: cannot set %s in the job environment", name);
+}
+
+// Runs `converge-launch up` for a batch job, as the job's user, with the
+// job's environment; its output goes to the job directory's launch.log.
+int launch_services(spank_t sp, std::uint32_t job_id, const std::string& services,
+                    const std::string& job_dir) {
+  char** job_env = nullptr;
+  std::uint32_t nodes = 0;
+  if (spank_get_item(sp, S_JOB_ENV, &job_env) != ESPANK_SUCCESS ||
+      spank_get_item(sp, S_JOB_NNODES, &nodes) != ESPANK_SUCCESS) {
+    slurm_error("spank/converge: cannot read the job's environment");
+    return -1;
+  }
+  std::vector<std::string> env;
+  for (char** e = job_env; e && *e; ++e) env.emplace_back(*e);
+  env.push_back("SLURM_JOB_ID=" + std::to_string(job_id));
+  env.push_back("SLURM_JOB_NUM_NODES=" + std::to_string(nodes));
+  env.push_back("SLURMD_NODENAME=" + node_name());
+  std::vector<char*> c_env;
+  for (auto& e : env) c_env.push_back(e.data());
+  c_env.push_back(nullptr);
+  std::vector<std::string> args{g_launcher, "up", "--services", services};
+  if (!g_config.empty()) args.insert(args.end(), {"--config", g_config});
+  std::vector<char*> c_args;
+  for (auto& a : args) c_args.push_back(a.data());
+  c_args.push_back(nullptr);
+  std::string log = job_dir + "/logs/launch.log";
+
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    // Become the job's user for good (slurmstepd only dropped privileges for now).
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    if (setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) _exit(126);
+    std::error_code ec;
+    std::filesystem::create_directories(job_dir + "/logs", ec);
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+    }
+    execve(c_args[0], c_args.data(), c_env.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+  slurm_error("spank/converge: job %u: converge-launch up --services %s failed (see %s)", job_id,
+              services.c_str(), log.c_str());
+  return -1;
+}
+
 }  // namespace
 
-CONVERGE_EXPORT int slurm_spank_init(spank_t sp, int /*argc*/, char** /*argv*/) {
+CONVERGE_EXPORT int slurm_spank_init(spank_t sp, int argc, char** argv) {
+  parse_arguments(argc, argv);
   spank_context_t context = spank_context();
   if (context == S_CTX_LOCAL || context == S_CTX_ALLOCATOR || context == S_CTX_REMOTE) {
     for (auto& option : g_options) {
@@ -100,9 +207,73 @@ CONVERGE_EXPORT int slurm_spank_local_user_init(spank_t /*sp*/, int /*argc*/, ch
 
 // Runs in slurmstepd for batch scripts and srun steps alike, before the
 // user's processes start.
-CONVERGE_EXPORT int slurm_spank_user_init(spank_t sp, int /*argc*/, char** /*argv*/) {
+CONVERGE_EXPORT int slurm_spank_user_init(spank_t sp, int argc, char** argv) {
   if (!spank_remote(sp)) return 0;
+  parse_arguments(argc, argv);
   export_option(sp, g_options[0], "CONVERGE_TYPE");
   export_option(sp, g_options[1], "CONVERGE_SERVICES");
+
+  std::uint32_t job_id = 0, step_id = 0;
+  if (spank_get_item(sp, S_JOB_ID, &job_id) != ESPANK_SUCCESS) return 0;
+  spank_get_item(sp, S_JOB_STEPID, &step_id);
+  auto settings = launch_settings();
+  std::string job = std::to_string(job_id);
+  std::string job_dir = settings.job_dir_of(job);
+  set_env(sp, "CONVERGE_JOB_DIR", job_dir);
+  set_env(sp, "CONVERGE_ENDPOINTS", job_dir + "/endpoints.json");
+  set_env(sp, "CONVERGE_KAPOK_MOUNT", settings.kapok_mount_of(job, node_name()));
+  if (!g_config.empty()) set_env(sp, "CONVERGE_CONFIG", g_config);
+
+  char* services = nullptr;
+  if (step_id == SLURM_BATCH_SCRIPT && !g_launcher.empty() &&
+      spank_option_getopt(sp, &g_options[1], &services) == ESPANK_SUCCESS && services &&
+      *services) {
+    return launch_services(sp, job_id, services, job_dir);
+  }
+  return 0;
+}
+
+// slurmd, as root, when the job's first step arrives on a node: the job's
+// directory, owned by its user.
+CONVERGE_EXPORT int slurm_spank_job_prolog(spank_t sp, int argc, char** argv) {
+  parse_arguments(argc, argv);  // job scripts call no slurm_spank_init
+  std::uint32_t job_id = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (spank_get_item(sp, S_JOB_ID, &job_id) != ESPANK_SUCCESS) return 0;
+  spank_get_item(sp, S_JOB_UID, &uid);
+  spank_get_item(sp, S_JOB_GID, &gid);
+  std::string job_dir = launch_settings().job_dir_of(std::to_string(job_id));
+  std::error_code ec;
+  std::filesystem::create_directories(job_dir + "/logs", ec);
+  if (ec) {
+    slurm_error("spank/converge: cannot create %s: %s", job_dir.c_str(), ec.message().c_str());
+    return 0;  // the services' start reports it; the node stays up
+  }
+  for (const std::string& d : {job_dir, job_dir + "/logs"}) {
+    if (chown(d.c_str(), uid, gid) != 0 || chmod(d.c_str(), 0755) != 0)
+      slurm_error("spank/converge: cannot hand %s to uid %u", d.c_str(), uid);
+  }
+  return 0;
+}
+
+// slurmd, as root, at the job's end on each of its nodes: whatever of the
+// job's services is still there goes.
+CONVERGE_EXPORT int slurm_spank_job_epilog(spank_t sp, int argc, char** argv) {
+  parse_arguments(argc, argv);
+  std::uint32_t job_id = 0;
+  if (spank_get_item(sp, S_JOB_ID, &job_id) != ESPANK_SUCCESS) return 0;
+  std::string job = std::to_string(job_id), node = node_name();
+  try {
+    std::string mount = launch_settings().kapok_mount_of(job, node);
+    auto report = converge::cleanup_services(job, node, {mount});
+    if (report.processes_stopped || !report.unmounted.empty()) {
+      slurm_info(
+          "spank/converge: job %u on %s: stopped %d service processes, detached %zu mounts (%s)",
+          job_id, node.c_str(), report.processes_stopped, report.unmounted.size(), mount.c_str());
+    }
+  } catch (const std::exception& e) {
+    slurm_error("spank/converge: job %u cleanup on %s: %s", job_id, node.c_str(), e.what());
+  }
   return 0;
 }

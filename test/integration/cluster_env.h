@@ -54,6 +54,25 @@ inline bool controller_log_shows(const std::string& needle, std::size_t times = 
   return poll_until(20s, 100ms, [&] { return count_of(controller_log(), needle) >= times; });
 }
 
+// Waits for a job to finish (polling: sbatch --wait sleeps up to 10 s
+// between its checks) and returns its exit code, or -1 if it did not end.
+inline int wait_for_job(const std::string& id,
+                        std::chrono::milliseconds limit = std::chrono::minutes(3)) {
+  using namespace std::chrono_literals;
+  std::string state;
+  bool done = poll_until(limit, 50ms, [&] {
+    state = sh("scontrol -o show job " + id).output;
+    for (const char* end : {"JobState=COMPLETED", "JobState=FAILED", "JobState=CANCELLED",
+                            "JobState=TIMEOUT", "JobState=NODE_FAIL", "JobState=OUT_OF_MEMORY"}) {
+      if (state.find(end) != std::string::npos) return true;
+    }
+    return false;
+  });
+  if (!done) return -1;
+  auto at = state.find(" ExitCode=");
+  return at == std::string::npos ? -1 : std::stoi(state.substr(at + 10));
+}
+
 inline std::set<std::string> job_ids() {
   std::set<std::string> ids;
   std::istringstream out(sh("squeue -h -t all -o %i").output);

@@ -37,6 +37,7 @@ struct SpawnOptions {
   std::vector<std::string> extra_env;  // "NAME=value", added to ours
   std::string log_path;                // stdout and stderr, appended
   std::string working_dir;             // empty: inherit
+  std::vector<unsigned> cpus = {};     // OS CPU numbers to bind to; empty: inherit
 };
 
 // Starts a detached daemon in its own session; throws Error (with the

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// `up`, `down` and `status`, run in the job's batch script or salloc shell.
+// Services live in a step of their own (the service step) so that they
+// outlast `up`: a finished step's processes are killed by Slurm, and that
+// step ends only when `down`, scancel or the job's end stops it.
+#include "commands.h"
+#include "job_files.h"
+#include "node_services.h"
+
+#include "converge/config.h"
+#include "converge/launch_settings.h"
+#include "converge/mounts.h"
+#include "converge/poll.h"
+#include "converge/process.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+namespace converge::launch {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string require_env(const char* name, const char* why) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) throw std::runtime_error(fmt::format("{} is not set: {}", name, why));
+  return v;
+}
+
+std::string config_path(const Options& o) {
+  if (!o.config.empty()) return fs::absolute(o.config).string();
+  const char* env = std::getenv("CONVERGE_CONFIG");
+  return env && fs::exists(env) ? env : "";
+}
+
+void print_summary(const nlohmann::json& state) {
+  std::cout << fmt::format("converge-launch: {} ready on {} nodes in {} ms\n",
+                           fmt::join(state["services"].get<std::vector<std::string>>(), ","),
+                           state["nodes"].get<int>(), state["bring_up_ms"].get<long>());
+  std::cout << fmt::format("  {:<8} {:<8} {:<6} {:<22} {:>7} {:<8} {:>9}\n", "service", "role",
+                           "node", "endpoint", "pid", "cpus", "ready ms");
+  for (const auto& r : state["roles"]) {
+    std::cout << fmt::format("  {:<8} {:<8} {:<6} {:<22} {:>7} {:<8} {:>9}\n",
+                             r["service"].get<std::string>(), r["role"].get<std::string>(),
+                             r["node"].get<std::string>(), r["endpoint"].get<std::string>(),
+                             r["pid"].get<int>(),
+                             fmt::format("{}", fmt::join(r["cpus"].get<std::vector<int>>(), ",")),
+                             r["ready_ms"].get<long>());
+  }
+}
+
+}  // namespace
+
+int up(const Options& options) {
+  // Under srun the services would die with that step when `up` returns.
+  const char* step_id = std::getenv("SLURM_STEP_ID");
+  bool in_step = std::getenv("PMIX_RANK") ||
+                 (step_id && std::strtoull(step_id, nullptr, 10) < 0xfffffff0ull);  // not batch
+  if (in_step) {
+    throw std::runtime_error(
+        "converge-launch up starts its own service step: run it in the batch script or an "
+        "salloc shell, not under srun");
+  }
+  if (options.services.empty()) throw std::runtime_error("no services named (--services kapok,...)");
+  std::string config = config_path(options);
+  LaunchSettings settings = LaunchSettings::load(config);  // a bad file stops here, with its line
+  for (const auto& name : options.services)
+    ServiceDescriptor::find(services_dir(settings), name);  // unknown or bad: stop before any step
+  std::string job = require_env("SLURM_JOB_ID", "converge-launch up runs inside a Slurm "
+                                                "allocation (sbatch or salloc)");
+  std::string nodes = require_env("SLURM_JOB_NUM_NODES", "not inside a Slurm allocation");
+  JobFiles files{settings.job_dir_of(job)};
+  if (auto state = read_json(files.state()); state && (*state)["state"] == "ready") {
+    throw std::runtime_error(fmt::format("services already running in job {} (converge-launch down first)", job));
+  }
+  fs::create_directories(files.logs());
+  fs::remove(files.state());
+  fs::remove_all(files.dir + "/stopped");
+  fs::remove(files.endpoints());
+  // The services run with the configuration as it is now.
+  if (!config.empty())
+    fs::copy_file(config, files.config(), fs::copy_options::overwrite_existing);
+  else
+    write_json(files.config(), nlohmann::json::object());
+
+  auto srun = process::find_program("srun");
+  if (!srun) throw std::runtime_error("srun not found on PATH");
+  std::vector<std::string> argv{*srun,
+                                "--mpi=pmix",
+                                "--overlap",
+                                "--ntasks-per-node=1",
+                                "-N",
+                                nodes,
+                                "-n",
+                                nodes,
+                                "--kill-on-bad-exit=1",
+                                "--job-name=converge-services",
+                                process::executable_dir() + "/converge-launch",
+                                "serve",
+                                "--services",
+                                fmt::format("{}", fmt::join(options.services, ",")),
+                                "--config",
+                                files.config()};
+  std::string step_log = files.logs() + "/service-step.log";
+  auto step = process::spawn_detached({argv, {}, step_log, ""});
+
+  // Each phase may take the readiness timeout; the step's start adds a little.
+  auto limit = settings.ready_timeout * 4 + 30s;
+  std::optional<nlohmann::json> state;
+  bool settled = poll_until(std::chrono::duration_cast<std::chrono::milliseconds>(limit), 20ms, [&] {
+    state = read_json(files.state());
+    if (state && ((*state)["state"] == "ready" || (*state)["state"] == "failed")) return true;
+    return !process::alive(step);
+  });
+  waitpid(step.pid, nullptr, WNOHANG);
+  if (settled && state && (*state)["state"] == "ready") {
+    if (!options.quiet) print_summary(*state);
+    std::cout << fmt::format("endpoints: {}\n", files.endpoints());
+    return 0;
+  }
+  if (state && (*state)["state"] == "failed") {
+    for (const auto& e : (*state)["errors"])
+      std::cerr << "converge-launch: " << e.get<std::string>() << "\n";
+    std::cerr << "converge-launch: bring-up failed; everything started was stopped (logs in "
+              << files.logs() << ")\n";
+  } else if (!settled) {
+    std::cerr << fmt::format("converge-launch: services not ready after {} s (see {})\n",
+                             limit.count(), step_log);
+    process::terminate(step, 5000ms);
+  } else {
+    std::cerr << fmt::format("converge-launch: the service step ended early: {} (see {})\n",
+                             last_line_of(step_log), step_log);
+  }
+  // The step's ranks have stopped their services; wait for srun to go.
+  poll_until(10000ms, 20ms, [&] { return !process::alive(step); });
+  waitpid(step.pid, nullptr, WNOHANG);
+  return 1;
+}
+
+int down(const Options& options) {
+  std::string job = require_env("SLURM_JOB_ID", "converge-launch down runs inside the job");
+  LaunchSettings settings = LaunchSettings::load(config_path(options));
+  JobFiles files{settings.job_dir_of(job)};
+  auto state = read_json(files.state());
+  if (!state || (*state)["state"] != "ready") {
+    std::cout << fmt::format("converge-launch: no services running in job {}\n", job);
+    return 0;
+  }
+  std::string step = fmt::format("{}.{}", job, (*state)["step"].get<std::string>());
+  auto scancel = process::run({"scancel", "--signal=TERM", step});
+  if (scancel.exit_code != 0) throw std::runtime_error("scancel " + step + ": " + scancel.output);
+  int nodes = (*state)["nodes"].get<int>();
+  auto all_stopped = [&] {
+    if (!fs::exists(files.dir + "/stopped")) return false;
+    int n = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(files.dir + "/stopped")) ++n;
+    return n >= nodes;
+  };
+  if (!poll_until(30000ms, 20ms, all_stopped)) {
+    process::run({"scancel", step});  // SIGKILL: the epilog detaches what is left
+    throw std::runtime_error(fmt::format("services of job {} did not stop within 30 s; step {} killed", job, step));
+  }
+  (*state)["state"] = "stopped";
+  write_json(files.state(), *state);
+  std::cout << fmt::format("converge-launch: stopped {} on {} nodes\n",
+                           fmt::join((*state)["services"].get<std::vector<std::string>>(), ","),
+                           nodes);
+  return 0;
+}
+
+int status(const Options& options) {
+  std::string job = require_env("SLURM_JOB_ID", "converge-launch status runs inside the job");
+  LaunchSettings settings = LaunchSettings::load(config_path(options));
+  JobFiles files{settings.job_dir_of(job)};
+  auto state = read_json(files.state());
+  if (!state) {
+    std::cout << fmt::format("no services in job {}\n", job);
+    return 1;
+  }
+  if ((*state)["state"] == "ready") {
+    print_summary(*state);
+    return 0;
+  }
+  std::cout << (*state).dump(2) << "\n";
+  return (*state)["state"] == "stopped" ? 0 : 1;
+}
+
+}  // namespace converge::launch

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "pmix_session.h"
+
+#include <fmt/format.h>
+#include <pmix.h>
+
+#include <cstring>
+
+namespace converge::launch {
+namespace {
+
+void check(pmix_status_t rc, const char* what) {
+  if (rc != PMIX_SUCCESS) throw PmixError(fmt::format("{}: {}", what, PMIx_Error_string(rc)));
+}
+
+}  // namespace
+
+PmixSession::PmixSession() {
+  pmix_proc_t me;
+  check(PMIx_Init(&me, nullptr, 0), "PMIx_Init (run under srun --mpi=pmix)");
+  nspace_ = me.nspace;
+  rank_ = me.rank;
+  pmix_proc_t job;
+  PMIX_PROC_CONSTRUCT(&job);
+  PMIX_LOAD_NSPACE(job.nspace, me.nspace);
+  job.rank = PMIX_RANK_WILDCARD;
+  pmix_value_t* size = nullptr;
+  check(PMIx_Get(&job, PMIX_JOB_SIZE, nullptr, 0, &size), "PMIx_Get(job size)");
+  size_ = size->data.uint32;
+  PMIX_VALUE_RELEASE(size);
+}
+
+PmixSession::~PmixSession() {
+  PMIx_Finalize(nullptr, 0);
+}
+
+void PmixSession::put(const std::string& key, const std::string& value) {
+  pmix_value_t v;
+  PMIX_VALUE_CONSTRUCT(&v);
+  v.type = PMIX_STRING;
+  v.data.string = const_cast<char*>(value.c_str());
+  check(PMIx_Put(PMIX_GLOBAL, key.c_str(), &v), "PMIx_Put");
+}
+
+void PmixSession::fence() {
+  check(PMIx_Commit(), "PMIx_Commit");
+  pmix_info_t info;
+  PMIX_INFO_CONSTRUCT(&info);
+  bool collect = true;
+  PMIX_INFO_LOAD(&info, PMIX_COLLECT_DATA, &collect, PMIX_BOOL);
+  pmix_status_t rc = PMIx_Fence(nullptr, 0, &info, 1);
+  PMIX_INFO_DESTRUCT(&info);
+  check(rc, "PMIx_Fence");
+}
+
+std::string PmixSession::get(unsigned rank, const std::string& key) {
+  pmix_proc_t proc;
+  PMIX_PROC_CONSTRUCT(&proc);
+  PMIX_LOAD_NSPACE(proc.nspace, nspace_.c_str());
+  proc.rank = rank;
+  pmix_value_t* value = nullptr;
+  check(PMIx_Get(&proc, key.c_str(), nullptr, 0, &value),
+        fmt::format("PMIx_Get({}, rank {})", key, rank).c_str());
+  std::string out = value->type == PMIX_STRING && value->data.string ? value->data.string : "";
+  PMIX_VALUE_RELEASE(value);
+  return out;
+}
+
+}  // namespace converge::launch

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// One rank of the service step (srun --mpi=pmix --ntasks-per-node=1): this
+// node's share of the services. Ranks pick their ports, exchange endpoints
+// (PMIx Put/Commit/Fence/Get), write the generated files, then start the
+// services phase by phase; after each phase a fence shares every node's
+// result, so all nodes stop together at the first failure. Rank 0 writes
+// the endpoints file and the state `up` waits for. The rank then stays,
+// watching its services, until SIGTERM (down, scancel, the job's end).
+#include "commands.h"
+#include "job_files.h"
+#include "node_services.h"
+#include "pmix_session.h"
+
+#include "converge/log.h"
+#include "converge/service_cleanup.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+namespace converge::launch {
+namespace {
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+}  // namespace
+
+int serve(const Options& options) {
+  // Blocked before anything starts, so a stop request waits for sigwait;
+  // spawned services start with nothing blocked.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stop_signals, s);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto started = std::chrono::steady_clock::now();
+  PmixSession pmix;
+  NodeContext ctx;
+  ctx.job_id = env_or("SLURM_JOB_ID", "");
+  if (ctx.job_id.empty()) throw std::runtime_error("not inside a Slurm job (no SLURM_JOB_ID)");
+  ctx.node = env_or("SLURMD_NODENAME", host_name());
+  ctx.rank = pmix.rank();
+  ctx.size = pmix.size();
+  ctx.config_path = options.config;
+  ctx.settings = LaunchSettings::load(options.config);
+  ctx.host = ctx.settings.listen_host.empty() ? host_name() : ctx.settings.listen_host;
+  ctx.job_dir = ctx.settings.job_dir_of(ctx.job_id);
+  ctx.bin_dir = process::executable_dir();
+  JobFiles files{ctx.job_dir};
+  std::vector<ServiceDescriptor> descriptors;
+  std::string setup_error;
+  try {
+    for (const auto& name : options.services)
+      descriptors.push_back(ServiceDescriptor::find(services_dir(ctx.settings), name));
+  } catch (const std::exception& e) {
+    setup_error = fmt::format("{}: {}", ctx.node, e.what());
+    descriptors.clear();
+  }
+  NodeServices node(ctx, descriptors);
+
+  // Endpoints: every rank learns everyone's.
+  pmix.put("converge.endpoints", node.local_endpoints().dump());
+  pmix.put("converge.setup", setup_error);
+  pmix.fence();
+  std::vector<nlohmann::json> by_rank;
+  std::vector<std::string> errors;
+  for (unsigned r = 0; r < ctx.size; ++r) {
+    by_rank.push_back(nlohmann::json::parse(pmix.get(r, "converge.endpoints")));
+    if (auto e = pmix.get(r, "converge.setup"); !e.empty()) errors.push_back(e);
+  }
+  if (errors.empty()) node.learn_endpoints(by_rank);
+
+  for (unsigned phase = 1; errors.empty() && phase <= node.last_phase(); ++phase) {
+    std::string error = node.start_phase(phase).value_or("");
+    if (!error.empty()) log::error("{}", error);
+    std::string key = fmt::format("converge.phase{}", phase);
+    pmix.put(key, error);
+    pmix.fence();
+    for (unsigned r = 0; r < ctx.size; ++r) {
+      if (auto e = pmix.get(r, key); !e.empty()) errors.push_back(e);
+    }
+  }
+
+  // Everyone's summary (and node name) for rank 0's files.
+  nlohmann::json mine = nlohmann::json::array();
+  for (const auto& r : node.instances()) mine.push_back(r.summary());
+  pmix.put("converge.summary", nlohmann::json{{"node", ctx.node}, {"roles", mine}}.dump());
+  pmix.fence();
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+
+  if (!errors.empty()) {
+    node.stop_all();
+    cleanup_services(ctx.job_id, ctx.node, node.mounts());
+    if (ctx.rank == 0) {
+      write_json(files.state(), {{"state", "failed"}, {"errors", errors}, {"job", ctx.job_id}});
+    }
+    return 1;
+  }
+  if (ctx.rank == 0) {
+    nlohmann::json endpoints{{"job", ctx.job_id},
+                             {"nodes", nlohmann::json::array()},
+                             {"kapok_mount", ctx.settings.kapok_mount},
+                             {"services", nlohmann::json::object()}};
+    nlohmann::json rows = nlohmann::json::array();
+    for (unsigned r = 0; r < ctx.size; ++r) {
+      auto s = nlohmann::json::parse(pmix.get(r, "converge.summary"));
+      endpoints["nodes"].push_back(s["node"]);
+      for (const auto& role : s["roles"]) {
+        endpoints["services"][role["service"].get<std::string>()][role["role"].get<std::string>()]
+            .push_back({{"node", role["node"]}, {"endpoint", role["endpoint"]}});
+        rows.push_back(role);
+      }
+    }
+    for (const auto& d : descriptors) {
+      for (const auto& f : d.files) {
+        std::string path = f.path;  // the same on every node
+        for (auto [from, to] : {std::pair{"@SERVICE_DIR@", ctx.job_dir + "/" + d.name},
+                                std::pair{"@JOB_DIR@", ctx.job_dir}}) {
+          if (auto at = path.find(from); at != std::string::npos)
+            path.replace(at, std::string(from).size(), to);
+        }
+        endpoints["files"][d.name].push_back(path);
+      }
+    }
+    write_json(files.endpoints(), endpoints);
+    write_json(files.state(), {{"state", "ready"},
+                               {"job", ctx.job_id},
+                               {"step", env_or("SLURM_STEP_ID", "")},
+                               {"nodes", ctx.size},
+                               {"services", options.services},
+                               {"bring_up_ms", elapsed.count()},
+                               {"roles", rows}});
+  }
+  log::info("{}: services ready after {} ms", ctx.node, elapsed.count());
+
+  // Watch until told to stop.
+  timespec tick{0, 500'000'000};
+  while (true) {
+    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (sig > 0) {
+      log::info("{}: {}: stopping services", ctx.node, strsignal(sig));
+      break;
+    }
+    if (auto died = node.check_running()) log::error("{}", *died);
+  }
+  node.stop_all();
+  auto report = cleanup_services(ctx.job_id, ctx.node, node.mounts());
+  if (report.processes_stopped || !report.unmounted.empty())
+    log::warning("{}: cleanup stopped {} leftover processes, {} mounts", ctx.node,
+                 report.processes_stopped, report.unmounted.size());
+  write_json(files.stopped(ctx.node), {{"node", ctx.node}});
+  return 0;
+}
+
+}  // namespace converge::launch

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// converge-launch on the real 4-node local cluster: Kapok brought up inside
+// allocations (by hand and through sbatch --converge-services), failures,
+// and nothing left behind after down, scancel or a killed service step.
+#include "cluster_env.h"
+
+#include "converge/launch_settings.h"
+#include "converge/mounts.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace converge::test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+namespace process = converge::process;
+
+namespace {
+
+const std::string kLaunch = kBinDir + "/converge-launch";
+const std::string kNodes[] = {"n1", "n2", "n3", "n4"};
+
+std::string test_dir() {
+  auto dir = fs::path(kClusterDir) / "test-output" / "launch";
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+struct Job {
+  std::string id;
+  int exit_code = -1;  // of sbatch --wait: the job's
+  std::string output;
+};
+
+// Submits a batch script and waits for it.
+Job run_batch(const std::string& name, const std::string& options, const std::string& body) {
+  std::string script = test_dir() + "/" + name + ".sh", out = test_dir() + "/" + name + ".out";
+  std::ofstream(script) << "#!/bin/sh\nPATH=" << kBinDir << ":$PATH\n" << body << "\n";
+  fs::permissions(script, fs::perms::owner_all, fs::perm_options::add);
+  fs::remove(out);
+  auto submit = sh("sbatch --parsable -o " + out + " " + options + " " + script);
+  Job job;
+  job.id = submit.output.substr(0, submit.output.find_first_of(";\n"));
+  job.exit_code = submit.exit_code == 0 ? wait_for_job(job.id) : -1;
+  job.output = read_file(out);
+  return job;
+}
+
+std::string job_dir(const std::string& id) {
+  return kClusterDir + "/jobs/" + id;
+}
+
+// Processes marked as services of the job on any node, and mounts under its directory.
+std::vector<std::string> leftovers(const std::string& id) {
+  std::vector<std::string> left;
+  for (const auto& node : kNodes) {
+    for (const auto& p : process::find_by_environment(converge::service_marker(id, node)))
+      left.push_back(fmt::format("{} process {}", node, p.pid));
+  }
+  std::ifstream mounts("/proc/self/mounts");
+  std::string device, where, rest;
+  while (mounts >> device >> where && std::getline(mounts, rest)) {
+    if (where.rfind(job_dir(id) + "/", 0) == 0) left.push_back("mount " + where);
+  }
+  return left;
+}
+
+bool nothing_left(const std::string& id) {
+  // The job's epilog runs after the job is reported done: wait for it.
+  return converge::poll_until(20s, 50ms, [&] { return leftovers(id).empty(); });
+}
+
+// Inside a job script: counts the job's service processes and mounts left.
+const std::string kCountLeftovers = R"SH(
+left=0
+for p in /proc/[0-9]*; do
+  tr '\0' '\n' < $p/environ 2>/dev/null | grep -q "^CONVERGE_SERVICE_OF=$SLURM_JOB_ID/" && \
+    ! grep -q '^State:.*Z' $p/status 2>/dev/null && left=$((left+1))
+done
+echo "LEFT=$left MOUNTS=$(grep -c " $CONVERGE_JOB_DIR/" /proc/mounts)"
+)SH";
+
+// A configuration whose descriptor directory also holds services that fail.
+std::string failing_services_config() {
+  std::string dir = test_dir() + "/services";
+  fs::create_directories(dir);
+  fs::copy_file(kBinDir + "/../share/converge/services/kapok.json", dir + "/kapok.json",
+                fs::copy_options::overwrite_existing);
+  // Healthy ranks mark themselves ready; rank 2 fails before it can.
+  std::ofstream(dir + "/crashy.json") << R"SH({
+  "name": "crashy",
+  "roles": [{"name": "server", "program": "sh", "ports": 1, "directories": ["@SERVICE_DIR@"],
+             "args": ["-c", "if [ @RANK@ -eq 2 ]; then echo cannot bind @HOST@:@PORT@ >&2; exit 3; fi; touch @SERVICE_DIR@/ok-@NODE@; exec sleep 600"],
+             "ready": {"command": ["test", "-e", "@SERVICE_DIR@/ok-@NODE@"]}}]
+})SH";
+  std::ofstream(dir + "/stuck.json") << R"SH({
+  "name": "stuck",
+  "roles": [{"name": "server", "program": "sleep", "args": ["600"], "ready": {"command": ["false"]}}]
+})SH";
+  nlohmann::json config{{"launcher",
+                         {{"job_dir", kClusterDir + "/jobs/%j"},
+                          {"listen_host", "127.0.0.1"},
+                          {"services_dir", dir},
+                          {"ready_timeout_ms", 1500}}}};
+  std::string path = test_dir() + "/failing.json";
+  std::ofstream(path) << config.dump(2);
+  return path;
+}
+
+}  // namespace
+
+TEST(Launch, UpAndDownOnFourNodesWithKapokMountedEverywhere) {
+  Job job = run_batch("updown", "-N4", R"SH(set -e
+converge-launch up --services kapok
+srun -N4 --ntasks-per-node=1 sh -c 'echo from-$SLURMD_NODENAME > $CONVERGE_KAPOK_MOUNT/$SLURMD_NODENAME.txt'
+srun -N4 --ntasks-per-node=1 sh -c 'echo "$SLURMD_NODENAME sees $(cat $CONVERGE_KAPOK_MOUNT/*.txt | tr "\n" " ")"'
+converge-launch status
+converge-launch down
+)SH" + kCountLeftovers);
+  ASSERT_EQ(job.exit_code, 0) << job.output;
+  EXPECT_NE(job.output.find("kapok ready on 4 nodes"), std::string::npos) << job.output;
+  for (const auto& node : kNodes) {
+    EXPECT_NE(job.output.find(node + " sees from-n1 from-n2 from-n3 from-n4"), std::string::npos)
+        << job.output;
+  }
+  EXPECT_NE(job.output.find("stopped kapok on 4 nodes"), std::string::npos) << job.output;
+  EXPECT_NE(job.output.find("LEFT=0 MOUNTS=0"), std::string::npos) << job.output;  // down did it
+
+  auto endpoints = nlohmann::json::parse(read_file(job_dir(job.id) + "/endpoints.json"));
+  ASSERT_EQ(endpoints["services"]["kapok"]["server"].size(), 4u) << endpoints.dump(2);
+  std::set<std::string> nodes, ports;
+  for (const auto& s : endpoints["services"]["kapok"]["server"]) {
+    nodes.insert(s["node"].get<std::string>());
+    ports.insert(s["endpoint"].get<std::string>());
+  }
+  EXPECT_EQ(nodes.size(), 4u);
+  EXPECT_EQ(ports.size(), 4u);
+  auto members = nlohmann::json::parse(read_file(job_dir(job.id) + "/kapok/members.json"));
+  EXPECT_EQ(members["mds"].size(), 4u);
+  EXPECT_TRUE(nothing_left(job.id)) << fmt::format("{}", fmt::join(leftovers(job.id), ", "));
+}
+
+TEST(Launch, SbatchConvergeServicesBringsThemUpBeforeTheScriptAndDownAfter) {
+  Job job = run_batch("sbatch-services", "-N4 --converge-services=kapok", R"SH(
+srun -N4 --ntasks-per-node=1 sh -c 'grep -q " $CONVERGE_KAPOK_MOUNT fuse.kapok" /proc/mounts && echo mounted-on-$SLURMD_NODENAME'
+test -s "$CONVERGE_ENDPOINTS" && echo ENDPOINTS-OK
+)SH");
+  ASSERT_EQ(job.exit_code, 0) << job.output;
+  for (const auto& node : kNodes)
+    EXPECT_NE(job.output.find("mounted-on-" + node), std::string::npos) << job.output;
+  EXPECT_NE(job.output.find("ENDPOINTS-OK"), std::string::npos) << job.output;
+  EXPECT_NE(read_file(job_dir(job.id) + "/logs/launch.log").find("kapok ready on 4 nodes"),
+            std::string::npos);
+  EXPECT_TRUE(nothing_left(job.id)) << fmt::format("{}", fmt::join(leftovers(job.id), ", "));
+}
+
+TEST(Launch, AServiceThatFailsStopsTheWholeBringUp) {
+  std::string config = failing_services_config();
+  Job job = run_batch("crashy", "-N4",
+                      "converge-launch up --services kapok,crashy --config " + config +
+                          " 2>&1; echo UP-EXIT=$?\n" + kCountLeftovers);
+  EXPECT_NE(job.output.find("UP-EXIT=1"), std::string::npos) << job.output;
+  EXPECT_NE(job.output.find("crashy/server on n3: exited with status 3 before it was ready: "
+                            "cannot bind 127.0.0.1:"),
+            std::string::npos)
+      << job.output;
+  EXPECT_NE(job.output.find("LEFT=0 MOUNTS=0"), std::string::npos) << job.output;
+
+  Job stuck = run_batch("stuck", "-N2",
+                        "converge-launch up --services stuck --config " + config +
+                            " 2>&1; echo UP-EXIT=$?\n" + kCountLeftovers);
+  EXPECT_NE(stuck.output.find("UP-EXIT=1"), std::string::npos) << stuck.output;
+  EXPECT_NE(stuck.output.find("stuck/server on n1: not ready after 1500 ms"), std::string::npos)
+      << stuck.output;
+  EXPECT_NE(stuck.output.find("LEFT=0 MOUNTS=0"), std::string::npos) << stuck.output;
+}
+
+TEST(Launch, ScancelLeavesNoProcessAndNoMountEvenAfterKillNine) {
+  auto submit = sh("sbatch --parsable -N4 --converge-services=kapok -o /dev/null --wrap 'sleep 600'");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  std::string id = submit.output.substr(0, submit.output.find_first_of(";\n"));
+  ASSERT_TRUE(converge::poll_until(60s, 50ms, [&] {
+    return read_file(job_dir(id) + "/services.json").find("\"ready\"") != std::string::npos;
+  }));
+  ASSERT_EQ(leftovers(id).size(), 12u);  // a server and a FUSE daemon per node, and 4 mounts
+  // Kill the service step's ranks and FUSE daemons outright: nobody unmounts.
+  for (const auto& p : process::find_by_environment("SLURM_JOB_ID=" + id)) {
+    std::string exe;
+    try {
+      exe = fs::read_symlink("/proc/" + std::to_string(p.pid) + "/exe").filename().string();
+    } catch (const fs::filesystem_error&) {
+      continue;
+    }
+    if (exe == "converge-launch") kill(p.pid, SIGKILL);
+  }
+  for (const auto& node : kNodes) {
+    for (const auto& p : process::find_by_environment(converge::service_marker(id, node))) {
+      if (fs::read_symlink("/proc/" + std::to_string(p.pid) + "/exe").filename() == "kapok-fuse")
+        kill(p.pid, SIGKILL);
+    }
+  }
+  ASSERT_EQ(sh("scancel " + id).exit_code, 0);
+  ASSERT_TRUE(converge::poll_until(60s, 100ms, [&] {
+    return sh("squeue -h -j " + id + " 2>/dev/null").output.find(id) == std::string::npos;
+  }));
+  EXPECT_TRUE(nothing_left(id)) << fmt::format("{}", fmt::join(leftovers(id), ", "));
+}
+
+TEST(Launch, BadUseGivesOneLineErrors) {
+  auto outside = process::run({kLaunch, "up", "--services", "kapok"}, {"SLURM_JOB_ID="});
+  EXPECT_EQ(outside.exit_code, 1);
+  EXPECT_NE(outside.output.find("runs inside a Slurm allocation"), std::string::npos)
+      << outside.output;
+  auto unknown = process::run({kLaunch, "up", "--services", "hdfs"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find("hdfs"), std::string::npos) << unknown.output;
+  auto under_srun = sh("srun -N1 " + kLaunch + " up --services kapok 2>&1");
+  EXPECT_NE(under_srun.exit_code, 0);
+  EXPECT_NE(under_srun.output.find("not under srun"), std::string::npos) << under_srun.output;
+}
