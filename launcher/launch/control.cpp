@@ -69,17 +69,20 @@ int up(const Options& options) {
         "converge-launch up starts its own service step: run it in the batch script or an "
         "salloc shell, not under srun");
   }
-  if (options.services.empty()) throw std::runtime_error("no services named (--services kapok,...)");
+  if (options.services.empty())
+    throw std::runtime_error("no services named (--services kapok,...)");
   std::string config = config_path(options);
   LaunchSettings settings = LaunchSettings::load(config);  // a bad file stops here, with its line
   for (const auto& name : options.services)
     ServiceDescriptor::find(services_dir(settings), name);  // unknown or bad: stop before any step
-  std::string job = require_env("SLURM_JOB_ID", "converge-launch up runs inside a Slurm "
-                                                "allocation (sbatch or salloc)");
+  std::string job = require_env("SLURM_JOB_ID",
+                                "converge-launch up runs inside a Slurm "
+                                "allocation (sbatch or salloc)");
   std::string nodes = require_env("SLURM_JOB_NUM_NODES", "not inside a Slurm allocation");
   JobFiles files{settings.job_dir_of(job)};
   if (auto state = read_json(files.state()); state && (*state)["state"] == "ready") {
-    throw std::runtime_error(fmt::format("services already running in job {} (converge-launch down first)", job));
+    throw std::runtime_error(
+        fmt::format("services already running in job {} (converge-launch down first)", job));
   }
   fs::create_directories(files.logs());
   fs::remove(files.state());
@@ -115,11 +118,12 @@ int up(const Options& options) {
   // Each phase may take the readiness timeout; the step's start adds a little.
   auto limit = settings.ready_timeout * 4 + 30s;
   std::optional<nlohmann::json> state;
-  bool settled = poll_until(std::chrono::duration_cast<std::chrono::milliseconds>(limit), 20ms, [&] {
-    state = read_json(files.state());
-    if (state && ((*state)["state"] == "ready" || (*state)["state"] == "failed")) return true;
-    return !process::alive(step);
-  });
+  bool settled =
+      poll_until(std::chrono::duration_cast<std::chrono::milliseconds>(limit), 20ms, [&] {
+        state = read_json(files.state());
+        if (state && ((*state)["state"] == "ready" || (*state)["state"] == "failed")) return true;
+        return !process::alive(step);
+      });
   waitpid(step.pid, nullptr, WNOHANG);
   if (settled && state && (*state)["state"] == "ready") {
     if (!options.quiet) print_summary(*state);
@@ -166,7 +170,8 @@ int down(const Options& options) {
   };
   if (!poll_until(30000ms, 20ms, all_stopped)) {
     process::run({"scancel", step});  // SIGKILL: the epilog detaches what is left
-    throw std::runtime_error(fmt::format("services of job {} did not stop within 30 s; step {} killed", job, step));
+    throw std::runtime_error(
+        fmt::format("services of job {} did not stop within 30 s; step {} killed", job, step));
   }
   (*state)["state"] = "stopped";
   write_json(files.state(), *state);

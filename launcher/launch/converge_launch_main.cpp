@@ -42,12 +42,14 @@ std::vector<std::string> service_names(const std::string& list) {
   std::size_t start = 0;
   while (start <= list.size()) {
     std::size_t comma = list.find(',', start);
-    std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string name =
+        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-      return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-             c == '-' || c == '_';
+      return std::islower(static_cast<unsigned char>(c)) ||
+             std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '_';
     });
-    if (!ok) throw std::invalid_argument(fmt::format("invalid service name \"{}\" in \"{}\"", name, list));
+    if (!ok)
+      throw std::invalid_argument(fmt::format("invalid service name \"{}\" in \"{}\"", name, list));
     if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -87,8 +89,9 @@ int main(int argc, char** argv) {
     if (command == "serve") return converge::launch::serve(options);
     if (command == "down") return converge::launch::down(options);
     if (command == "status") return converge::launch::status(options);
-    throw std::invalid_argument(command.empty() ? "no command (see --help)"
-                                                : fmt::format("unknown command {} (see --help)", command));
+    throw std::invalid_argument(command.empty()
+                                    ? "no command (see --help)"
+                                    : fmt::format("unknown command {} (see --help)", command));
   } catch (const std::exception& e) {
     log::error("{}", e.what());
   }

@@ -226,8 +226,8 @@ std::optional<std::string> NodeServices::start(RoleInstance& r) {
       } else if (auto found = process::find_program(program)) {
         program = *found;
       } else {
-        return fail(fmt::format("program {} not found beside converge-launch or on PATH",
-                                role.program));
+        return fail(
+            fmt::format("program {} not found beside converge-launch or on PATH", role.program));
       }
     }
     process::SpawnOptions options;
@@ -300,8 +300,8 @@ std::optional<std::string> NodeServices::start_phase(unsigned phase) {
     // Ready, and still there: one that died right after its check fails too.
     for (RoleInstance* r : starting) {
       if (auto status = exit_status(*r->process)) {
-        failure = fmt::format("{}/{} on {}: {} right after it was ready", r->service,
-                              r->role->name, context_.node, *status);
+        failure = fmt::format("{}/{} on {}: {} right after it was ready", r->service, r->role->name,
+                              context_.node, *status);
         r->process.reset();
         break;
       }
@@ -342,7 +342,8 @@ void NodeServices::stop_all() {
   });
   for (RoleInstance* r : order) {
     // A FUSE daemon ends when its file system is unmounted; others on SIGTERM.
-    if (r->role->ready.kind == ReadyCheck::Kind::mounted) mounts::unmount(render(r->role->ready.target, *r));
+    if (r->role->ready.kind == ReadyCheck::Kind::mounted)
+      mounts::unmount(render(r->role->ready.target, *r));
     process::terminate(*r->process, 3000ms);
     waitpid(r->process->pid, nullptr, WNOHANG);
     r->process.reset();

@@ -25,7 +25,7 @@ struct NodeContext {
   std::string node;
   unsigned rank = 0;
   unsigned size = 1;
-  std::string host;         // address services listen on
+  std::string host;  // address services listen on
   std::string job_dir;
   std::string config_path;  // the job's copy of converge.json
   std::string bin_dir;      // where converge's programs are

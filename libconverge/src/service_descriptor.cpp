@@ -41,8 +41,8 @@ ReadyCheck parse_ready(const config::Node& n) {
 }
 
 ServiceRole parse_role(const config::Node& n) {
-  n.allow_only({"name", "nodes", "program", "args", "ports", "bind", "ready", "phase",
-                "directories"});
+  n.allow_only(
+      {"name", "nodes", "program", "args", "ports", "bind", "ready", "phase", "directories"});
   ServiceRole role;
   role.name = n.at("name").as_string();
   if (role.name.empty()) n.at("name").fail("must not be empty");
@@ -71,7 +71,8 @@ ServiceRole parse_role(const config::Node& n) {
 
 }  // namespace
 
-ServiceDescriptor ServiceDescriptor::from_json(const config::Json& json, const std::string& origin) {
+ServiceDescriptor ServiceDescriptor::from_json(const config::Json& json,
+                                               const std::string& origin) {
   config::Node root(json, origin);
   root.allow_only({"name", "description", "roles", "files"});
   ServiceDescriptor d;
@@ -119,8 +120,9 @@ ServiceDescriptor ServiceDescriptor::find(const std::string& dir, const std::str
       if (e.path().extension() == ".json") known.push_back(e.path().stem().string());
     }
     std::sort(known.begin(), known.end());
-    throw config::Error(fmt::format("no descriptor for service \"{}\" in {} (known: {})", name, dir,
-                                    known.empty() ? "none" : fmt::format("{}", fmt::join(known, ", "))));
+    throw config::Error(
+        fmt::format("no descriptor for service \"{}\" in {} (known: {})", name, dir,
+                    known.empty() ? "none" : fmt::format("{}", fmt::join(known, ", "))));
   }
   return load_file(path);
 }

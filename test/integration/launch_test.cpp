@@ -183,7 +183,8 @@ TEST(Launch, AServiceThatFailsStopsTheWholeBringUp) {
 }
 
 TEST(Launch, ScancelLeavesNoProcessAndNoMountEvenAfterKillNine) {
-  auto submit = sh("sbatch --parsable -N4 --converge-services=kapok -o /dev/null --wrap 'sleep 600'");
+  auto submit =
+      sh("sbatch --parsable -N4 --converge-services=kapok -o /dev/null --wrap 'sleep 600'");
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
   std::string id = submit.output.substr(0, submit.output.find_first_of(";\n"));
   ASSERT_TRUE(converge::poll_until(60s, 50ms, [&] {

@@ -51,7 +51,7 @@ struct ServiceRole {
 // A file written on every node once all endpoints are known, e.g. Kapok's
 // members file: {"mds": [endpoints of role "server" in rank order], ...}.
 struct GeneratedFile {
-  std::string path;                         // template
+  std::string path;                          // template
   std::map<std::string, std::string> lists;  // JSON key -> role name
 };
 

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// converge-run on the real 4-node local cluster: a 3-step workflow inside one
+// allocation sharing Kapok, a rerun that skips completed steps, a failing
+// middle step in both modes.
+#include "cluster_env.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace converge::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fresh_dir(const std::string& name) {
+  auto dir = fs::path(kClusterDir) / "test-output" / "workflow" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+std::string write_workflow(const std::string& dir, const nlohmann::json& w) {
+  std::string path = dir + "/workflow.json";
+  std::ofstream(path) << w.dump(2);
+  return path;
+}
+
+converge::process::RunResult converge_run(const std::string& file, const std::string& args = "") {
+  return sh(kBinDir + "/converge-run " + file + " " + args + " 2>&1");
+}
+
+nlohmann::json state_of(const std::string& dir) {
+  return nlohmann::json::parse(read_file(dir + "/workflow.run/state.json"));
+}
+
+}  // namespace
+
+TEST(Workflow, ThreeStepsInOneAllocationShareKapokAndARerunSkipsCompleteOnes) {
+  std::string dir = fresh_dir("three");
+  nlohmann::json w = {
+      {"name", "workflow"},
+      {"nodes", 4},
+      {"services", {"kapok"}},
+      {"time_limit_minutes", 5},
+      {"steps",
+       {{{"name", "simulate"}, {"type", "sim"}, {"nodes", 4}, {"tasks", 4},
+         {"command", "seq $((SLURM_PROCID * 100)) $((SLURM_PROCID * 100 + 99)) > "
+                     "$CONVERGE_KAPOK_MOUNT/part-$SLURM_PROCID"}},
+        {{"name", "analyse"}, {"type", "bigdata"}, {"nodes", 2}, {"tasks", 2}, {"after", {"simulate"}},
+         {"command", "[ $SLURM_PROCID = 0 ] && cat $CONVERGE_KAPOK_MOUNT/part-* | awk '{s+=$1} END {print s}' > " + dir + "/sum.txt || true"},
+         {"outputs", {dir + "/sum.txt"}}},
+        {{"name", "infer"}, {"type", "ai"}, {"after", {"analyse"}},
+         {"command", "echo answer $(cat " + dir + "/sum.txt) > " + dir + "/answer.txt"},
+         {"inputs", {dir + "/sum.txt"}},
+         {"outputs", {dir + "/answer.txt"}}}}}};
+  std::string file = write_workflow(dir, w);
+  auto run = converge_run(file);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(read_file(dir + "/answer.txt"), "answer 79800\n");  // 0 + 1 + ... + 399
+  auto state = state_of(dir);
+  EXPECT_EQ(state["steps"]["simulate"]["nodes"].size(), 4u) << state.dump(2);
+  EXPECT_EQ(state["steps"]["analyse"]["nodes"].size(), 2u) << state.dump(2);
+  for (const char* step : {"simulate", "analyse", "infer"})
+    EXPECT_EQ(state["steps"][step]["state"], "done") << state.dump(2);
+  EXPECT_NE(run.output.find("simulate     done on n1,n2,n3,n4"), std::string::npos) << run.output;
+
+  // The rerun: analysis and inference have their outputs, newer than their inputs.
+  auto rerun = converge_run(file);
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+  state = state_of(dir);
+  EXPECT_EQ(state["steps"]["analyse"]["state"], "skipped") << state.dump(2);
+  EXPECT_EQ(state["steps"]["infer"]["state"], "skipped") << state.dump(2);
+  EXPECT_EQ(state["steps"]["simulate"]["state"], "done");  // no outputs declared: always runs
+}
+
+TEST(Workflow, AFailingMiddleStepStopsItsDependentsAndIsNamed) {
+  for (const char* mode : {"allocation", "jobs"}) {
+    std::string dir = fresh_dir(std::string("fail-") + mode);
+    nlohmann::json w = {
+        {"name", "workflow"},
+        {"nodes", 2},
+        {"steps",
+         {{{"name", "first"}, {"type", "sim"}, {"nodes", 2}, {"command", "true"}},
+          {{"name", "middle"}, {"type", "bigdata"}, {"after", {"first"}},
+           {"command", "echo cannot parse fields.bin >&2; exit 3"}},
+          {{"name", "last"}, {"type", "ai"}, {"after", {"middle"}},
+           {"command", "touch " + dir + "/must-not-exist"}},
+          {{"name", "independent"}, {"type", "bigdata"}, {"after", {"first"}},
+           {"command", "touch " + dir + "/independent"}}}}};
+    auto run = converge_run(write_workflow(dir, w), std::string("--mode ") + mode);
+    EXPECT_EQ(run.exit_code, 1) << mode << "\n" << run.output;
+    EXPECT_NE(run.output.find("step middle failed"), std::string::npos) << mode << "\n" << run.output;
+    EXPECT_NE(run.output.find("exit code 3: cannot parse fields.bin"), std::string::npos)
+        << mode << "\n" << run.output;
+    EXPECT_FALSE(fs::exists(dir + "/must-not-exist")) << mode;
+    EXPECT_TRUE(fs::exists(dir + "/independent")) << mode;
+    auto state = state_of(dir);
+    EXPECT_EQ(state["steps"]["first"]["state"], "done") << mode;
+    EXPECT_EQ(state["steps"]["last"]["state"], "cancelled") << mode;
+  }
+}
+
+TEST(Workflow, BadWorkflowsAreRefusedWithTheirLocation) {
+  std::string dir = fresh_dir("bad");
+  nlohmann::json cycle = {{"name", "w"},
+                          {"steps",
+                           {{{"name", "a"}, {"type", "sim"}, {"command", "true"}, {"after", {"b"}}},
+                            {{"name", "b"}, {"type", "sim"}, {"command", "true"}, {"after", {"a"}}}}}};
+  auto run = converge_run(write_workflow(dir, cycle));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.output.find("dependency cycle among steps a, b"), std::string::npos) << run.output;
+  nlohmann::json unknown = {{"name", "w"},
+                            {"steps", {{{"name", "a"}, {"type", "quantum"}, {"command", "true"}}}}};
+  run = converge_run(write_workflow(dir, unknown));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.output.find("/steps/0/type"), std::string::npos) << run.output;
+}
