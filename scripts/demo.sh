@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The demo: bring up a 4-node local Slurm cluster with Converge's plugins,
-# run a converged simulation job across two nodes, show where and how it
-# ran, and bring the cluster down again (also on failure or Ctrl-C).
+# run the example workflow (examples/workflows/demo.json: a dns3d simulation
+# writing its fields to Kapok, their analysis by an MPI program, publishing
+# the results) in one allocation that shares Kapok among its steps, show what
+# ran where and what it produced, and bring everything down again (also on
+# failure or Ctrl-C).
 # Usage: scripts/demo.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -22,21 +25,27 @@ cluster up --nodes 4 --port-base "$port"
 export SLURM_CONF=$dir/etc/slurm.conf
 cluster status
 
-section "submitting: sbatch --converge-type=sim -N2 --ntasks-per-node=2 examples/heat1d/sim-job.sh"
-out=$dir/demo-job.out
-# --wait returns the job's exit code; the job's state is checked at the end.
-job=$(sbatch --parsable --wait --converge-type=sim -N2 --ntasks-per-node=2 --job-name=converge-demo \
-  -o "$out" "$repo/examples/heat1d/sim-job.sh" "$bin") || true
-job=${job%%;*}
-cat "$out"
+work=$dir/workflow
+rm -rf "$work" && mkdir -p "$work"
+cp "$repo/examples/workflows/demo.json" "$work/demo.json"
+section "running the workflow: converge-run examples/workflows/demo.json"
+status=0
+"$bin/converge-run" "$work/demo.json" || status=$?
 
+run=$work/demo.run
+job=$(sed -n 's/.*"job": "\([0-9]*\)".*/\1/p' "$run/state.json" | head -1)
 section "how job $job ran"
-scontrol show job "$job" | grep -E 'JobState|NodeList=|BatchHost|NumNodes|TRES=' | sed 's/^ */  /'
+scontrol show job "$job" | grep -E 'JobState|NodeList=|NumNodes' | sed 's/^ */  /'
 echo "  scheduled by: $(grep -o "sched/converge: job $job .*" "$dir/log/slurmctld.log" | tail -1)"
 echo "  placed by:    $(grep -o "select/converge: job $job .*" "$dir/log/slurmctld.log" | tail -1)"
-nodes=$(scontrol show job "$job" | sed -n 's/^ *NodeList=\(\S*\).*/\1/p')
-echo "  switches:     $(scontrol show topology "$nodes" | awk '{print $1, $NF}' | paste -sd';' | sed 's/;/; /g')"
+echo "  services (converge-launch, before the first step):"
+sed 's/^/    /' "$dir/jobs/$job/logs/launch.log"
 
-state=$(scontrol show job "$job" | sed -n 's/.*JobState=\(\S*\).*/\1/p')
-section "demo finished in $(( $(date +%s) - started )) s: job $job $state"
-[[ $state == COMPLETED ]]
+section "what it produced"
+grep -h '^dns3d:' "$run/logs/simulate.log" | sed 's/^/  /' || true
+grep -h -A8 '^dns3d-analyse:' "$run/logs/analyse.log" | sed 's/^/  /' || true
+echo "  results kept after the job (Kapok lives only as long as its job): $run/results"
+ls -l "$run/results" 2>/dev/null | sed 's/^/    /' || true
+
+section "demo finished in $(( $(date +%s) - started )) s: workflow $([[ $status == 0 ]] && echo succeeded || echo FAILED)"
+exit "$status"

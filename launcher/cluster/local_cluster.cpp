@@ -183,12 +183,13 @@ void LocalCluster::write_configs(const ClusterSettings& s) const {
   write_file(dir_ + "/etc/topology.conf", SwitchTree::for_virtual_cluster(names).to_conf());
   // sched/converge reads converge.json from slurm.conf's directory.
   std::string site_config = installation_.share_dir + "/converge.json";
-  if (fs::exists(site_config) && !fs::exists(dir_ + "/etc/converge.json")) {
-    // Each virtual cluster keeps its jobs' service files apart: job ids of
-    // different clusters collide.
-    auto json = config::load_file(site_config);
+  std::string cluster_config = dir_ + "/etc/converge.json";
+  if (fs::exists(site_config) || fs::exists(cluster_config)) {
+    // An earlier run's file keeps its edits; each virtual cluster keeps its
+    // jobs' service files apart, since job ids of different clusters collide.
+    auto json = config::load_file(fs::exists(cluster_config) ? cluster_config : site_config);
     json["launcher"]["job_dir"] = dir_ + "/jobs/%j";
-    write_file(dir_ + "/etc/converge.json", json.dump(2) + "\n");
+    write_file(cluster_config, json.dump(2) + "\n");
   }
   write_file(dir_ + "/cluster.json", s.to_json().dump(2) + "\n");
 }

@@ -32,8 +32,7 @@ namespace {
 
 std::string run_checked(const std::vector<std::string>& argv) {
   auto r = process::run(argv);
-  if (r.exit_code != 0)
-    throw std::runtime_error(fmt::format("{} failed: {}", argv[0], r.output));
+  if (r.exit_code != 0) throw std::runtime_error(fmt::format("{} failed: {}", argv[0], r.output));
   return r.output;
 }
 
@@ -53,9 +52,9 @@ std::string job_state(const std::string& id, int* exit_code = nullptr) {
 }
 
 bool finished(const std::string& slurm_state) {
-  return slurm_state.empty() || (slurm_state != "PENDING" && slurm_state != "RUNNING" &&
-                                 slurm_state != "CONFIGURING" && slurm_state != "COMPLETING" &&
-                                 slurm_state != "SUSPENDED");
+  return slurm_state.empty() ||
+         (slurm_state != "PENDING" && slurm_state != "RUNNING" && slurm_state != "CONFIGURING" &&
+          slurm_state != "COMPLETING" && slurm_state != "SUSPENDED");
 }
 
 double seconds(const nlohmann::json& step, std::int64_t now) {
@@ -95,7 +94,8 @@ class Progress {
     for (const auto& name : state.json()["order"]) {
       const auto& s = state.json()["steps"][name.get<std::string>()];
       std::string nodes;
-      if (s.contains("nodes")) nodes = fmt::format("{}", fmt::join(s["nodes"].get<std::vector<std::string>>(), ","));
+      if (s.contains("nodes"))
+        nodes = fmt::format("{}", fmt::join(s["nodes"].get<std::vector<std::string>>(), ","));
       std::cout << fmt::format("{:<12} {:<10} {:>9.1f}  {}\n", name.get<std::string>(),
                                s["state"].get<std::string>(), seconds(s, now), nodes);
     }
@@ -134,18 +134,25 @@ int drive_allocation(const Workflow& w, const std::string& file, bool quiet) {
         << fs::absolute(file).string() << "\n";
   }
   fs::permissions(script, fs::perms::owner_all, fs::perm_options::add);
-  std::vector<std::string> argv{"sbatch", "--parsable", "-N", std::to_string(w.nodes), "-J", w.name,
+  std::vector<std::string> argv{"sbatch",
+                                "--parsable",
+                                "-N",
+                                std::to_string(w.nodes),
+                                "-J",
+                                w.name,
                                 fmt::format("--time={}", w.time_limit_minutes),
                                 "--converge-type=" + std::string(to_string(w.steps.front().type)),
-                                "-o", paths.logs() + "/allocation.log"};
+                                "-o",
+                                paths.logs() + "/allocation.log"};
   if (!w.services.empty())
     argv.push_back(fmt::format("--converge-services={}", fmt::join(w.services, ",")));
   argv.push_back(script);
   std::string job = first_line(run_checked(argv));
   auto start = RunState::now_ms();
   if (!quiet)
-    std::cout << fmt::format("workflow {}: job {} on {} nodes{}\n", w.name, job, w.nodes,
-                             w.services.empty() ? "" : fmt::format(" with {}", fmt::join(w.services, ",")));
+    std::cout << fmt::format(
+        "workflow {}: job {} on {} nodes{}\n", w.name, job, w.nodes,
+        w.services.empty() ? "" : fmt::format(" with {}", fmt::join(w.services, ",")));
   Progress progress(quiet, start);
   RunState state;
   bool have_state = false;
@@ -175,6 +182,8 @@ int drive_jobs(const Workflow& w, bool quiet) {
   for (const auto& s : w.steps) order.push_back(s.name);
   RunState state = RunState::start(w.name, order);
   std::map<std::string, std::string> jobs;
+  setenv("CONVERGE_WORK_DIR", w.work_dir.c_str(),
+         1);  // for inputs and outputs, as the steps see it
   auto expand = [](const std::string& text) {
     return expand_variables(text, [](const std::string& n) -> std::optional<std::string> {
       const char* v = std::getenv(n.c_str());
@@ -192,16 +201,31 @@ int drive_jobs(const Workflow& w, bool quiet) {
     }
     std::string command = kTaskBanner + step.command;
     std::string srun = fmt::format("srun -N {} -n {}{} /bin/sh -c '{}'", step.nodes, step.tasks,
-                                   step.mpi ? " --mpi=pmix" : "", std::regex_replace(command, std::regex("'"), "'\\''"));
-    std::vector<std::string> argv{"sbatch", "--parsable", "-N", std::to_string(step.nodes), "-n",
-                                  std::to_string(step.tasks), "-J", step.name,
-                                  "--converge-type=" + std::string(to_string(step.type)),
-                                  fmt::format("--time={}", step.time_limit_minutes ? step.time_limit_minutes : w.time_limit_minutes),
-                                  "-o", paths.log_of(step.name), "--kill-on-invalid-dep=yes"};
+                                   step.mpi ? " --mpi=pmix" : "",
+                                   std::regex_replace(command, std::regex("'"), "'\\''"));
+    std::vector<std::string> argv{
+        "sbatch",
+        "--parsable",
+        "-N",
+        std::to_string(step.nodes),
+        "-n",
+        std::to_string(step.tasks),
+        "-J",
+        step.name,
+        "--converge-type=" + std::string(to_string(step.type)),
+        fmt::format("--time={}",
+                    step.time_limit_minutes ? step.time_limit_minutes : w.time_limit_minutes),
+        "-o",
+        paths.log_of(step.name),
+        "--kill-on-invalid-dep=yes"};
     if (!w.services.empty())
       argv.push_back(fmt::format("--converge-services={}", fmt::join(w.services, ",")));
     if (!deps.empty()) argv.push_back(fmt::format("--dependency=afterok:{}", fmt::join(deps, ":")));
-    for (const auto& [k, v] : w.env) argv.push_back("--export=ALL," + k + "=" + v);
+    const char* path = std::getenv("PATH");
+    std::string exports = "--export=ALL,PATH=" + process::executable_dir() + ":" +
+                          (path ? path : "/usr/bin:/bin") + ",CONVERGE_WORK_DIR=" + w.work_dir;
+    for (const auto& [k, v] : w.env) exports += "," + k + "=" + v;
+    argv.push_back(exports);
     argv.insert(argv.end(), {"--wrap", srun});
     jobs[step.name] = first_line(run_checked(argv));
     state.set_field(step.name, "job", jobs[step.name]);
@@ -227,11 +251,12 @@ int drive_jobs(const Workflow& w, bool quiet) {
       state.set_field(step.name, "nodes", nodes_in_log(paths.log_of(step.name)));
       if (slurm == "COMPLETED") {
         state.set(step.name, "done");
-      } else if (slurm == "CANCELLED" && state.json()["steps"][step.name].value("exit_code", 0) == 0 &&
-                 exit_code == 0) {
+      } else if (slurm == "CANCELLED" &&
+                 state.json()["steps"][step.name].value("exit_code", 0) == 0 && exit_code == 0) {
         state.set(step.name, "cancelled", "a dependency did not succeed");
       } else {
-        std::string reason = fmt::format("job {} {}, exit code {}", jobs[step.name], slurm, exit_code);
+        std::string reason =
+            fmt::format("job {} {}, exit code {}", jobs[step.name], slurm, exit_code);
         if (auto last = last_words(paths.log_of(step.name)); !last.empty()) reason += ": " + last;
         state.set(step.name, "failed", reason);
       }
@@ -248,8 +273,9 @@ int drive_jobs(const Workflow& w, bool quiet) {
 }  // namespace
 
 int drive(const Workflow& workflow, const std::string& workflow_file, bool quiet) {
-  return workflow.mode == WorkflowMode::allocation ? drive_allocation(workflow, workflow_file, quiet)
-                                                   : drive_jobs(workflow, quiet);
+  return workflow.mode == WorkflowMode::allocation
+             ? drive_allocation(workflow, workflow_file, quiet)
+             : drive_jobs(workflow, quiet);
 }
 
 }  // namespace converge::workflow

@@ -44,8 +44,16 @@ int run_in_allocation(const Workflow& workflow, const std::string& /*workflow_fi
   state.json()["job"] = job ? job : "";
   state.save(paths.state());
 
-  std::vector<std::string> env;
+  // Steps find Converge's programs (dns3d, ...) beside converge-run, and
+  // the run's directory for results that must outlive the job's Kapok.
+  const char* path = std::getenv("PATH");
+  std::vector<std::string> env{
+      "PATH=" + process::executable_dir() + ":" + (path ? path : "/usr/bin:/bin"),
+      "CONVERGE_WORK_DIR=" + workflow.work_dir};
   for (const auto& [k, v] : workflow.env) env.push_back(k + "=" + v);
+  // Inputs and outputs name the same variables the steps see.
+  setenv("CONVERGE_WORK_DIR", workflow.work_dir.c_str(), 1);
+  for (const auto& [k, v] : workflow.env) setenv(k.c_str(), v.c_str(), 1);
   int failures = 0;
   for (const auto& step : workflow.steps) {
     std::string blocked;

@@ -54,8 +54,8 @@ WorkflowStep parse_step(const config::Node& n, unsigned workflow_nodes) {
 
 Workflow Workflow::from_json(const config::Json& json, const std::string& origin) {
   config::Node root(json, origin);
-  root.allow_only({"name", "mode", "nodes", "services", "time_limit_minutes", "work_dir", "env",
-                   "steps"});
+  root.allow_only(
+      {"name", "mode", "nodes", "services", "time_limit_minutes", "work_dir", "env", "steps"});
   Workflow w;
   w.name = root.at("name").as_string();
   if (!valid_name(w.name)) root.at("name").fail("letters, digits, '-', '_' and '.' only");
@@ -169,7 +169,8 @@ std::string expand_variables(
       continue;
     }
     end = start;
-    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_'))
+    while (end < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_'))
       ++end;
     if (end == start) {
       out += '$';

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 using namespace converge::test;
 namespace fs = std::filesystem;
@@ -48,13 +49,26 @@ TEST(Workflow, ThreeStepsInOneAllocationShareKapokAndARerunSkipsCompleteOnes) {
       {"services", {"kapok"}},
       {"time_limit_minutes", 5},
       {"steps",
-       {{{"name", "simulate"}, {"type", "sim"}, {"nodes", 4}, {"tasks", 4},
-         {"command", "seq $((SLURM_PROCID * 100)) $((SLURM_PROCID * 100 + 99)) > "
-                     "$CONVERGE_KAPOK_MOUNT/part-$SLURM_PROCID"}},
-        {{"name", "analyse"}, {"type", "bigdata"}, {"nodes", 2}, {"tasks", 2}, {"after", {"simulate"}},
-         {"command", "[ $SLURM_PROCID = 0 ] && cat $CONVERGE_KAPOK_MOUNT/part-* | awk '{s+=$1} END {print s}' > " + dir + "/sum.txt || true"},
+       {{{"name", "simulate"},
+         {"type", "sim"},
+         {"nodes", 4},
+         {"tasks", 4},
+         {"command",
+          "seq $((SLURM_PROCID * 100)) $((SLURM_PROCID * 100 + 99)) > "
+          "$CONVERGE_KAPOK_MOUNT/part-$SLURM_PROCID"}},
+        {{"name", "analyse"},
+         {"type", "bigdata"},
+         {"nodes", 2},
+         {"tasks", 2},
+         {"after", {"simulate"}},
+         {"command",
+          "[ $SLURM_PROCID = 0 ] && cat $CONVERGE_KAPOK_MOUNT/part-* | awk '{s+=$1} END {print s}' "
+          "> " +
+              dir + "/sum.txt || true"},
          {"outputs", {dir + "/sum.txt"}}},
-        {{"name", "infer"}, {"type", "ai"}, {"after", {"analyse"}},
+        {{"name", "infer"},
+         {"type", "ai"},
+         {"after", {"analyse"}},
          {"command", "echo answer $(cat " + dir + "/sum.txt) > " + dir + "/answer.txt"},
          {"inputs", {dir + "/sum.txt"}},
          {"outputs", {dir + "/answer.txt"}}}}}};
@@ -81,22 +95,29 @@ TEST(Workflow, ThreeStepsInOneAllocationShareKapokAndARerunSkipsCompleteOnes) {
 TEST(Workflow, AFailingMiddleStepStopsItsDependentsAndIsNamed) {
   for (const char* mode : {"allocation", "jobs"}) {
     std::string dir = fresh_dir(std::string("fail-") + mode);
-    nlohmann::json w = {
-        {"name", "workflow"},
-        {"nodes", 2},
-        {"steps",
-         {{{"name", "first"}, {"type", "sim"}, {"nodes", 2}, {"command", "true"}},
-          {{"name", "middle"}, {"type", "bigdata"}, {"after", {"first"}},
-           {"command", "echo cannot parse fields.bin >&2; exit 3"}},
-          {{"name", "last"}, {"type", "ai"}, {"after", {"middle"}},
-           {"command", "touch " + dir + "/must-not-exist"}},
-          {{"name", "independent"}, {"type", "bigdata"}, {"after", {"first"}},
-           {"command", "touch " + dir + "/independent"}}}}};
+    nlohmann::json w = {{"name", "workflow"},
+                        {"nodes", 2},
+                        {"steps",
+                         {{{"name", "first"}, {"type", "sim"}, {"nodes", 2}, {"command", "true"}},
+                          {{"name", "middle"},
+                           {"type", "bigdata"},
+                           {"after", {"first"}},
+                           {"command", "echo cannot parse fields.bin >&2; exit 3"}},
+                          {{"name", "last"},
+                           {"type", "ai"},
+                           {"after", {"middle"}},
+                           {"command", "touch " + dir + "/must-not-exist"}},
+                          {{"name", "independent"},
+                           {"type", "bigdata"},
+                           {"after", {"first"}},
+                           {"command", "touch " + dir + "/independent"}}}}};
     auto run = converge_run(write_workflow(dir, w), std::string("--mode ") + mode);
     EXPECT_EQ(run.exit_code, 1) << mode << "\n" << run.output;
-    EXPECT_NE(run.output.find("step middle failed"), std::string::npos) << mode << "\n" << run.output;
+    EXPECT_NE(run.output.find("step middle failed"), std::string::npos) << mode << "\n"
+                                                                        << run.output;
     EXPECT_NE(run.output.find("exit code 3: cannot parse fields.bin"), std::string::npos)
-        << mode << "\n" << run.output;
+        << mode << "\n"
+        << run.output;
     EXPECT_FALSE(fs::exists(dir + "/must-not-exist")) << mode;
     EXPECT_TRUE(fs::exists(dir + "/independent")) << mode;
     auto state = state_of(dir);
@@ -107,10 +128,11 @@ TEST(Workflow, AFailingMiddleStepStopsItsDependentsAndIsNamed) {
 
 TEST(Workflow, BadWorkflowsAreRefusedWithTheirLocation) {
   std::string dir = fresh_dir("bad");
-  nlohmann::json cycle = {{"name", "w"},
-                          {"steps",
-                           {{{"name", "a"}, {"type", "sim"}, {"command", "true"}, {"after", {"b"}}},
-                            {{"name", "b"}, {"type", "sim"}, {"command", "true"}, {"after", {"a"}}}}}};
+  nlohmann::json cycle = {
+      {"name", "w"},
+      {"steps",
+       {{{"name", "a"}, {"type", "sim"}, {"command", "true"}, {"after", {"b"}}},
+        {{"name", "b"}, {"type", "sim"}, {"command", "true"}, {"after", {"a"}}}}}};
   auto run = converge_run(write_workflow(dir, cycle));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.output.find("dependency cycle among steps a, b"), std::string::npos) << run.output;
@@ -119,4 +141,48 @@ TEST(Workflow, BadWorkflowsAreRefusedWithTheirLocation) {
   run = converge_run(write_workflow(dir, unknown));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.output.find("/steps/0/type"), std::string::npos) << run.output;
+}
+
+TEST(Workflow, Dns3dOnFourRanksMatchesTheAnalyticSolutionAndRestartsFromKapok) {
+  const std::string env = "OMPI_MCA_btl=self,tcp OMPI_MCA_mpi_yield_when_idle=1 ";
+  auto run = sh(env + "srun --mpi=pmix -N2 -n4 " + kBinDir +
+                "/dns3d --n 32 --steps 50 --tolerance 1e-2 2>&1");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("32^3 on 2x2 ranks"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("Poisson"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("(OK)"), std::string::npos) << run.output;
+  // The check has teeth: below the discretisation error the run fails.
+  auto strict = sh(env + "srun --mpi=pmix -N1 -n2 " + kBinDir +
+                   "/dns3d --n 16 --steps 20 --tolerance 1e-5 2>&1");
+  EXPECT_NE(strict.exit_code, 0) << strict.output;
+  EXPECT_NE(strict.output.find("ABOVE TOLERANCE"), std::string::npos) << strict.output;
+
+  // Fields and checkpoints on Kapok: a run stopped at step 30 and restarted
+  // from its checkpoint ends exactly where an uninterrupted run does.
+  std::string dir = fresh_dir("dns3d");
+  std::ofstream(dir + "/job.sh")
+      << "#!/bin/sh\nexport " << env << "\nd=" << kBinDir << "/dns3d\n"
+      << "k=$CONVERGE_KAPOK_MOUNT\n"
+      << "srun --mpi=pmix -n4 $d --n 32 --steps 30 --checkpoint-every 10 --out $k/a\n"
+      << "srun --mpi=pmix -n4 $d --n 32 --steps 50 --restart --out $k/a\n"
+      << "srun --mpi=pmix -n4 $d --n 32 --steps 50 --output-every 25 --out $k/b\n"
+      << "srun --mpi=pmix -n2 ${d}-analyse --in $k/b --report $k/b/analysis.json\n"
+      << "ls $k/a $k/b\n";
+  auto submit = sh("sbatch --parsable -N2 --ntasks-per-node=2 --converge-services=kapok -o " + dir +
+                   "/job.out " + dir + "/job.sh");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  EXPECT_EQ(wait_for_job(submit.output.substr(0, submit.output.find_first_of(";\n"))), 0)
+      << read_file(dir + "/job.out");
+  std::string out = read_file(dir + "/job.out");
+  std::vector<std::string> finals;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("dns3d: 32^3") != std::string::npos && line.find("50 steps") != std::string::npos)
+      finals.push_back(line.substr(line.find("max error")));
+  }
+  ASSERT_EQ(finals.size(), 2u) << out;
+  EXPECT_EQ(finals[0], finals[1]) << out;
+  for (const char* file : {"checkpoint.bin", "checkpoint.json", "u_000050.bin", "phi_000050.bin"})
+    EXPECT_NE(out.find(file), std::string::npos) << out;
+  EXPECT_NE(out.find("decay rate 0.30"), std::string::npos) << out;
 }

@@ -45,24 +45,30 @@ TEST(Workflow, StepsComeInDependencyOrder) {
 }
 
 TEST(Workflow, MistakesAreLocated) {
-  EXPECT_NE(error_of(R"({"name": "w", "steps": [{"name": "a", "type": "sim", "command": "x", "after": ["b"]}]})")
-                .find("/steps/0/after: no step named \"b\""),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(
+          R"({"name": "w", "steps": [{"name": "a", "type": "sim", "command": "x", "after": ["b"]}]})")
+          .find("/steps/0/after: no step named \"b\""),
+      std::string::npos);
   EXPECT_NE(error_of(R"({"name": "w", "steps": [
       {"name": "a", "type": "sim", "command": "x", "after": ["b"]},
       {"name": "b", "type": "sim", "command": "x", "after": ["a"]}]})")
                 .find("dependency cycle among steps a, b"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"name": "w", "nodes": 2, "steps": [{"name": "a", "type": "sim", "nodes": 3, "command": "x"}]})")
-                .find("/steps/0/nodes"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(
+          R"({"name": "w", "nodes": 2, "steps": [{"name": "a", "type": "sim", "nodes": 3, "command": "x"}]})")
+          .find("/steps/0/nodes"),
+      std::string::npos);
   EXPECT_NE(error_of(R"({"name": "w", "steps": [{"name": "a", "type": "sim", "command": "x"},
       {"name": "a", "type": "sim", "command": "y"}]})")
                 .find("defined twice"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"name": "w", "services": ["hdfs"], "steps": [{"name": "a", "type": "sim", "command": "x"}]})")
-                .find("/services"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(
+          R"({"name": "w", "services": ["hdfs"], "steps": [{"name": "a", "type": "sim", "command": "x"}]})")
+          .find("/services"),
+      std::string::npos);
 }
 
 TEST(Workflow, VariablesExpandFromTheEnvironmentOfTheRunningNode) {

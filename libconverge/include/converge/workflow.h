@@ -25,8 +25,8 @@ struct WorkflowStep {
   JobType type = JobType::sim;
   unsigned nodes = 1;
   unsigned tasks = 1;
-  bool mpi = false;     // srun --mpi=pmix
-  std::string command;  // a shell command, run by every task
+  bool mpi = false;                          // srun --mpi=pmix
+  std::string command;                       // a shell command, run by every task
   std::vector<std::string> inputs, outputs;  // paths; $VARS expand on the running node
   std::vector<std::string> after;            // steps that must succeed first
   unsigned time_limit_minutes = 0;           // 0: the workflow's
@@ -55,8 +55,9 @@ struct Workflow {
 };
 
 // $NAME and ${NAME} from `lookup`; unknown names expand to "".
-std::string expand_variables(const std::string& text,
-                             const std::function<std::optional<std::string>(const std::string&)>& lookup);
+std::string expand_variables(
+    const std::string& text,
+    const std::function<std::optional<std::string>(const std::string&)>& lookup);
 
 // A step's outputs are complete when each exists and none is older than any
 // input that exists; a step without outputs is never complete.
