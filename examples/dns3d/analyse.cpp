@@ -74,9 +74,12 @@ int main(int argc, char** argv) {
     std::string in, report;
     for (int i = 1; i < argc; ++i) {
       std::string arg = argv[i];
-      if (arg == "--in" && i + 1 < argc) in = argv[++i];
-      else if (arg == "--report" && i + 1 < argc) report = argv[++i];
-      else throw std::invalid_argument("usage: dns3d-analyse --in DIR [--report FILE]");
+      if (arg == "--in" && i + 1 < argc)
+        in = argv[++i];
+      else if (arg == "--report" && i + 1 < argc)
+        report = argv[++i];
+      else
+        throw std::invalid_argument("usage: dns3d-analyse --in DIR [--report FILE]");
     }
     if (in.empty()) throw std::invalid_argument("usage: dns3d-analyse --in DIR [--report FILE]");
     Run run = read_run(in);
@@ -96,7 +99,8 @@ int main(int argc, char** argv) {
     std::vector<Stats> stats;
     for (const auto& [step, path] : snapshots) {
       MPI_File file;
-      if (MPI_File_open(MPI_COMM_WORLD, path.c_str(), MPI_MODE_RDONLY, MPI_INFO_NULL, &file) != MPI_SUCCESS)
+      if (MPI_File_open(MPI_COMM_WORLD, path.c_str(), MPI_MODE_RDONLY, MPI_INFO_NULL, &file) !=
+          MPI_SUCCESS)
         throw std::runtime_error("cannot open " + path);
       auto u = read_planes(file, n, z0, count);
       MPI_File_close(&file);
@@ -120,20 +124,24 @@ int main(int argc, char** argv) {
       MPI_Allreduce(local, global, 3, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
       MPI_Allreduce(&max, &global_max, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
       double cells = double(n) * n * n;
-      stats.push_back({step, global[0] / cells, std::sqrt(global[1] / cells), global_max, global[2] / cells});
+      stats.push_back(
+          {step, global[0] / cells, std::sqrt(global[1] / cells), global_max, global[2] / cells});
     }
     if (rank == 0) {
       std::ostringstream json;
-      json << std::setprecision(10) << "{\"n\": " << n << ", \"nu\": " << run.nu << ", \"snapshots\": [";
+      json << std::setprecision(10) << "{\"n\": " << n << ", \"nu\": " << run.nu
+           << ", \"snapshots\": [";
       std::printf("dns3d-analyse: %zu snapshots of %d^3 on %d ranks\n", stats.size(), n, size);
-      std::printf("%8s %12s %12s %12s %12s %12s\n", "step", "time", "mean", "rms", "max|u|", "<|grad u|^2>");
+      std::printf("%8s %12s %12s %12s %12s %12s\n", "step", "time", "mean", "rms", "max|u|",
+                  "<|grad u|^2>");
       double rate = 0;
       for (std::size_t i = 0; i < stats.size(); ++i) {
         const auto& s = stats[i];
-        std::printf("%8d %12.5f %12.3e %12.5e %12.5e %12.5e\n", s.step, s.step * run.dt, s.mean, s.rms, s.max,
-                    s.gradient2);
-        json << (i ? ", " : "") << "{\"step\": " << s.step << ", \"mean\": " << s.mean << ", \"rms\": " << s.rms
-             << ", \"max\": " << s.max << ", \"gradient2\": " << s.gradient2 << "}";
+        std::printf("%8d %12.5f %12.3e %12.5e %12.5e %12.5e\n", s.step, s.step * run.dt, s.mean,
+                    s.rms, s.max, s.gradient2);
+        json << (i ? ", " : "") << "{\"step\": " << s.step << ", \"mean\": " << s.mean
+             << ", \"rms\": " << s.rms << ", \"max\": " << s.max
+             << ", \"gradient2\": " << s.gradient2 << "}";
       }
       if (stats.size() >= 2) {
         const auto &a = stats.front(), &b = stats.back();

@@ -55,21 +55,32 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
       return argv[++i];
     };
-    if (arg == "--n") o.n = std::stoi(value());
+    if (arg == "--n")
+      o.n = std::stoi(value());
     else if (arg == "--grid") {
       std::string g = value();
       if (std::sscanf(g.c_str(), "%dx%d", &o.p1, &o.p2) != 2 || o.p1 < 1 || o.p2 < 1)
         throw std::invalid_argument("--grid is P1xP2, e.g. 2x2");
-    } else if (arg == "--steps") o.steps = std::stoi(value());
-    else if (arg == "--nu") o.nu = std::stod(value());
-    else if (arg == "--cfl") o.cfl = std::stod(value());
-    else if (arg == "--out") o.out = value();
-    else if (arg == "--output-every") o.output_every = std::stoi(value());
-    else if (arg == "--checkpoint-every") o.checkpoint_every = std::stoi(value());
-    else if (arg == "--restart") o.restart = true;
-    else if (arg == "--tolerance") o.tolerance = std::stod(value());
-    else if (arg == "--help") throw std::invalid_argument(kUsage);
-    else throw std::invalid_argument("unknown argument " + arg + "\n" + kUsage);
+    } else if (arg == "--steps")
+      o.steps = std::stoi(value());
+    else if (arg == "--nu")
+      o.nu = std::stod(value());
+    else if (arg == "--cfl")
+      o.cfl = std::stod(value());
+    else if (arg == "--out")
+      o.out = value();
+    else if (arg == "--output-every")
+      o.output_every = std::stoi(value());
+    else if (arg == "--checkpoint-every")
+      o.checkpoint_every = std::stoi(value());
+    else if (arg == "--restart")
+      o.restart = true;
+    else if (arg == "--tolerance")
+      o.tolerance = std::stod(value());
+    else if (arg == "--help")
+      throw std::invalid_argument(kUsage);
+    else
+      throw std::invalid_argument("unknown argument " + arg + "\n" + kUsage);
   }
   if (o.n < 4 || o.steps < 0 || o.nu <= 0 || o.cfl <= 0 || o.cfl > 1.0 / 6)
     throw std::invalid_argument("need --n >= 4, --steps >= 0, --nu > 0, 0 < --cfl <= 1/6");
@@ -88,13 +99,16 @@ class Halo {
   void fill(const std::vector<double>& u) {
     const int n = g_.n, b1 = g_.b1(), b2 = g_.b2();
     for (int z = 0; z < b2; ++z)
-      for (int y = 0; y < b1; ++y) std::memcpy(&at(z, y, 0), &u[(std::size_t(z) * b1 + y) * n], n * sizeof(double));
+      for (int y = 0; y < b1; ++y)
+        std::memcpy(&at(z, y, 0), &u[(std::size_t(z) * b1 + y) * n], n * sizeof(double));
     // y faces (cart dimension 0), one x-line per local z
-    exchange(0, b2, [&](int z, bool high) { return &at(z, high ? b1 - 1 : 0, 0); },
-             [&](int z, bool high) { return &at(z, high ? b1 : -1, 0); });
+    exchange(
+        0, b2, [&](int z, bool high) { return &at(z, high ? b1 - 1 : 0, 0); },
+        [&](int z, bool high) { return &at(z, high ? b1 : -1, 0); });
     // z faces (cart dimension 1), one x-line per y, ghost rows included
-    exchange(1, b1 + 2, [&](int y, bool high) { return &at(high ? b2 - 1 : 0, y - 1, 0); },
-             [&](int y, bool high) { return &at(high ? b2 : -1, y - 1, 0); });
+    exchange(
+        1, b1 + 2, [&](int y, bool high) { return &at(high ? b2 - 1 : 0, y - 1, 0); },
+        [&](int y, bool high) { return &at(high ? b2 : -1, y - 1, 0); });
   }
 
  private:
@@ -106,10 +120,12 @@ class Halo {
     std::vector<double> send(std::size_t(lines) * n), receive(send.size());
     for (bool up : {true, false}) {
       // Send our high face up (it is their low ghost), or our low face down.
-      for (int l = 0; l < lines; ++l) std::memcpy(&send[std::size_t(l) * n], inner(l, up), n * sizeof(double));
-      MPI_Sendrecv(send.data(), lines * n, MPI_DOUBLE, up ? high : low, 0, receive.data(), lines * n,
-                   MPI_DOUBLE, up ? low : high, 0, g_.cart, MPI_STATUS_IGNORE);
-      for (int l = 0; l < lines; ++l) std::memcpy(ghost(l, !up), &receive[std::size_t(l) * n], n * sizeof(double));
+      for (int l = 0; l < lines; ++l)
+        std::memcpy(&send[std::size_t(l) * n], inner(l, up), n * sizeof(double));
+      MPI_Sendrecv(send.data(), lines * n, MPI_DOUBLE, up ? high : low, 0, receive.data(),
+                   lines * n, MPI_DOUBLE, up ? low : high, 0, g_.cart, MPI_STATUS_IGNORE);
+      for (int l = 0; l < lines; ++l)
+        std::memcpy(ghost(l, !up), &receive[std::size_t(l) * n], n * sizeof(double));
     }
   }
 
@@ -128,8 +144,9 @@ void write_checkpoint(const PencilGrid& g, const std::string& dir, const std::ve
   MPI_Barrier(g.cart);
   if (g.rank == 0) {
     std::filesystem::rename(dir + "/checkpoint.bin.tmp", dir + "/checkpoint.bin");
-    std::ofstream(dir + "/checkpoint.json.tmp") << std::setprecision(17)
-        << "{\"step\": " << c.step << ", \"time\": " << c.time << ", \"n\": " << o.n << ", \"nu\": " << o.nu << "}\n";
+    std::ofstream(dir + "/checkpoint.json.tmp")
+        << std::setprecision(17) << "{\"step\": " << c.step << ", \"time\": " << c.time
+        << ", \"n\": " << o.n << ", \"nu\": " << o.nu << "}\n";
     std::filesystem::rename(dir + "/checkpoint.json.tmp", dir + "/checkpoint.json");
   }
   MPI_Barrier(g.cart);
@@ -167,8 +184,9 @@ int run(const Options& o) {
     for (int z = 0; z < b2; ++z)
       for (int y = 0; y < b1; ++y)
         for (int x = 0; x < n; ++x)
-          u[(std::size_t(z) * b1 + y) * n + x] =
-              std::sin(coordinate(x)) * std::sin(coordinate(g.y0() + y)) * std::sin(coordinate(g.z0() + z));
+          u[(std::size_t(z) * b1 + y) * n + x] = std::sin(coordinate(x)) *
+                                                 std::sin(coordinate(g.y0() + y)) *
+                                                 std::sin(coordinate(g.z0() + z));
   }
   if (!o.out.empty() && g.rank == 0) std::filesystem::create_directories(o.out);
   MPI_Barrier(g.cart);
@@ -180,8 +198,9 @@ int run(const Options& o) {
     for (int z = 0; z < b2; ++z)
       for (int y = 0; y < b1; ++y)
         for (int x = 0; x < n; ++x) {
-          double lap = (halo.at(z, y, (x + 1) % n) + halo.at(z, y, (x + n - 1) % n) + halo.at(z, y + 1, x) +
-                        halo.at(z, y - 1, x) + halo.at(z + 1, y, x) + halo.at(z - 1, y, x) - 6 * halo.at(z, y, x)) /
+          double lap = (halo.at(z, y, (x + 1) % n) + halo.at(z, y, (x + n - 1) % n) +
+                        halo.at(z, y + 1, x) + halo.at(z, y - 1, x) + halo.at(z + 1, y, x) +
+                        halo.at(z - 1, y, x) - 6 * halo.at(z, y, x)) /
                        (h * h);
           next[(std::size_t(z) * b1 + y) * n + x] = halo.at(z, y, x) + dt * o.nu * lap;
         }
@@ -219,15 +238,19 @@ int run(const Options& o) {
   if (g.rank == 0) {
     double relative = global[0] / amplitude, poisson_relative = global[1] / amplitude;
     ok = o.tolerance <= 0 || (relative <= o.tolerance && poisson_relative <= 1e-10);
-    std::printf("dns3d: %d^3 on %dx%d ranks, %d steps to t=%.4f in %.2f s; max error %.3e "
-                "(relative %.3e), Poisson %.1e%s\n",
-                n, g.p1, g.p2, at.step, at.time, elapsed, global[0], relative, poisson_relative,
-                o.tolerance <= 0 ? "" : ok ? " (OK)" : " (ABOVE TOLERANCE)");
+    std::printf(
+        "dns3d: %d^3 on %dx%d ranks, %d steps to t=%.4f in %.2f s; max error %.3e "
+        "(relative %.3e), Poisson %.1e%s\n",
+        n, g.p1, g.p2, at.step, at.time, elapsed, global[0], relative, poisson_relative,
+        o.tolerance <= 0 ? ""
+        : ok             ? " (OK)"
+                         : " (ABOVE TOLERANCE)");
     if (!o.out.empty()) {
-      std::ofstream(o.out + "/run.json") << std::setprecision(17)
-          << "{\"n\": " << n << ", \"nu\": " << o.nu << ", \"dt\": " << dt << ", \"steps\": " << at.step
-          << ", \"time\": " << at.time << ", \"output_every\": " << o.output_every
-          << ", \"relative_error\": " << relative << "}\n";
+      std::ofstream(o.out + "/run.json")
+          << std::setprecision(17) << "{\"n\": " << n << ", \"nu\": " << o.nu << ", \"dt\": " << dt
+          << ", \"steps\": " << at.step << ", \"time\": " << at.time
+          << ", \"output_every\": " << o.output_every << ", \"relative_error\": " << relative
+          << "}\n";
     }
   }
   int status = ok ? 0 : 1;

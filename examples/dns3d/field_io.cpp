@@ -28,12 +28,14 @@ void check(int rc, const std::string& what, const std::string& path) {
 
 void write_field(const PencilGrid& grid, const std::string& path, const std::vector<double>& u) {
   MPI_File file;
-  check(MPI_File_open(grid.cart, path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &file),
+  check(MPI_File_open(grid.cart, path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL,
+                      &file),
         "cannot create", path);
   MPI_Datatype type = pencil_type(grid);
   MPI_File_set_size(file, 0);
   MPI_File_set_view(file, 0, MPI_DOUBLE, type, "native", MPI_INFO_NULL);
-  int rc = MPI_File_write_all(file, u.data(), static_cast<int>(u.size()), MPI_DOUBLE, MPI_STATUS_IGNORE);
+  int rc =
+      MPI_File_write_all(file, u.data(), static_cast<int>(u.size()), MPI_DOUBLE, MPI_STATUS_IGNORE);
   MPI_Type_free(&type);
   MPI_File_close(&file);
   check(rc, "cannot write", path);
@@ -41,7 +43,8 @@ void write_field(const PencilGrid& grid, const std::string& path, const std::vec
 
 void read_field(const PencilGrid& grid, const std::string& path, std::vector<double>& u) {
   MPI_File file;
-  check(MPI_File_open(grid.cart, path.c_str(), MPI_MODE_RDONLY, MPI_INFO_NULL, &file), "cannot open", path);
+  check(MPI_File_open(grid.cart, path.c_str(), MPI_MODE_RDONLY, MPI_INFO_NULL, &file),
+        "cannot open", path);
   MPI_Offset size = 0;
   MPI_File_get_size(file, &size);
   if (size != MPI_Offset(sizeof(double)) * grid.n * grid.n * grid.n) {
@@ -51,7 +54,8 @@ void read_field(const PencilGrid& grid, const std::string& path, std::vector<dou
   MPI_Datatype type = pencil_type(grid);
   MPI_File_set_view(file, 0, MPI_DOUBLE, type, "native", MPI_INFO_NULL);
   u.resize(grid.pencil_size());
-  int rc = MPI_File_read_all(file, u.data(), static_cast<int>(u.size()), MPI_DOUBLE, MPI_STATUS_IGNORE);
+  int rc =
+      MPI_File_read_all(file, u.data(), static_cast<int>(u.size()), MPI_DOUBLE, MPI_STATUS_IGNORE);
   MPI_Type_free(&type);
   MPI_File_close(&file);
   check(rc, "cannot read", path);

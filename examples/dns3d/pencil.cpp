@@ -15,7 +15,8 @@ PencilGrid::PencilGrid(int n_, int p1_, int p2_, MPI_Comm world) : n(n_), p1(p1_
     throw std::invalid_argument("process grid " + std::to_string(p1) + "x" + std::to_string(p2) +
                                 " does not match " + std::to_string(size) + " ranks");
   if (n % p1 != 0 || n % p2 != 0)
-    throw std::invalid_argument("grid size " + std::to_string(n) + " is not divisible by the process grid");
+    throw std::invalid_argument("grid size " + std::to_string(n) +
+                                " is not divisible by the process grid");
   int dims[2] = {p1, p2}, periods[2] = {1, 1};
   MPI_Cart_create(world, 2, dims, periods, 0, &cart);
   MPI_Comm_rank(cart, &rank);
@@ -68,14 +69,16 @@ void PencilFft::x_to_y(std::vector<Complex>& data) {
     for (int z = 0; z < b2; ++z)
       for (int y = 0; y < b1; ++y)
         for (int x = 0; x < b1; ++x)
-          send_[j * chunk + (std::size_t(z) * b1 + y) * b1 + x] = data[(std::size_t(z) * b1 + y) * n + j * b1 + x];
+          send_[j * chunk + (std::size_t(z) * b1 + y) * b1 + x] =
+              data[(std::size_t(z) * b1 + y) * n + j * b1 + x];
   MPI_Alltoall(send_.data(), static_cast<int>(chunk), MPI_CXX_DOUBLE_COMPLEX, receive_.data(),
                static_cast<int>(chunk), MPI_CXX_DOUBLE_COMPLEX, grid_.row);
   for (int j = 0; j < p1; ++j)  // from rank j: its y block j, our x block
     for (int z = 0; z < b2; ++z)
       for (int y = 0; y < b1; ++y)
         for (int x = 0; x < b1; ++x)
-          data[(std::size_t(z) * b1 + x) * n + j * b1 + y] = receive_[j * chunk + (std::size_t(z) * b1 + y) * b1 + x];
+          data[(std::size_t(z) * b1 + x) * n + j * b1 + y] =
+              receive_[j * chunk + (std::size_t(z) * b1 + y) * b1 + x];
 }
 
 void PencilFft::y_to_x(std::vector<Complex>& data) {
@@ -85,14 +88,16 @@ void PencilFft::y_to_x(std::vector<Complex>& data) {
     for (int z = 0; z < b2; ++z)
       for (int x = 0; x < b1; ++x)
         for (int y = 0; y < b1; ++y)
-          send_[j * chunk + (std::size_t(z) * b1 + y) * b1 + x] = data[(std::size_t(z) * b1 + x) * n + j * b1 + y];
+          send_[j * chunk + (std::size_t(z) * b1 + y) * b1 + x] =
+              data[(std::size_t(z) * b1 + x) * n + j * b1 + y];
   MPI_Alltoall(send_.data(), static_cast<int>(chunk), MPI_CXX_DOUBLE_COMPLEX, receive_.data(),
                static_cast<int>(chunk), MPI_CXX_DOUBLE_COMPLEX, grid_.row);
   for (int j = 0; j < p1; ++j)
     for (int z = 0; z < b2; ++z)
       for (int y = 0; y < b1; ++y)
         for (int x = 0; x < b1; ++x)
-          data[(std::size_t(z) * b1 + y) * n + j * b1 + x] = receive_[j * chunk + (std::size_t(z) * b1 + y) * b1 + x];
+          data[(std::size_t(z) * b1 + y) * n + j * b1 + x] =
+              receive_[j * chunk + (std::size_t(z) * b1 + y) * b1 + x];
 }
 
 // y-pencil -> z-pencil inside the column communicator: rank j of the
@@ -104,14 +109,16 @@ void PencilFft::y_to_z(std::vector<Complex>& data) {
     for (int z = 0; z < b2; ++z)
       for (int x = 0; x < b1; ++x)
         for (int y = 0; y < b2; ++y)
-          send_[j * chunk + (std::size_t(z) * b1 + x) * b2 + y] = data[(std::size_t(z) * b1 + x) * n + j * b2 + y];
+          send_[j * chunk + (std::size_t(z) * b1 + x) * b2 + y] =
+              data[(std::size_t(z) * b1 + x) * n + j * b2 + y];
   MPI_Alltoall(send_.data(), static_cast<int>(chunk), MPI_CXX_DOUBLE_COMPLEX, receive_.data(),
                static_cast<int>(chunk), MPI_CXX_DOUBLE_COMPLEX, grid_.col);
   for (int j = 0; j < p2; ++j)  // from rank j: its z block j, our y block
     for (int z = 0; z < b2; ++z)
       for (int x = 0; x < b1; ++x)
         for (int y = 0; y < b2; ++y)
-          data[(std::size_t(y) * b1 + x) * n + j * b2 + z] = receive_[j * chunk + (std::size_t(z) * b1 + x) * b2 + y];
+          data[(std::size_t(y) * b1 + x) * n + j * b2 + z] =
+              receive_[j * chunk + (std::size_t(z) * b1 + x) * b2 + y];
 }
 
 void PencilFft::z_to_y(std::vector<Complex>& data) {
@@ -121,14 +128,16 @@ void PencilFft::z_to_y(std::vector<Complex>& data) {
     for (int y = 0; y < b2; ++y)
       for (int x = 0; x < b1; ++x)
         for (int z = 0; z < b2; ++z)
-          send_[j * chunk + (std::size_t(z) * b1 + x) * b2 + y] = data[(std::size_t(y) * b1 + x) * n + j * b2 + z];
+          send_[j * chunk + (std::size_t(z) * b1 + x) * b2 + y] =
+              data[(std::size_t(y) * b1 + x) * n + j * b2 + z];
   MPI_Alltoall(send_.data(), static_cast<int>(chunk), MPI_CXX_DOUBLE_COMPLEX, receive_.data(),
                static_cast<int>(chunk), MPI_CXX_DOUBLE_COMPLEX, grid_.col);
   for (int j = 0; j < p2; ++j)
     for (int z = 0; z < b2; ++z)
       for (int x = 0; x < b1; ++x)
         for (int y = 0; y < b2; ++y)
-          data[(std::size_t(z) * b1 + x) * n + j * b2 + y] = receive_[j * chunk + (std::size_t(z) * b1 + x) * b2 + y];
+          data[(std::size_t(z) * b1 + x) * n + j * b2 + y] =
+              receive_[j * chunk + (std::size_t(z) * b1 + x) * b2 + y];
 }
 
 void PencilFft::forward(std::vector<Complex>& data) {
