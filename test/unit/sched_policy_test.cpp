@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "converge/sched/node_choice.h"
+#include "converge/sched/pools.h"
+#include "converge/sched/pull_queue.h"
+
+#include <gtest/gtest.h>
+
+using namespace converge::sched;
+using namespace std::chrono_literals;
+
+namespace {
+
+PullJob job(std::uint32_t id, Urgency u, std::uint32_t priority, std::uint32_t cpus = 1,
+            std::vector<std::string> data = {}) {
+  PullJob j;
+  j.id = id;
+  j.urgency = u;
+  j.priority = priority;
+  j.cpus = cpus;
+  j.memory_mb = 100;
+  j.data_nodes = std::move(data);
+  return j;
+}
+
+NodeCapacity node(const std::string& name, std::uint32_t cpus, std::uint64_t mem = 1000) {
+  return {name, cpus, mem};
+}
+
+converge::SwitchTree eight_nodes() {
+  // 4 leaves of 2 under a spine: n1 n2 | n3 n4 | n5 n6 | n7 n8
+  return converge::SwitchTree::parse(
+      "SwitchName=l1 Nodes=n[1-2]\nSwitchName=l2 Nodes=n[3-4]\nSwitchName=l3 Nodes=n[5-6]\n"
+      "SwitchName=l4 Nodes=n[7-8]\nSwitchName=spine Switches=l[1-4]\n",
+      "topology.conf");
+}
+
+}  // namespace
+
+TEST(PullQueue, RealTimeFirstThenPriorityThenArrival) {
+  PullQueue q;
+  q.push(job(1, Urgency::batch, 10));
+  q.push(job(2, Urgency::batch, 50));
+  q.push(job(3, Urgency::batch, 50));
+  EXPECT_EQ(q.best_for(node("n1", 2))->id, 2u);  // priority, then arrival
+  q.push(job(4, Urgency::realtime, 1));
+  EXPECT_EQ(q.best_for(node("n1", 2))->id, 4u);  // real time overtakes batch
+  EXPECT_EQ(q.size(Urgency::realtime), 1u);
+  EXPECT_TRUE(q.remove(4));
+  EXPECT_FALSE(q.remove(4));
+  EXPECT_EQ(q.order(10), (std::vector<std::uint32_t>{2, 3, 1}));
+}
+
+TEST(PullQueue, OnlyJobsThatFitAndLocalDataFirst) {
+  PullQueue q;
+  q.push(job(1, Urgency::batch, 90, 4));
+  q.push(job(2, Urgency::batch, 50, 2));
+  q.push(job(3, Urgency::batch, 10, 1, {"n3"}));
+  EXPECT_EQ(q.best_for(node("n1", 2))->id, 2u);  // 1 needs 4 CPUs
+  EXPECT_EQ(q.best_for(node("n1", 4))->id, 1u);
+  EXPECT_EQ(q.best_for(node("n3", 4))->id, 3u);  // its data is on n3
+  EXPECT_FALSE(q.best_for(node("n1", 0)).has_value());
+  EXPECT_FALSE(q.best_for(node("n1", 8, 50)).has_value());  // no memory for any
+  q.push(job(2, Urgency::batch, 5, 1));                      // re-queued smaller and lower
+  EXPECT_EQ(q.size(), 3u);
+  EXPECT_EQ(q.best_for(node("n1", 1))->id, 3u);  // now 3 has the higher priority
+}
+
+TEST(PullQueue, ManyJobsPickWithoutScanningThem) {
+  PullQueue q;
+  for (std::uint32_t i = 1; i <= 100000; ++i) q.push(job(i, Urgency::batch, i % 7, 1 + i % 3));
+  auto start = std::chrono::steady_clock::now();
+  std::uint32_t picked = 0;
+  for (int round = 0; round < 10000; ++round) {
+    auto j = q.best_for(node("n1", 2));
+    ASSERT_TRUE(j);
+    q.remove(j->id);
+    ++picked;
+  }
+  // Generous: 10,000 picks from 100,000 jobs are a few milliseconds of work.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(q.size(), 100000u - picked);
+}
+
+TEST(NodeChoice, SmallJobsFitUnderOneLeafAndKeepWholeLeavesFree) {
+  auto tree = eight_nodes();
+  // l1 wholly free, l2 half used (n4 busy).
+  std::set<std::string> free{"n1", "n2", "n3", "n5", "n6", "n7", "n8"};
+  auto one = choose_nodes(tree, free, {1, false});
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->nodes, (std::vector<std::string>{"n3"}));  // the broken leaf, not a whole one
+  auto two = choose_nodes(tree, free, {2, false});
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->leaf_switches, 1u);
+  auto five = choose_nodes(tree, free, {5, false});
+  ASSERT_TRUE(five);
+  EXPECT_EQ(five->nodes.size(), 5u);
+  EXPECT_EQ(five->leaf_switches, 3u);
+  EXPECT_FALSE(choose_nodes(tree, free, {8, false}));
+}
+
+TEST(NodeChoice, HeavyJobsGetWholeLeaves) {
+  auto tree = eight_nodes();
+  std::set<std::string> free{"n1", "n3", "n4", "n5", "n6", "n8"};  // l2, l3 whole
+  auto heavy = choose_nodes(tree, free, {2, true});
+  ASSERT_TRUE(heavy);
+  EXPECT_TRUE(heavy->isolated);
+  EXPECT_EQ(heavy->leaf_switches, 1u);
+  EXPECT_TRUE(heavy->nodes == (std::vector<std::string>{"n3", "n4"}) ||
+              heavy->nodes == (std::vector<std::string>{"n5", "n6"}));
+  auto four = choose_nodes(tree, free, {4, true});
+  ASSERT_TRUE(four);
+  EXPECT_TRUE(four->isolated);
+  EXPECT_EQ(four->leaf_switches, 2u);
+  // Not possible: a heavy job still runs, not isolated.
+  auto five = choose_nodes(tree, free, {5, true});
+  ASSERT_TRUE(five);
+  EXPECT_FALSE(five->isolated);
+  EXPECT_EQ(leaf_switches_of(tree, {"n1", "n2", "n3"}), 2u);
+}
+
+TEST(Pools, GrowUnderPressureAndStayPutWithinTheCooldown) {
+  PoolSettings s;
+  s.pools = {{"sim", converge::JobType::sim, {"n1", "n2", "n3", "n4"}, 1, 0},
+             {"bigdata", converge::JobType::bigdata, {"n5", "n6"}, 1, 4}};
+  s.cooldown = 10s;
+  s.donor_margin_nodes = 1;
+  PoolManager m(s);
+  auto t0 = PoolManager::Clock::now();
+  std::map<std::string, PoolLoad> load{
+      {"sim", {0, {"n1", "n2", "n3", "n4"}, 2}},  // idle, nothing pending
+      {"bigdata", {20, {}, 2}}};                  // 20 CPUs waiting, nothing idle
+  auto moves = m.rebalance(load, t0);
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].from, "sim");
+  EXPECT_EQ(moves[0].to, "bigdata");
+  EXPECT_NE(moves[0].reason.find("bigdata has 20 CPUs pending"), std::string::npos);
+  EXPECT_EQ(m.pool_of_node(moves[0].node), "bigdata");
+  // The pressure turns round at once: within the cooldown nothing moves back.
+  std::map<std::string, PoolLoad> reversed{
+      {"sim", {20, {}, 2}},
+      {"bigdata", {0, {"n5", "n6", moves[0].node}, 2}}};
+  EXPECT_TRUE(m.rebalance(reversed, t0 + 5s).empty());
+  // Under lasting pressure bigdata keeps growing, one node per round, until
+  // sim is down to its demand plus a margin (and its minimum).
+  auto t = t0 + 5s;
+  for (int round = 0; round < 10; ++round) {
+    t += 1s;
+    std::vector<std::string> idle(m.members().at("sim").begin(), m.members().at("sim").end());
+    load["sim"].idle_nodes = idle;
+    m.rebalance(load, t);
+  }
+  EXPECT_EQ(m.members().at("sim").size(), 2u);
+  EXPECT_EQ(m.members().at("bigdata").size(), 4u);
+  // No pressure anywhere: nothing moves, so the pools rest there.
+  load["bigdata"] = {0, {}, 2};
+  EXPECT_TRUE(m.rebalance(load, t + 60s).empty());
+  // After the cooldown, real pressure the other way moves a node back.
+  reversed["bigdata"].idle_nodes.assign(m.members().at("bigdata").begin(), m.members().at("bigdata").end());
+  auto back = m.rebalance(reversed, t + 60s);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].to, "sim");
+}
+
+TEST(Pools, ConfigurationErrorsAreLocated) {
+  auto parse = [](const std::string& text) {
+    auto json = converge::config::parse(text, "converge.json");
+    converge::config::Node root(json, "converge.json");
+    return PoolSettings::from_config(root.at("pools"));
+  };
+  auto error_of = [&](const std::string& text) {
+    try {
+      parse(text);
+    } catch (const converge::config::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  auto ok = parse(R"({"pools": {"sim": {"nodes": ["n1", "n2"], "min_nodes": 1},
+                               "bigdata": {"nodes": ["n3"], "max_nodes": 3}, "cooldown_s": 5}})");
+  EXPECT_EQ(ok.pools.size(), 2u);
+  EXPECT_EQ(ok.cooldown, 5s);
+  EXPECT_NE(error_of(R"({"pools": {"sim": {"nodes": ["n1"]}, "ai": {"nodes": ["n1"]}}})").find("/pools/ai/nodes/0: node n1 is in two pools"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"pools": {"sim": {"nodes": ["n1"], "min_nodes": 3, "max_nodes": 2}}})").find("/pools/sim"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"pools": {"simulation": {"nodes": []}}})").find("simulation"), std::string::npos);
+}
