@@ -13,7 +13,7 @@ std::vector<std::string> ClusterSettings::node_names() const {
 
 void ClusterSettings::apply(const config::Node& cluster) {
   cluster.allow_only({"dir", "nodes", "cpus_per_node", "memory_mb_per_node", "controller_port",
-                      "stock", "log_level"});
+                      "stock", "log_level", "scheduler_parameters"});
   if (auto v = cluster.find("dir")) dir = v->as_string();
   if (auto v = cluster.find("nodes")) nodes = static_cast<int>(v->as_int(1, kMaxNodes));
   if (auto v = cluster.find("cpus_per_node")) cpus_per_node = static_cast<int>(v->as_int(1, 1024));
@@ -24,6 +24,7 @@ void ClusterSettings::apply(const config::Node& cluster) {
     controller_port = static_cast<int>(v->as_int(1024, 65535 - kMaxNodes - 1));
   }
   if (auto v = cluster.find("stock")) stock = v->as_bool();
+  if (auto v = cluster.find("scheduler_parameters")) scheduler_parameters = v->as_string();
   if (auto v = cluster.find("log_level")) {
     log_level =
         v->as_enum({"quiet", "fatal", "error", "info", "verbose", "debug", "debug2", "debug3"});
@@ -45,7 +46,7 @@ void ClusterSettings::validate() const {
 bool ClusterSettings::same_shape(const ClusterSettings& o) const {
   return nodes == o.nodes && cpus_per_node == o.cpus_per_node &&
          memory_mb_per_node == o.memory_mb_per_node && controller_port == o.controller_port &&
-         stock == o.stock;
+         stock == o.stock && scheduler_parameters == o.scheduler_parameters;
 }
 
 config::Json ClusterSettings::to_json() const {
@@ -55,7 +56,8 @@ config::Json ClusterSettings::to_json() const {
           {"memory_mb_per_node", memory_mb_per_node},
           {"controller_port", controller_port},
           {"stock", stock},
-          {"log_level", log_level}};
+          {"log_level", log_level},
+          {"scheduler_parameters", scheduler_parameters}};
 }
 
 ClusterSettings ClusterSettings::from_json(const config::Json& json, const std::string& origin) {

@@ -17,9 +17,10 @@ struct ClusterSettings {
   int nodes = 4;
   int cpus_per_node = 2;
   int memory_mb_per_node = 2048;
-  int controller_port = 16817;     // slurmd of node i listens on controller_port + i
-  bool stock = false;              // sched/backfill + select/cons_tres instead of Converge's
-  std::string log_level = "info";  // SlurmctldDebug / SlurmdDebug
+  int controller_port = 16817;       // slurmd of node i listens on controller_port + i
+  bool stock = false;                // sched/backfill + select/cons_tres instead of Converge's
+  std::string log_level = "info";    // SlurmctldDebug / SlurmdDebug
+  std::string scheduler_parameters;  // slurm.conf SchedulerParameters, e.g. batch_sched_delay=0
 
   static constexpr int kMaxNodes = 64;
 

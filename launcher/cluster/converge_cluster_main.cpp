@@ -37,6 +37,7 @@ commands:
              --cpus-per-node C  CPUs each node offers (default 2)
              --port-base P      slurmctld port; slurmd use P+1.. (default 16817)
              --stock            Slurm's own sched/backfill and select/cons_tres
+             --scheduler-parameters P   slurm.conf SchedulerParameters (batch_sched_delay=0)
   down     cancel all jobs and stop every process 'up' started
   status   daemons, plugins and nodes; exit status 0 if up, 3 if not
   env      print the SLURM_CONF line for this cluster's clients
@@ -56,6 +57,7 @@ struct Arguments {
   std::optional<int> cpus_per_node;
   std::optional<int> port_base;
   bool stock = false;
+  std::optional<std::string> scheduler_parameters;
 };
 
 int parse_int(const std::string& flag, const char* text) {
@@ -90,6 +92,8 @@ Arguments parse_arguments(int argc, char** argv) {
       a.port_base = parse_int(arg, value());
     } else if (arg == "--stock") {
       a.stock = true;
+    } else if (arg == "--scheduler-parameters") {
+      a.scheduler_parameters = value();
     } else if (!arg.empty() && arg[0] != '-' && a.command.empty()) {
       a.command = arg;
     } else {
@@ -125,6 +129,7 @@ ClusterSettings resolve_settings(const Arguments& a, const LocalCluster* cluster
   if (a.cpus_per_node) s.cpus_per_node = *a.cpus_per_node;
   if (a.port_base) s.controller_port = *a.port_base;
   if (a.stock) s.stock = true;
+  if (a.scheduler_parameters) s.scheduler_parameters = *a.scheduler_parameters;
   s.validate();
   return s;
 }

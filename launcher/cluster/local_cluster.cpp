@@ -175,6 +175,8 @@ void LocalCluster::write_configs(const ClusterSettings& s) const {
       {"NODE_LINES", node_lines},
       {"SPANK_PLUGIN", installation_.plugin_dir + "/spank_converge.so"},
       {"BIN_DIR", process::executable_dir()},
+      {"SCHEDULER_PARAMETERS",
+       s.scheduler_parameters.empty() ? "" : "SchedulerParameters=" + s.scheduler_parameters},
   };
   for (const char* name : {"slurm.conf", "plugstack.conf"}) {
     std::string tmpl = installation_.share_dir + "/local-cluster/" + name + ".in";

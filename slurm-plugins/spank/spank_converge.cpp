@@ -16,9 +16,11 @@
 //
 // A batch job with --converge-services gets its services before the script
 // starts: the batch step runs `converge-launch up` (which starts the service
-// step) and fails if that fails. The job's end stops the service step; the
-// job epilog then stops any service process of the job left on the node and
-// detaches its mounts, so nothing outlives a job.
+// step) and fails if that fails. The job's end stops the service step; when
+// that step ends on a node, its slurmstepd (as root) stops any service
+// process of the job left there and detaches its mounts, so nothing outlives
+// a job. The plugin defines no job prolog or epilog: those would cost every
+// job on every node a process start.
 //
 // plugstack.conf arguments: config=PATH (converge.json) launcher=PATH
 // (converge-launch). Only Slurm's public SPANK API is used here.
@@ -27,8 +29,6 @@
 #include "converge/service_cleanup.h"
 
 #include <fcntl.h>
-#include <grp.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -233,33 +233,22 @@ CONVERGE_EXPORT int slurm_spank_user_init(spank_t sp, int argc, char** argv) {
   return 0;
 }
 
-// slurmd, as root, when the job's first step arrives on a node: the job's
-// directory, owned by its user.
-CONVERGE_EXPORT int slurm_spank_job_prolog(spank_t sp, int argc, char** argv) {
-  parse_arguments(argc, argv);  // job scripts call no slurm_spank_init
-  std::uint32_t job_id = 0;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  if (spank_get_item(sp, S_JOB_ID, &job_id) != ESPANK_SUCCESS) return 0;
-  spank_get_item(sp, S_JOB_UID, &uid);
-  spank_get_item(sp, S_JOB_GID, &gid);
-  std::string job_dir = launch_settings().job_dir_of(std::to_string(job_id));
-  std::error_code ec;
-  std::filesystem::create_directories(job_dir + "/logs", ec);
-  if (ec) {
-    slurm_error("spank/converge: cannot create %s: %s", job_dir.c_str(), ec.message().c_str());
-    return 0;  // the services' start reports it; the node stays up
-  }
-  for (const std::string& d : {job_dir, job_dir + "/logs"}) {
-    if (chown(d.c_str(), uid, gid) != 0 || chmod(d.c_str(), 0755) != 0)
-      slurm_error("spank/converge: cannot hand %s to uid %u", d.c_str(), uid);
-  }
-  return 0;
+// True in the slurmstepd of converge-launch's service step.
+bool is_service_step(spank_t sp) {
+  int argc = 0;
+  char** argv = nullptr;
+  if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS || argc < 2) return false;
+  std::string program = argv[0];
+  return program.size() >= 15 && program.compare(program.size() - 15, 15, "converge-launch") == 0 &&
+         std::string(argv[1]) == "serve";
 }
 
-// slurmd, as root, at the job's end on each of its nodes: whatever of the
-// job's services is still there goes.
-CONVERGE_EXPORT int slurm_spank_job_epilog(spank_t sp, int argc, char** argv) {
+// slurmstepd, as root, when a step ends on a node, whatever ended it (down,
+// scancel, the time limit, the job's end, its ranks killed outright): for
+// the service step, whatever of the job's services is still there goes.
+// Only this step pays for it; other jobs and steps run no extra code.
+CONVERGE_EXPORT int slurm_spank_exit(spank_t sp, int argc, char** argv) {
+  if (spank_context() != S_CTX_REMOTE || !is_service_step(sp)) return 0;
   parse_arguments(argc, argv);
   std::uint32_t job_id = 0;
   if (spank_get_item(sp, S_JOB_ID, &job_id) != ESPANK_SUCCESS) return 0;

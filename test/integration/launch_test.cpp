@@ -73,7 +73,7 @@ std::vector<std::string> leftovers(const std::string& id) {
 }
 
 bool nothing_left(const std::string& id) {
-  // The job's epilog runs after the job is reported done: wait for it.
+  // The service step's slurmstepd cleans up after the job is reported done: wait for it.
   return converge::poll_until(20s, 50ms, [&] { return leftovers(id).empty(); });
 }
 

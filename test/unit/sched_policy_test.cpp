@@ -60,7 +60,7 @@ TEST(PullQueue, OnlyJobsThatFitAndLocalDataFirst) {
   EXPECT_EQ(q.best_for(node("n3", 4))->id, 3u);  // its data is on n3
   EXPECT_FALSE(q.best_for(node("n1", 0)).has_value());
   EXPECT_FALSE(q.best_for(node("n1", 8, 50)).has_value());  // no memory for any
-  q.push(job(2, Urgency::batch, 5, 1));                      // re-queued smaller and lower
+  q.push(job(2, Urgency::batch, 5, 1));                     // re-queued smaller and lower
   EXPECT_EQ(q.size(), 3u);
   EXPECT_EQ(q.best_for(node("n1", 1))->id, 3u);  // now 3 has the higher priority
 }
@@ -136,9 +136,8 @@ TEST(Pools, GrowUnderPressureAndStayPutWithinTheCooldown) {
   EXPECT_NE(moves[0].reason.find("bigdata has 20 CPUs pending"), std::string::npos);
   EXPECT_EQ(m.pool_of_node(moves[0].node), "bigdata");
   // The pressure turns round at once: within the cooldown nothing moves back.
-  std::map<std::string, PoolLoad> reversed{
-      {"sim", {20, {}, 2}},
-      {"bigdata", {0, {"n5", "n6", moves[0].node}, 2}}};
+  std::map<std::string, PoolLoad> reversed{{"sim", {20, {}, 2}},
+                                           {"bigdata", {0, {"n5", "n6", moves[0].node}, 2}}};
   EXPECT_TRUE(m.rebalance(reversed, t0 + 5s).empty());
   // Under lasting pressure bigdata keeps growing, one node per round, until
   // sim is down to its demand plus a margin (and its minimum).
@@ -155,7 +154,8 @@ TEST(Pools, GrowUnderPressureAndStayPutWithinTheCooldown) {
   load["bigdata"] = {0, {}, 2};
   EXPECT_TRUE(m.rebalance(load, t + 60s).empty());
   // After the cooldown, real pressure the other way moves a node back.
-  reversed["bigdata"].idle_nodes.assign(m.members().at("bigdata").begin(), m.members().at("bigdata").end());
+  reversed["bigdata"].idle_nodes.assign(m.members().at("bigdata").begin(),
+                                        m.members().at("bigdata").end());
   auto back = m.rebalance(reversed, t + 60s);
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].to, "sim");
@@ -179,9 +179,12 @@ TEST(Pools, ConfigurationErrorsAreLocated) {
                                "bigdata": {"nodes": ["n3"], "max_nodes": 3}, "cooldown_s": 5}})");
   EXPECT_EQ(ok.pools.size(), 2u);
   EXPECT_EQ(ok.cooldown, 5s);
-  EXPECT_NE(error_of(R"({"pools": {"sim": {"nodes": ["n1"]}, "ai": {"nodes": ["n1"]}}})").find("/pools/ai/nodes/0: node n1 is in two pools"),
+  EXPECT_NE(error_of(R"({"pools": {"sim": {"nodes": ["n1"]}, "ai": {"nodes": ["n1"]}}})")
+                .find("/pools/ai/nodes/0: node n1 is in two pools"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"pools": {"sim": {"nodes": ["n1"], "min_nodes": 3, "max_nodes": 2}}})").find("/pools/sim"),
+  EXPECT_NE(error_of(R"({"pools": {"sim": {"nodes": ["n1"], "min_nodes": 3, "max_nodes": 2}}})")
+                .find("/pools/sim"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"pools": {"simulation": {"nodes": []}}})").find("simulation"), std::string::npos);
+  EXPECT_NE(error_of(R"({"pools": {"simulation": {"nodes": []}}})").find("simulation"),
+            std::string::npos);
 }

@@ -33,7 +33,8 @@ std::optional<NodeChoice> take(std::vector<const Leaf*> leaves, unsigned count, 
     if (c.nodes.size() >= count) break;
     if (whole_only && !l->whole()) continue;
     std::size_t want = std::min<std::size_t>(l->free.size(), count - c.nodes.size());
-    c.nodes.insert(c.nodes.end(), l->free.begin(), l->free.begin() + static_cast<std::ptrdiff_t>(want));
+    c.nodes.insert(c.nodes.end(), l->free.begin(),
+                   l->free.begin() + static_cast<std::ptrdiff_t>(want));
     ++c.leaf_switches;
     c.isolated = c.isolated && l->whole() && want == l->size;
   }
@@ -55,7 +56,8 @@ unsigned leaf_switches_of(const SwitchTree& tree, const std::vector<std::string>
   return static_cast<unsigned>(leaves.size()) + outside;
 }
 
-std::optional<NodeChoice> choose_nodes(const SwitchTree& tree, const std::set<std::string>& available,
+std::optional<NodeChoice> choose_nodes(const SwitchTree& tree,
+                                       const std::set<std::string>& available,
                                        const NodeRequest& request) {
   if (request.nodes == 0 || available.size() < request.nodes) return std::nullopt;
   std::vector<Leaf> leaves;

@@ -26,14 +26,18 @@ PoolSettings PoolSettings::from_config(const config::Node& section) {
       if (!seen.insert(node).second) n.fail(fmt::format("node {} is in two pools", node));
       spec.nodes.push_back(node);
     }
-    if (auto v = p->find("min_nodes")) spec.min_nodes = static_cast<unsigned>(v->as_int(0, 1 << 16));
-    if (auto v = p->find("max_nodes")) spec.max_nodes = static_cast<unsigned>(v->as_int(0, 1 << 16));
+    if (auto v = p->find("min_nodes"))
+      spec.min_nodes = static_cast<unsigned>(v->as_int(0, 1 << 16));
+    if (auto v = p->find("max_nodes"))
+      spec.max_nodes = static_cast<unsigned>(v->as_int(0, 1 << 16));
     if (spec.max_nodes && spec.min_nodes > spec.max_nodes)
       p->fail(fmt::format("min_nodes {} is above max_nodes {}", spec.min_nodes, spec.max_nodes));
     if (spec.nodes.size() < spec.min_nodes)
-      p->at("nodes").fail(fmt::format("{} nodes, fewer than min_nodes {}", spec.nodes.size(), spec.min_nodes));
+      p->at("nodes").fail(
+          fmt::format("{} nodes, fewer than min_nodes {}", spec.nodes.size(), spec.min_nodes));
     if (spec.max_nodes && spec.nodes.size() > spec.max_nodes)
-      p->at("nodes").fail(fmt::format("{} nodes, more than max_nodes {}", spec.nodes.size(), spec.max_nodes));
+      p->at("nodes").fail(
+          fmt::format("{} nodes, more than max_nodes {}", spec.nodes.size(), spec.max_nodes));
     s.pools.push_back(std::move(spec));
   }
   return s;
@@ -78,7 +82,8 @@ std::vector<Move> PoolManager::rebalance(const std::map<std::string, PoolLoad>& 
   std::vector<std::pair<std::int64_t, std::string>> needy;
   for (const auto& p : settings_.pools) {
     PoolLoad l = load_of(p.name);
-    std::int64_t shortfall = std::int64_t(l.pending_cpus) - std::int64_t(l.idle_nodes.size()) * l.cpus_per_node;
+    std::int64_t shortfall =
+        std::int64_t(l.pending_cpus) - std::int64_t(l.idle_nodes.size()) * l.cpus_per_node;
     if (shortfall > 0) needy.emplace_back(-shortfall, p.name);
   }
   std::sort(needy.begin(), needy.end());
@@ -98,9 +103,10 @@ std::vector<Move> PoolManager::rebalance(const std::map<std::string, PoolLoad>& 
       std::int64_t spare = std::int64_t(l.idle_nodes.size()) * l.cpus_per_node - l.pending_cpus -
                            std::int64_t(settings_.donor_margin_nodes + 1) * l.cpus_per_node;
       if (spare < 0) continue;
-      auto candidate = std::find_if(l.idle_nodes.begin(), l.idle_nodes.end(), [&](const std::string& n) {
-        return members_[d.name].contains(n) && !recent(node_moved_, n);
-      });
+      auto candidate =
+          std::find_if(l.idle_nodes.begin(), l.idle_nodes.end(), [&](const std::string& n) {
+            return members_[d.name].contains(n) && !recent(node_moved_, n);
+          });
       if (candidate == l.idle_nodes.end()) continue;
       if (!donor || spare > donor->first) {
         donor = {spare, d.name};
@@ -109,10 +115,11 @@ std::vector<Move> PoolManager::rebalance(const std::map<std::string, PoolLoad>& 
     }
     if (!donor) continue;
     PoolLoad tl = load_of(taker);
-    Move m{node, donor->second, taker,
-           fmt::format("{} has {} CPUs pending and {} idle; {} has {} idle nodes and {} CPUs pending",
-                       taker, tl.pending_cpus, tl.idle_nodes.size() * tl.cpus_per_node, donor->second,
-                       load_of(donor->second).idle_nodes.size(), load_of(donor->second).pending_cpus)};
+    Move m{
+        node, donor->second, taker,
+        fmt::format("{} has {} CPUs pending and {} idle; {} has {} idle nodes and {} CPUs pending",
+                    taker, tl.pending_cpus, tl.idle_nodes.size() * tl.cpus_per_node, donor->second,
+                    load_of(donor->second).idle_nodes.size(), load_of(donor->second).pending_cpus)};
     members_[m.from].erase(m.node);
     members_[m.to].insert(m.node);
     node_moved_[m.node] = now;

@@ -29,7 +29,8 @@ struct NodeChoice {
 
 // Picks from `available` (nodes able to run the job now); nullopt if there
 // are not enough.
-std::optional<NodeChoice> choose_nodes(const SwitchTree& tree, const std::set<std::string>& available,
+std::optional<NodeChoice> choose_nodes(const SwitchTree& tree,
+                                       const std::set<std::string>& available,
                                        const NodeRequest& request);
 
 // Leaf switches spanned by `nodes` (nodes outside the tree count one each).

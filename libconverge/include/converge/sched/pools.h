@@ -42,8 +42,8 @@ struct PoolSettings {
 };
 
 struct PoolLoad {
-  std::uint32_t pending_cpus = 0;        // demand of the pool's queued jobs
-  std::vector<std::string> idle_nodes;   // members with nothing running
+  std::uint32_t pending_cpus = 0;       // demand of the pool's queued jobs
+  std::vector<std::string> idle_nodes;  // members with nothing running
   std::uint32_t cpus_per_node = 1;
 };
 
