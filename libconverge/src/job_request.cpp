@@ -28,6 +28,24 @@ JobType parse_job_type(std::string_view text) {
       fmt::format("invalid --converge-type \"{}\": expected one of sim, bigdata, ai", text));
 }
 
+std::string_view to_string(PriorityClass priority) {
+  return priority == PriorityClass::realtime ? "realtime" : "batch";
+}
+
+PriorityClass parse_priority_class(std::string_view text) {
+  if (text == "realtime") return PriorityClass::realtime;
+  if (text == "batch") return PriorityClass::batch;
+  throw JobRequestError(
+      fmt::format("invalid --converge-priority \"{}\": expected realtime or batch", text));
+}
+
+std::string parse_data_path(std::string_view text) {
+  if (text.empty() || text[0] != '/' || text.find('\0') != std::string_view::npos)
+    throw JobRequestError(
+        fmt::format("invalid --converge-data \"{}\": expected an absolute path", text));
+  return std::string(text);
+}
+
 const std::vector<std::string_view>& known_services() {
   static const std::vector<std::string_view> services{"kapok", "topo", "tdpipe"};
   return services;
@@ -76,6 +94,8 @@ JobRequest JobRequest::from_spank_env(const char* const* env, std::size_t count)
   JobRequest request;
   const std::string type_var = spank_option_variable("converge", "converge-type") + "=";
   const std::string services_var = spank_option_variable("converge", "converge-services") + "=";
+  const std::string priority_var = spank_option_variable("converge", "converge-priority") + "=";
+  const std::string data_var = spank_option_variable("converge", "converge-data") + "=";
   auto value_of = [](std::string_view entry,
                      std::string_view var) -> std::optional<std::string_view> {
     if (entry.starts_with("SPANK_")) entry.remove_prefix(6);
@@ -88,6 +108,8 @@ JobRequest JobRequest::from_spank_env(const char* const* env, std::size_t count)
     try {
       if (auto v = value_of(entry, type_var)) request.type = parse_job_type(*v);
       if (auto v = value_of(entry, services_var)) request.services = parse_services(*v);
+      if (auto v = value_of(entry, priority_var)) request.priority = parse_priority_class(*v);
+      if (auto v = value_of(entry, data_var)) request.data = parse_data_path(*v);
     } catch (const JobRequestError&) {
       // Validated at submission; anything else here is ignored on purpose.
     }

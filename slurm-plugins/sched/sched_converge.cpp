@@ -8,7 +8,9 @@
 // site's converge.json (kept at its last good value when a reload fails).
 #include "common/slurm_internal.h"
 
+#include "common/capacity_events.h"
 #include "common/job_record.h"
+#include "pull_agent.h"
 #include "common/slurm_log_sink.h"
 #include "converge/site_config.h"
 
@@ -126,6 +128,7 @@ class ConvergeAgent {
 
 BackfillDelegate g_backfill;
 ConvergeAgent g_agent;
+converge::slurm::PullAgent g_pull;
 SiteConfig g_config;  // last good converge.json
 
 // Loads converge.json if the site has one; on error keeps `current`.
@@ -157,13 +160,17 @@ CONVERGE_EXPORT int init(void) {
       return SLURM_ERROR;
     }
     g_agent.start(g_config);
-    log::info("active: Converge agent started, push scheduling by sched/backfill");
+    g_pull.start();
+    log::info(
+        "active: Converge agent started, push scheduling by sched/backfill, big-data jobs pulled "
+        "by nodes");
     return SLURM_SUCCESS;
   });
 }
 
 CONVERGE_EXPORT void fini(void) {
   converge::slurm::guarded("fini", 0, [] {
+    g_pull.stop();
     g_agent.stop();
     g_backfill.stop();
     log::info("stopped");
@@ -179,4 +186,9 @@ CONVERGE_EXPORT int sched_p_reconfig(void) {
     log::info("reconfigured");
     return SLURM_SUCCESS;
   });
+}
+
+// select/converge calls this (see common/capacity_events.h) when a job ends.
+CONVERGE_EXPORT void converge_sched_capacity_freed(void) {
+  g_pull.wake();
 }

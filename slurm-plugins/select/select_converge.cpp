@@ -13,6 +13,7 @@
 // that only slurmctld defines.
 #include "common/slurm_internal.h"
 
+#include "common/capacity_events.h"
 #include "common/job_record.h"
 #include "common/slurm_log_sink.h"
 
@@ -112,7 +113,9 @@ CONVERGE_EXPORT int select_p_job_signal(job_record_t* job_ptr, int signal) {
   return g_ops.job_signal(job_ptr, signal);
 }
 CONVERGE_EXPORT int select_p_job_fini(job_record_t* job_ptr) {
-  return g_ops.job_fini(job_ptr);
+  int rc = g_ops.job_fini(job_ptr);
+  converge::slurm::notify_capacity_freed();  // nodes pull their next work
+  return rc;
 }
 CONVERGE_EXPORT int select_p_job_suspend(job_record_t* job_ptr, bool indf_susp) {
   return g_ops.job_suspend(job_ptr, indf_susp);

@@ -53,7 +53,7 @@ CONVERGE_EXPORT const unsigned int spank_plugin_version = 1;
 
 namespace {
 
-enum OptionId { kTypeOption = 1, kServicesOption = 2 };
+enum OptionId { kTypeOption = 1, kServicesOption = 2, kPriorityOption = 3, kDataOption = 4 };
 
 // Validates one option value; the message is what the user sees.
 int check_option(int id, const char* value, int /*remote*/) {
@@ -61,6 +61,8 @@ int check_option(int id, const char* value, int /*remote*/) {
     if (!value) throw converge::JobRequestError("missing value");
     if (id == kTypeOption) converge::parse_job_type(value);
     if (id == kServicesOption) converge::parse_services(value);
+    if (id == kPriorityOption) converge::parse_priority_class(value);
+    if (id == kDataOption) converge::parse_data_path(value);
     return 0;
   } catch (const std::exception& e) {
     slurm_error("%s", e.what());
@@ -77,9 +79,19 @@ char kServicesArg[] = "LIST";
 char kServicesUsage[] =
     "Converge services to run inside the allocation, comma-separated: kapok, topo, tdpipe";
 
+char kPriorityName[] = "converge-priority";
+char kPriorityArg[] = "CLASS";
+char kPriorityUsage[] =
+    "Big-data priority class: realtime (ahead of batch work) or batch (default)";
+char kDataName[] = "converge-data";
+char kDataArg[] = "PATH";
+char kDataUsage[] = "The job's input on Kapok; nodes that hold it are preferred";
+
 struct spank_option g_options[] = {
     {kTypeName, kTypeArg, kTypeUsage, 1, kTypeOption, check_option},
     {kServicesName, kServicesArg, kServicesUsage, 1, kServicesOption, check_option},
+    {kPriorityName, kPriorityArg, kPriorityUsage, 1, kPriorityOption, check_option},
+    {kDataName, kDataArg, kDataUsage, 1, kDataOption, check_option},
 };
 
 // Exports an option's value to the job's tasks as an environment variable.

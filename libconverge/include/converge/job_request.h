@@ -25,6 +25,16 @@ std::string_view to_string(JobType type);
 // Throws JobRequestError with a message fit for the user.
 JobType parse_job_type(std::string_view text);
 
+// Big-data jobs come in two priority classes: real-time work goes ahead of
+// batch work (--converge-priority).
+enum class PriorityClass { realtime, batch };
+std::string_view to_string(PriorityClass priority);
+PriorityClass parse_priority_class(std::string_view text);
+
+// --converge-data: the job's input, an absolute path on Kapok, whose holders
+// the scheduler prefers.
+std::string parse_data_path(std::string_view text);
+
 // Services a job may request; the launcher brings them up.
 const std::vector<std::string_view>& known_services();
 // "kapok,topo" -> {"kapok","topo"}; rejects unknown, empty and repeated names.
@@ -38,6 +48,8 @@ std::string spank_option_variable(std::string_view plugin, std::string_view opti
 struct JobRequest {
   std::optional<JobType> type;
   std::vector<std::string> services;
+  PriorityClass priority = PriorityClass::batch;
+  std::string data;  // empty: none named
 
   // Reads the request from a job's SPANK environment ("NAME=value" entries).
   // Unparseable values (a hand-edited environment) are ignored, not fatal:

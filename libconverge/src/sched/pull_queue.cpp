@@ -7,7 +7,9 @@ namespace converge::sched {
 
 void PullQueue::push(const PullJob& job) {
   remove(job.id);
-  Entry e{job, {-static_cast<std::int64_t>(job.priority), next_sequence_++, job.id}};
+  Entry e{job, {}};
+  if (!e.job.arrival) e.job.arrival = ++next_sequence_;
+  e.key = {-static_cast<std::int64_t>(job.priority), e.job.arrival, job.id};
   buckets_[{job.urgency, job.cpus}].insert(e.key);
   for (const auto& node : job.data_nodes) local_[node][job.urgency].insert(e.key);
   jobs_.emplace(job.id, std::move(e));

@@ -33,6 +33,7 @@ struct PullJob {
   std::uint32_t cpus = 1;      // on the one node it runs on
   std::uint64_t memory_mb = 0;
   std::vector<std::string> data_nodes;  // nodes holding its input, preferred
+  std::uint64_t arrival = 0;            // set by the queue; kept when a job is pushed back
 };
 
 struct NodeCapacity {

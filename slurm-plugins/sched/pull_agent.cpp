@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "pull_agent.h"
+
+#include "common/job_record.h"
+#include "common/slurm_internal.h"
+#include "converge/log.h"
+
+extern "C" {
+#include "src/common/job_resources.h"
+#include "src/slurmctld/job_scheduler.h"
+#include "src/slurmctld/node_scheduler.h"
+#include "src/slurmctld/srun_comm.h"
+#include "src/slurmctld/state_save.h"
+}
+#undef info
+#undef verbose
+#undef debug
+
+#include <vector>
+
+namespace converge::slurm {
+namespace {
+
+namespace log = converge::log;
+using namespace std::chrono_literals;
+
+// Jobs the pull side takes: pending batch big-data jobs on one node, not
+// held, not waiting on dependencies or a reservation, in a schedulable
+// partition. Everything else is left to Slurm's schedulers.
+bool pullable(job_record_t* job) {
+  return job && IS_JOB_PENDING(job) && !IS_JOB_COMPLETING(job) && job->priority != 0 && job->details &&
+         job->part_ptr && (job->part_ptr->state_up & PARTITION_SCHED) && !job->resv_name &&
+         job->batch_flag && job->details->min_nodes <= 1 && job->details->max_nodes <= 1 &&
+         !job->het_job_id && !job->array_recs && job->array_task_id == NO_VAL;
+}
+
+// Above what priority/basic and priority/multifactor give ordinary jobs.
+constexpr std::uint32_t kRealtimePriority = 0xfffffff0u;
+
+std::uint32_t cpus_of(const job_record_t* job) {
+  std::uint32_t cpus = job->details->min_cpus;
+  return cpus ? cpus : 1;
+}
+
+// Starts `job` on node `index`, as backfill starts a job: every other node
+// excluded for the call, select_nodes, then the launch.
+bool start_on(job_record_t* job, int index) {
+  bitstr_t* original = job->details->exc_node_bitmap;
+  bitstr_t* excluded = bit_alloc(node_record_count);
+  bit_nset(excluded, 0, node_record_count - 1);
+  bit_clear(excluded, index);
+  if (original) bit_or(excluded, original);
+  job->details->exc_node_bitmap = excluded;
+  int rc = select_nodes(job, false, nullptr, nullptr, false, 0);
+  if (job->details) {  // select_nodes may have replaced it
+    FREE_NULL_BITMAP(job->details->exc_node_bitmap);
+    job->details->exc_node_bitmap = original;
+  } else {
+    FREE_NULL_BITMAP(original);
+  }
+  if (rc != SLURM_SUCCESS) return false;
+  last_job_update = time(nullptr);
+  if (job->batch_flag == 0)
+    srun_allocate(job);
+  else if (!IS_JOB_CONFIGURING(job))
+    launch_job(job);
+  return true;
+}
+
+}  // namespace
+
+void PullAgent::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void PullAgent::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wakeup_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PullAgent::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wakeup_.notify_one();
+}
+
+PullAgent::Stats PullAgent::stats() {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void PullAgent::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    woken_ = false;
+    lock.unlock();
+    take_new_jobs();
+    int started = dispatch();
+    if (started) {
+      schedule_job_save();  // have their own locking
+      schedule_node_save();
+    }
+    lock.lock();
+    // A node leaving the completing state raises no event a plugin sees, so
+    // while work waits the agent also looks every few milliseconds.
+    auto pause = queue_.size() ? 20ms : 100ms;
+    wakeup_.wait_for(lock, pause, [this] { return stopping_ || woken_; });
+  }
+}
+
+void PullAgent::take_new_jobs() {
+  // A write lock: real-time jobs get their priority raised above batch work,
+  // so that Slurm's own schedulers, which still see every job, agree.
+  slurmctld_lock_t job_read = {NO_LOCK, WRITE_LOCK, NO_LOCK, NO_LOCK, NO_LOCK};
+  lock_slurmctld(job_read);
+  int count = list_count(job_list);
+  if (count == last_job_count_ && last_job_update == last_job_update_seen_) {
+    unlock_slurmctld(job_read);
+    return;
+  }
+  last_job_count_ = count;
+  last_job_update_seen_ = last_job_update;
+  std::uint32_t newest = last_seen_job_;
+  std::vector<sched::PullJob> fresh;
+  ListIterator it = list_iterator_create(job_list);
+  while (auto* job = static_cast<job_record_t*>(list_next(it))) {
+    if (job->job_id <= last_seen_job_) continue;
+    newest = std::max(newest, job->job_id);
+    if (!pullable(job)) continue;
+    auto request = job_request_of(job);
+    if (request.type != JobType::bigdata) continue;
+    sched::PullJob p;
+    p.id = job->job_id;
+    p.urgency = request.priority == PriorityClass::realtime ? sched::Urgency::realtime
+                                                            : sched::Urgency::batch;
+    if (p.urgency == sched::Urgency::realtime && job->priority < kRealtimePriority) {
+      job->priority = kRealtimePriority;
+      last_job_update = time(nullptr);
+    }
+    p.priority = job->priority;
+    p.cpus = cpus_of(job);
+    fresh.push_back(std::move(p));
+  }
+  list_iterator_destroy(it);
+  unlock_slurmctld(job_read);
+  last_seen_job_ = newest;
+  for (auto& p : fresh) queue_.push(p);
+  std::lock_guard lock(mutex_);
+  stats_.queued = queue_.size();
+  stats_.realtime = queue_.size(sched::Urgency::realtime);
+}
+
+int PullAgent::dispatch() {
+  if (!queue_.size()) return 0;
+  slurmctld_lock_t write = {READ_LOCK, WRITE_LOCK, WRITE_LOCK, READ_LOCK, READ_LOCK};
+  lock_slurmctld(write);
+  // CPUs in use per node, from the running jobs' resources.
+  std::vector<std::uint32_t> used(node_record_count, 0);
+  ListIterator it = list_iterator_create(job_list);
+  while (auto* job = static_cast<job_record_t*>(list_next(it))) {
+    if (!(IS_JOB_RUNNING(job) || IS_JOB_SUSPENDED(job)) || !job->job_resrcs ||
+        !job->job_resrcs->node_bitmap)
+      continue;
+    int k = 0;
+    for (int n = 0; n < node_record_count; ++n) {
+      if (!bit_test(job->job_resrcs->node_bitmap, n)) continue;
+      if (job->job_resrcs->cpus && k < static_cast<int>(job->job_resrcs->nhosts))
+        used[n] += job->job_resrcs->cpus[k];
+      ++k;
+    }
+  }
+  list_iterator_destroy(it);
+
+  int started = 0;
+  std::uint64_t attempts = 0;
+  for (int n = 0; n < node_record_count && queue_.size(); ++n) {
+    node_record_t* node = node_record_table_ptr[n];
+    if (!node || !bit_test(avail_node_bitmap, n) || bit_test(cg_node_bitmap, n)) continue;
+    std::uint32_t cpus = node->cpus_efctv ? node->cpus_efctv : node->cpus;
+    if (used[n] >= cpus) continue;
+    sched::NodeCapacity capacity{node->name, cpus - used[n], ~std::uint64_t{0}};
+    std::vector<sched::PullJob> refused;  // by this node: back in the queue afterwards
+    while (capacity.free_cpus > 0) {
+      auto pick = queue_.best_for(capacity);
+      if (!pick) break;
+      queue_.remove(pick->id);
+      job_record_t* job = find_job_record(pick->id);
+      if (!pullable(job)) continue;  // started, cancelled or held meanwhile
+      ++attempts;
+      if (!start_on(job, n)) {
+        refused.push_back(*pick);
+        if (refused.size() >= 2) break;  // the node is fuller than it looks
+        continue;
+      }
+      ++started;
+      capacity.free_cpus -= std::min(capacity.free_cpus, pick->cpus);
+      log::info("job {} ({}) pulled by {}", pick->id,
+                pick->urgency == sched::Urgency::realtime ? "realtime" : "batch", node->name);
+    }
+    for (const auto& r : refused) queue_.push(r);
+  }
+  unlock_slurmctld(write);
+  std::lock_guard lock(mutex_);
+  stats_.pulled += started;
+  stats_.attempts += attempts;
+  stats_.queued = queue_.size();
+  stats_.realtime = queue_.size(sched::Urgency::realtime);
+  return started;
+}
+
+}  // namespace converge::slurm

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// The pull side of sched/converge: big-data jobs wait in Converge's pull
+// queue (libconverge's sched::PullQueue) instead of being matched against
+// every node; when capacity frees (select/converge reports a job's end, or a
+// node leaves the completing state) each node with free CPUs takes the best
+// job that fits it, real-time work first, and the agent starts it the way
+// Slurm's own schedulers do (select_nodes on that node, then launch_job).
+// Slurm's main scheduler and backfill still run for every job; whichever
+// starts a job first wins, under slurmctld's job lock.
+#pragma once
+
+#include "converge/sched/pull_queue.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <mutex>
+#include <thread>
+
+namespace converge::slurm {
+
+class PullAgent {
+ public:
+  void start();
+  void stop();
+  void wake();  // capacity freed: look now
+
+  struct Stats {
+    std::uint64_t pulled = 0;       // jobs started by the pull side
+    std::uint64_t attempts = 0;     // select_nodes calls
+    std::size_t queued = 0, realtime = 0;
+  };
+  Stats stats();
+
+ private:
+  void run();
+  void take_new_jobs();   // job read lock
+  int dispatch();         // scheduler write locks; returns jobs started
+
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  bool stopping_ = false;
+  bool woken_ = false;
+
+  sched::PullQueue queue_;  // touched only by the agent's thread
+  std::uint32_t last_seen_job_ = 0;
+  int last_job_count_ = -1;
+  std::time_t last_job_update_seen_ = 0;
+  Stats stats_;
+};
+
+}  // namespace converge::slurm
