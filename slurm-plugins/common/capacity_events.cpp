@@ -13,7 +13,8 @@ using Callback = void (*)();
 
 Callback resolve() {
   Dl_info self{};
-  if (!dladdr(reinterpret_cast<void*>(&notify_capacity_freed), &self) || !self.dli_fname) return nullptr;
+  if (!dladdr(reinterpret_cast<void*>(&notify_capacity_freed), &self) || !self.dli_fname)
+    return nullptr;
   std::string path = self.dli_fname;
   path = path.substr(0, path.rfind('/') + 1) + "sched_converge.so";
   void* handle = dlopen(path.c_str(), RTLD_LAZY | RTLD_NOLOAD);

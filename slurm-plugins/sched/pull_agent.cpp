@@ -28,10 +28,11 @@ using namespace std::chrono_literals;
 // held, not waiting on dependencies or a reservation, in a schedulable
 // partition. Everything else is left to Slurm's schedulers.
 bool pullable(job_record_t* job) {
-  return job && IS_JOB_PENDING(job) && !IS_JOB_COMPLETING(job) && job->priority != 0 && job->details &&
-         job->part_ptr && (job->part_ptr->state_up & PARTITION_SCHED) && !job->resv_name &&
-         job->batch_flag && job->details->min_nodes <= 1 && job->details->max_nodes <= 1 &&
-         !job->het_job_id && !job->array_recs && job->array_task_id == NO_VAL;
+  return job && IS_JOB_PENDING(job) && !IS_JOB_COMPLETING(job) && job->priority != 0 &&
+         job->details && job->part_ptr && (job->part_ptr->state_up & PARTITION_SCHED) &&
+         !job->resv_name && job->batch_flag && job->details->min_nodes <= 1 &&
+         job->details->max_nodes <= 1 && !job->het_job_id && !job->array_recs &&
+         job->array_task_id == NO_VAL;
 }
 
 // Above what priority/basic and priority/multifactor give ordinary jobs.
@@ -115,15 +116,20 @@ void PullAgent::run() {
 }
 
 void PullAgent::take_new_jobs() {
+  {
+    // Most ticks nothing was submitted: a read lock tells.
+    slurmctld_lock_t job_read = {NO_LOCK, READ_LOCK, NO_LOCK, NO_LOCK, NO_LOCK};
+    lock_slurmctld(job_read);
+    bool unchanged =
+        list_count(job_list) == last_job_count_ && last_job_update == last_job_update_seen_;
+    unlock_slurmctld(job_read);
+    if (unchanged) return;
+  }
   // A write lock: real-time jobs get their priority raised above batch work,
   // so that Slurm's own schedulers, which still see every job, agree.
   slurmctld_lock_t job_read = {NO_LOCK, WRITE_LOCK, NO_LOCK, NO_LOCK, NO_LOCK};
   lock_slurmctld(job_read);
   int count = list_count(job_list);
-  if (count == last_job_count_ && last_job_update == last_job_update_seen_) {
-    unlock_slurmctld(job_read);
-    return;
-  }
   last_job_count_ = count;
   last_job_update_seen_ = last_job_update;
   std::uint32_t newest = last_seen_job_;
@@ -158,6 +164,20 @@ void PullAgent::take_new_jobs() {
 
 int PullAgent::dispatch() {
   if (!queue_.size()) return 0;
+  {
+    // Most ticks no node has room: a read lock and a look at each node's
+    // job count tell, without the write locks or a walk over the jobs.
+    slurmctld_lock_t node_read = {NO_LOCK, NO_LOCK, READ_LOCK, NO_LOCK, NO_LOCK};
+    lock_slurmctld(node_read);
+    bool room = false;
+    for (int n = 0; n < node_record_count && !room; ++n) {
+      node_record_t* node = node_record_table_ptr[n];
+      room = node && bit_test(avail_node_bitmap, n) && !bit_test(cg_node_bitmap, n) &&
+             node->run_job_cnt < (node->cpus_efctv ? node->cpus_efctv : node->cpus);
+    }
+    unlock_slurmctld(node_read);
+    if (!room) return 0;
+  }
   slurmctld_lock_t write = {READ_LOCK, WRITE_LOCK, WRITE_LOCK, READ_LOCK, READ_LOCK};
   lock_slurmctld(write);
   // CPUs in use per node, from the running jobs' resources.

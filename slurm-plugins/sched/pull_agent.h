@@ -27,16 +27,16 @@ class PullAgent {
   void wake();  // capacity freed: look now
 
   struct Stats {
-    std::uint64_t pulled = 0;       // jobs started by the pull side
-    std::uint64_t attempts = 0;     // select_nodes calls
+    std::uint64_t pulled = 0;    // jobs started by the pull side
+    std::uint64_t attempts = 0;  // select_nodes calls
     std::size_t queued = 0, realtime = 0;
   };
   Stats stats();
 
  private:
   void run();
-  void take_new_jobs();   // job read lock
-  int dispatch();         // scheduler write locks; returns jobs started
+  void take_new_jobs();  // job read lock
+  int dispatch();        // scheduler write locks; returns jobs started
 
   std::thread thread_;
   std::mutex mutex_;

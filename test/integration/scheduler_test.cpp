@@ -37,7 +37,8 @@ std::optional<long> log_time(const std::string& pattern) {
     if (line.find(pattern) == std::string::npos) continue;
     std::smatch m;
     if (!std::regex_search(line, m, stamp)) continue;
-    return ((std::stol(m[1]) * 60 + std::stol(m[2])) * 60 + std::stol(m[3])) * 1000 + std::stol(m[4]);
+    return ((std::stol(m[1]) * 60 + std::stol(m[2])) * 60 + std::stol(m[3])) * 1000 +
+           std::stol(m[4]);
   }
   return std::nullopt;
 }
@@ -45,7 +46,8 @@ std::optional<long> log_time(const std::string& pattern) {
 // Position in the controller log of the line that started a job.
 std::optional<std::size_t> start_position(const std::string& id) {
   std::string log = controller_log();
-  for (const std::string& needle : {"sched/converge: job " + id + " (", "Allocate JobId=" + id + " "}) {
+  for (const std::string& needle :
+       {"sched/converge: job " + id + " (", "Allocate JobId=" + id + " "}) {
     if (auto at = log.find(needle); at != std::string::npos) return at;
   }
   return std::nullopt;
@@ -54,7 +56,8 @@ std::optional<std::size_t> start_position(const std::string& id) {
 // Fills every CPU of the cluster with big-data jobs that sleep.
 std::vector<std::string> fill_cluster(const std::string& seconds) {
   std::vector<std::string> ids;
-  for (int i = 0; i < 8; ++i) ids.push_back(submit("-n1 --converge-type=bigdata --wrap 'sleep " + seconds + "'"));
+  for (int i = 0; i < 8; ++i)
+    ids.push_back(submit("-n1 --converge-type=bigdata --wrap 'sleep " + seconds + "'"));
   EXPECT_TRUE(converge::poll_until(20s, 20ms, [] { return running_jobs() == 8; }));
   return ids;
 }
@@ -73,7 +76,8 @@ TEST(Scheduler, AWaitingBigDataJobStartsWithinASecondOfACpuFreeing) {
   auto pulled = log_time("sched/converge: job " + waiting + " (batch) pulled by");
   ASSERT_TRUE(first_done && pulled) << controller_log().substr(controller_log().size() - 3000);
   EXPECT_GE(*pulled, *first_done);
-  EXPECT_LT(*pulled - *first_done, 1000) << "pulled " << *pulled - *first_done << " ms after a CPU freed";
+  EXPECT_LT(*pulled - *first_done, 1000)
+      << "pulled " << *pulled - *first_done << " ms after a CPU freed";
   for (const auto& f : fillers) wait_for_job(f);
 }
 
@@ -81,7 +85,8 @@ TEST(Scheduler, RealTimeBigDataWorkOvertakesBatchWork) {
   auto fillers = fill_cluster("2");
   std::vector<std::string> batch;
   for (int i = 0; i < 4; ++i) batch.push_back(submit("-n1 --converge-type=bigdata --wrap true"));
-  std::string realtime = submit("-n1 --converge-type=bigdata --converge-priority=realtime --wrap true");
+  std::string realtime =
+      submit("-n1 --converge-type=bigdata --converge-priority=realtime --wrap true");
   for (const auto& id : batch) ASSERT_EQ(wait_for_job(id), 0);
   ASSERT_EQ(wait_for_job(realtime), 0);
   auto rt = start_position(realtime);
@@ -104,6 +109,7 @@ TEST(Scheduler, BadPullOptionsAreRefusedBeforeAJobExists) {
       << bad.output;
   auto relative = sh("sbatch --converge-type=bigdata --converge-data=data/x --wrap true 2>&1");
   EXPECT_NE(relative.exit_code, 0);
-  EXPECT_NE(relative.output.find("expected an absolute path"), std::string::npos) << relative.output;
+  EXPECT_NE(relative.output.find("expected an absolute path"), std::string::npos)
+      << relative.output;
   EXPECT_EQ(job_ids(), before);
 }
