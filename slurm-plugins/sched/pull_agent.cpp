@@ -25,14 +25,16 @@ namespace log = converge::log;
 using namespace std::chrono_literals;
 
 // Jobs the pull side takes: pending batch big-data jobs on one node, not
-// held, not waiting on dependencies or a reservation, in a schedulable
-// partition. Everything else is left to Slurm's schedulers.
+// held, not waiting on dependencies, a begin time or a reservation, in a
+// schedulable partition. Everything else is left to Slurm's schedulers.
+// Callers hold the job write lock.
 bool pullable(job_record_t* job) {
   return job && IS_JOB_PENDING(job) && !IS_JOB_COMPLETING(job) && job->priority != 0 &&
          job->details && job->part_ptr && (job->part_ptr->state_up & PARTITION_SCHED) &&
          !job->resv_name && job->batch_flag && job->details->min_nodes <= 1 &&
          job->details->max_nodes <= 1 && !job->het_job_id && !job->array_recs &&
-         job->array_task_id == NO_VAL;
+         job->array_task_id == NO_VAL &&
+         job_independent(job);  // dependencies met, begin time reached (job write lock held)
 }
 
 // Above what priority/basic and priority/multifactor give ordinary jobs.
@@ -134,13 +136,16 @@ void PullAgent::take_new_jobs() {
   last_job_update_seen_ = last_job_update;
   std::uint32_t newest = last_seen_job_;
   std::vector<sched::PullJob> fresh;
-  ListIterator it = list_iterator_create(job_list);
-  while (auto* job = static_cast<job_record_t*>(list_next(it))) {
-    if (job->job_id <= last_seen_job_) continue;
-    newest = std::max(newest, job->job_id);
-    if (!pullable(job)) continue;
+  auto consider = [&](job_record_t* job) {
     auto request = job_request_of(job);
-    if (request.type != JobType::bigdata) continue;
+    if (request.type != JobType::bigdata) return;
+    if (!pullable(job)) {
+      // Held or waiting: maybe later. Jobs that can never be pulled stay out.
+      if (IS_JOB_PENDING(job) && job->batch_flag && job->details && job->details->min_nodes <= 1 &&
+          !job->het_job_id && !job->array_recs && job->array_task_id == NO_VAL)
+        parked_.push_back(job->job_id);
+      return;
+    }
     sched::PullJob p;
     p.id = job->job_id;
     p.urgency = request.priority == PriorityClass::realtime ? sched::Urgency::realtime
@@ -152,6 +157,18 @@ void PullAgent::take_new_jobs() {
     p.priority = job->priority;
     p.cpus = cpus_of(job);
     fresh.push_back(std::move(p));
+  };
+  std::vector<std::uint32_t> parked;
+  parked.swap(parked_);
+  for (auto id : parked) {
+    job_record_t* job = find_job_record(id);
+    if (job && IS_JOB_PENDING(job)) consider(job);
+  }
+  ListIterator it = list_iterator_create(job_list);
+  while (auto* job = static_cast<job_record_t*>(list_next(it))) {
+    if (job->job_id <= last_seen_job_) continue;
+    newest = std::max(newest, job->job_id);
+    consider(job);
   }
   list_iterator_destroy(it);
   unlock_slurmctld(job_read);

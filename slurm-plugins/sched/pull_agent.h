@@ -17,6 +17,7 @@
 #include <ctime>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace converge::slurm {
 
@@ -45,6 +46,9 @@ class PullAgent {
   bool woken_ = false;
 
   sched::PullQueue queue_;  // touched only by the agent's thread
+  // Big-data jobs not pullable yet (held, dependencies, begin time): looked
+  // at again whenever the job list changes.
+  std::vector<std::uint32_t> parked_;
   std::uint32_t last_seen_job_ = 0;
   int last_job_count_ = -1;
   std::time_t last_job_update_seen_ = 0;

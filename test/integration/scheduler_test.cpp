@@ -6,6 +6,7 @@
 #include "cluster_env.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <optional>
 #include <regex>
@@ -112,4 +113,54 @@ TEST(Scheduler, BadPullOptionsAreRefusedBeforeAJobExists) {
   EXPECT_NE(relative.output.find("expected an absolute path"), std::string::npos)
       << relative.output;
   EXPECT_EQ(job_ids(), before);
+}
+
+TEST(Scheduler, OddConvergeJobsNeverUpsetTheController) {
+  // Shapes the pull side must leave to Slurm, or refuse, without harm.
+  std::vector<std::string> ids;
+  for (const std::string& args : std::vector<std::string>{
+           "-N2 --converge-type=bigdata --wrap true",                   // multi-node: pushed
+           "-n1 --converge-type=bigdata --hold --wrap true",            // held
+           "-n1 --converge-type=bigdata --array=1-3 --wrap true",       // an array
+           "-n1 --converge-type=bigdata --begin=now+3600 --wrap true",  // not yet eligible
+           "-n1 --converge-type=bigdata --converge-data=/" + std::string(3000, 'x') +
+               " --wrap true",
+           "-n1 --converge-type=ai --converge-priority=realtime --wrap true"}) {
+    ids.push_back(submit(args));
+  }
+  std::string dependent =
+      submit("-n1 --converge-type=bigdata --dependency=afterok:" + ids[3] + " --wrap true");
+  // The ones that can run do; the controller keeps answering.
+  for (std::size_t i : {0u, 4u, 5u}) EXPECT_EQ(wait_for_job(ids[i]), 0) << ids[i];
+  EXPECT_EQ(sh("scontrol ping").exit_code, 0);
+  EXPECT_NE(sh("squeue -h -j " + ids[1] + " -o %t").output.find("PD"), std::string::npos);  // held
+  EXPECT_NE(sh("squeue -h -j " + ids[3] + " -o %t").output.find("PD"), std::string::npos);  // begin
+  EXPECT_NE(sh("squeue -h -j " + dependent + " -o %t").output.find("PD"), std::string::npos);
+  // A held job released later runs (whichever scheduler gets to it first).
+  ASSERT_EQ(sh("scontrol release " + ids[1]).exit_code, 0);
+  EXPECT_EQ(wait_for_job(ids[1]), 0);
+  sh("scancel " + ids[3] + " " + dependent);
+  EXPECT_EQ(wait_for_job(ids[2] + "_1"), 0);
+}
+
+TEST(Scheduler, PendingBigDataJobsSurviveAControllerRestart) {
+  auto fillers = fill_cluster("3");
+  std::vector<std::string> waiting;
+  for (int i = 0; i < 3; ++i)
+    waiting.push_back(
+        submit("-n1 --converge-type=bigdata --converge-priority=realtime --wrap true"));
+  auto ctld = converge::process::read_pid_file(kClusterDir + "/run/slurmctld.pid");
+  ASSERT_TRUE(ctld);
+  kill(ctld->pid, SIGTERM);
+  ASSERT_TRUE(converge::poll_until(30s, 50ms, [&] { return !converge::process::alive(*ctld); }));
+  auto up = sh(cluster_cmd("up"));
+  ASSERT_EQ(up.exit_code, 0) << up.output;
+  for (const auto& id : waiting) EXPECT_EQ(wait_for_job(id), 0) << id;
+  for (const auto& f : fillers) EXPECT_EQ(wait_for_job(f), 0) << f;
+  // Their class survived: the restarted controller pulled them as real-time work.
+  for (const auto& id : waiting) {
+    EXPECT_TRUE(controller_log_shows("job " + id + " (realtime) pulled by") ||
+                controller_log_shows("Allocate JobId=" + id + " "))
+        << id;
+  }
 }

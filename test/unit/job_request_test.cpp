@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 using namespace converge;
 
 TEST(JobRequest, ParsesJobTypes) {
@@ -57,4 +59,39 @@ TEST(JobRequest, IgnoresBadValuesInTheController) {
   EXPECT_FALSE(r.type);
   EXPECT_TRUE(r.services.empty());
   EXPECT_FALSE(JobRequest::from_spank_env(nullptr, 0).type);
+}
+
+TEST(JobRequest, ReadsPriorityAndDataAndSurvivesRandomEnvironments) {
+  const char* env[] = {"_SLURM_SPANK_OPTION_converge_converge_type=bigdata",
+                       "_SLURM_SPANK_OPTION_converge_converge_priority=realtime",
+                       "_SLURM_SPANK_OPTION_converge_converge_data=/input/part-7"};
+  auto r = JobRequest::from_spank_env(env, 3);
+  EXPECT_EQ(r.priority, PriorityClass::realtime);
+  EXPECT_EQ(r.data, "/input/part-7");
+  EXPECT_THROW(parse_priority_class("urgent"), JobRequestError);
+  EXPECT_THROW(parse_data_path("relative/path"), JobRequestError);
+
+  // The controller reads whatever a job record holds: random bytes, cut
+  // entries and odd values never throw or crash.
+  std::mt19937 rng(7);
+  const std::vector<std::string> prefixes{"_SLURM_SPANK_OPTION_converge_converge_type=",
+                                          "_SLURM_SPANK_OPTION_converge_converge_services=",
+                                          "_SLURM_SPANK_OPTION_converge_converge_priority=",
+                                          "_SLURM_SPANK_OPTION_converge_converge_data=",
+                                          "SPANK_",
+                                          "",
+                                          "="};
+  for (int round = 0; round < 2000; ++round) {
+    std::vector<std::string> entries;
+    std::size_t n = rng() % 6;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string e = prefixes[rng() % prefixes.size()];
+      std::size_t len = rng() % 40;
+      for (std::size_t k = 0; k < len; ++k) e += static_cast<char>(1 + rng() % 255);
+      entries.push_back(e);
+    }
+    std::vector<const char*> c;
+    for (const auto& e : entries) c.push_back(rng() % 10 ? e.c_str() : nullptr);
+    EXPECT_NO_THROW(JobRequest::from_spank_env(c.data(), c.size()));
+  }
 }
