@@ -12,7 +12,12 @@ SiteConfig SiteConfig::from_json(const config::Json& json, const std::string& or
         *log::parse_level(level->as_enum({"error", "warning", "info", "verbose", "debug"}));
   }
   if (auto scheduler = root.find("scheduler")) {
-    scheduler->allow_only({"interval_ms"});
+    scheduler->allow_only({"interval_ms", "locality_map"});
+    if (auto map = scheduler->find("locality_map")) {
+      out.locality_map = map->as_string();
+      if (out.locality_map.empty() || out.locality_map[0] != '/')
+        map->fail("must be an absolute path");
+    }
     if (auto interval = scheduler->find("interval_ms")) {
       out.scheduler_interval = std::chrono::milliseconds(interval->as_int(100, 600'000));
     }

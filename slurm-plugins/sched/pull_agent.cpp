@@ -93,6 +93,11 @@ void PullAgent::wake() {
   wakeup_.notify_one();
 }
 
+void PullAgent::set_locality(std::shared_ptr<const sched::LocalityMap> map) {
+  std::lock_guard lock(mutex_);
+  locality_ = std::move(map);
+}
+
 PullAgent::Stats PullAgent::stats() {
   std::lock_guard lock(mutex_);
   return stats_;
@@ -136,6 +141,11 @@ void PullAgent::take_new_jobs() {
   last_job_update_seen_ = last_job_update;
   std::uint32_t newest = last_seen_job_;
   std::vector<sched::PullJob> fresh;
+  std::shared_ptr<const sched::LocalityMap> locality;
+  {
+    std::lock_guard lock(mutex_);
+    locality = locality_;
+  }
   auto consider = [&](job_record_t* job) {
     auto request = job_request_of(job);
     if (request.type != JobType::bigdata) return;
@@ -156,6 +166,7 @@ void PullAgent::take_new_jobs() {
     }
     p.priority = job->priority;
     p.cpus = cpus_of(job);
+    if (!request.data.empty()) p.data_nodes = locality->nodes_for(request.data);
     fresh.push_back(std::move(p));
   };
   std::vector<std::uint32_t> parked;
@@ -216,7 +227,15 @@ int PullAgent::dispatch() {
 
   int started = 0;
   std::uint64_t attempts = 0;
-  for (int n = 0; n < node_record_count && queue_.size(); ++n) {
+  // Nodes holding a waiting job's data ask first, then every node.
+  std::vector<int> order;
+  for (const auto& name : queue_.nodes_with_local_work()) {
+    if (node_record_t* node = find_node_record(const_cast<char*>(name.c_str())))
+      order.push_back(node->index);
+  }
+  for (int n = 0; n < node_record_count; ++n) order.push_back(n);
+  for (int n : order) {
+    if (!queue_.size()) break;
     node_record_t* node = node_record_table_ptr[n];
     if (!node || !bit_test(avail_node_bitmap, n) || bit_test(cg_node_bitmap, n)) continue;
     std::uint32_t cpus = node->cpus_efctv ? node->cpus_efctv : node->cpus;
@@ -237,6 +256,7 @@ int PullAgent::dispatch() {
       }
       ++started;
       capacity.free_cpus -= std::min(capacity.free_cpus, pick->cpus);
+      used[n] += pick->cpus;  // the node may be visited again below
       log::info("job {} ({}) pulled by {}", pick->id,
                 pick->urgency == sched::Urgency::realtime ? "realtime" : "batch", node->name);
     }

@@ -10,11 +10,13 @@
 // starts a job first wins, under slurmctld's job lock.
 #pragma once
 
+#include "converge/sched/locality_map.h"
 #include "converge/sched/pull_queue.h"
 
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -26,6 +28,7 @@ class PullAgent {
   void start();
   void stop();
   void wake();  // capacity freed: look now
+  void set_locality(std::shared_ptr<const sched::LocalityMap> map);
 
   struct Stats {
     std::uint64_t pulled = 0;    // jobs started by the pull side
@@ -53,6 +56,7 @@ class PullAgent {
   int last_job_count_ = -1;
   std::time_t last_job_update_seen_ = 0;
   Stats stats_;
+  std::shared_ptr<const sched::LocalityMap> locality_ = std::make_shared<sched::LocalityMap>();
 };
 
 }  // namespace converge::slurm

@@ -12,6 +12,7 @@
 #include "common/job_record.h"
 #include "pull_agent.h"
 #include "common/slurm_log_sink.h"
+#include "converge/sched/locality_map.h"
 #include "converge/site_config.h"
 
 #include <sys/stat.h>
@@ -128,8 +129,9 @@ class ConvergeAgent {
 
 BackfillDelegate g_backfill;
 ConvergeAgent g_agent;
-converge::slurm::PullAgent g_pull;
 SiteConfig g_config;  // last good converge.json
+
+converge::slurm::PullAgent g_pull;
 
 // Loads converge.json if the site has one; on error keeps `current`.
 SiteConfig load_site_config(const SiteConfig& current, const char* when) {
@@ -141,7 +143,15 @@ SiteConfig load_site_config(const SiteConfig& current, const char* when) {
   }
   try {
     SiteConfig loaded = SiteConfig::load_file(path);
-    log::info("loaded {} ({})", path, when);
+    // The locality map is part of the policy: a bad one keeps the old policy too.
+    auto locality = std::make_shared<converge::sched::LocalityMap>();
+    if (!loaded.locality_map.empty())
+      *locality = converge::sched::LocalityMap::load_file(loaded.locality_map);
+    g_pull.set_locality(locality);
+    log::info("loaded {} ({}){}", path, when,
+              loaded.locality_map.empty() ? ""
+                                          : fmt::format(", locality map {} ({} prefixes)",
+                                                        loaded.locality_map, locality->size()));
     return loaded;
   } catch (const converge::config::Error& e) {
     log::error("{} ({}); keeping the previous settings", e.what(), when);

@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -163,4 +166,32 @@ TEST(Scheduler, PendingBigDataJobsSurviveAControllerRestart) {
                 controller_log_shows("Allocate JobId=" + id + " "))
         << id;
   }
+}
+
+TEST(Scheduler, ABigDataJobRunsWhereItsDataIs) {
+  // The admin's locality map, named in the cluster's converge.json.
+  std::string map = kClusterDir + "/etc/locality.json";
+  std::ofstream(map) << R"({"/datasets/climate": ["n3"], "/datasets/genomes/": ["n4"]})";
+  std::string config = kClusterDir + "/etc/converge.json";
+  auto json = nlohmann::json::parse(read_file(config));
+  json["scheduler"]["locality_map"] = map;
+  std::ofstream(config) << json.dump(2);
+  ASSERT_EQ(sh("scontrol reconfigure").exit_code, 0);
+  ASSERT_TRUE(controller_log_shows("locality map " + map + " (2 prefixes)"));
+
+  for (const auto& [data, node] : std::vector<std::pair<std::string, std::string>>{
+           {"/datasets/climate/2026/t2m.nc", "n3"}, {"/datasets/genomes/chr1.fa", "n4"}}) {
+    std::string id = submit("-n1 --converge-type=bigdata --converge-data=" + data + " --wrap true");
+    ASSERT_EQ(wait_for_job(id), 0);
+    EXPECT_TRUE(controller_log_shows("sched/converge: job " + id + " (batch) pulled by " + node))
+        << data;
+  }
+  // A broken map keeps the last good policy.
+  std::ofstream(map) << "{\"/datasets/x\": \"n1\"}";
+  ASSERT_EQ(sh("scontrol reconfigure").exit_code, 0);
+  EXPECT_TRUE(controller_log_shows(map + ": /~1datasets~1x: expected an array"));  // JSON pointer
+  EXPECT_TRUE(controller_log_shows("keeping the previous settings"));
+  json["scheduler"].erase("locality_map");
+  std::ofstream(config) << json.dump(2);
+  sh("scontrol reconfigure");
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include "converge/sched/locality_map.h"
 #include "converge/sched/node_choice.h"
 #include "converge/sched/pools.h"
 #include "converge/sched/pull_queue.h"
@@ -187,4 +188,23 @@ TEST(Pools, ConfigurationErrorsAreLocated) {
             std::string::npos);
   EXPECT_NE(error_of(R"({"pools": {"simulation": {"nodes": []}}})").find("simulation"),
             std::string::npos);
+}
+
+TEST(LocalityMap, LongestPrefixOnWholePathComponents) {
+  auto map = LocalityMap::from_json(
+      converge::config::parse(R"({"/data": ["n1"], "/data/climate/": ["n3", "n4"]})", "map.json"),
+      "map.json");
+  EXPECT_EQ(map.size(), 2u);
+  EXPECT_EQ(map.nodes_for("/data/climate/t2m.nc"), (std::vector<std::string>{"n3", "n4"}));
+  EXPECT_EQ(map.nodes_for("/data/climatology/x"),
+            (std::vector<std::string>{"n1"}));  // not a prefix of a name
+  EXPECT_EQ(map.nodes_for("/data"), (std::vector<std::string>{"n1"}));
+  EXPECT_TRUE(map.nodes_for("/other/file").empty());
+  EXPECT_THROW(LocalityMap::from_json(converge::config::parse(R"({"data": ["n1"]})", "m"), "m"),
+               converge::config::Error);
+  // Jobs whose data a node holds make that node ask first.
+  PullQueue q;
+  q.push(job(1, Urgency::batch, 1, 1, map.nodes_for("/data/climate/a")));
+  auto nodes = q.nodes_with_local_work();
+  EXPECT_EQ(nodes.size(), 2u);
 }

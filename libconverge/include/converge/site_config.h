@@ -17,6 +17,8 @@ struct SiteConfig {
   log::Level log_level = log::Level::info;
   // How often the scheduler's own agent wakes when nothing happens.
   std::chrono::milliseconds scheduler_interval{5000};
+  // Admin's map of where data lives (see sched/locality_map.h); empty: none.
+  std::string locality_map;
 
   static SiteConfig defaults() { return {}; }
   // Throws config::Error naming the file, the key and the problem.

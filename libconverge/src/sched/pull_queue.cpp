@@ -73,6 +73,12 @@ std::optional<PullJob> PullQueue::best_for(const NodeCapacity& node) const {
   return std::nullopt;
 }
 
+std::vector<std::string> PullQueue::nodes_with_local_work() const {
+  std::vector<std::string> out;
+  for (const auto& [node, by_urgency] : local_) out.push_back(node);
+  return out;
+}
+
 std::vector<std::uint32_t> PullQueue::order(std::size_t limit) const {
   std::vector<const Entry*> all;
   for (const auto& [id, e] : jobs_) all.push_back(&e);

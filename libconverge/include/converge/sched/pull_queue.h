@@ -53,6 +53,9 @@ class PullQueue {
 
   // The best job for the node, not removed; nullopt if nothing fits.
   std::optional<PullJob> best_for(const NodeCapacity& node) const;
+  // Nodes that hold the data of some queued job: they ask first, so such
+  // jobs land where their data is.
+  std::vector<std::string> nodes_with_local_work() const;
   // Jobs in pull order as a node with unlimited capacity would see them (for status views).
   std::vector<std::uint32_t> order(std::size_t limit) const;
 
