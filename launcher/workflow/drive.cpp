@@ -21,7 +21,6 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <regex>
 #include <thread>
 
 namespace converge::workflow {
@@ -49,6 +48,18 @@ std::string job_state(const std::string& id, int* exit_code = nullptr) {
   auto code = r.output.find(" ExitCode=");
   if (exit_code && code != std::string::npos) *exit_code = std::atoi(r.output.c_str() + code + 10);
   return state;
+}
+
+// The text of a single-quoted shell word: each ' becomes '\''.
+std::string shell_quote_body(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out;
 }
 
 bool finished(const std::string& slurm_state) {
@@ -201,8 +212,7 @@ int drive_jobs(const Workflow& w, bool quiet) {
     }
     std::string command = kTaskBanner + step.command;
     std::string srun = fmt::format("srun -N {} -n {}{} /bin/sh -c '{}'", step.nodes, step.tasks,
-                                   step.mpi ? " --mpi=pmix" : "",
-                                   std::regex_replace(command, std::regex("'"), "'\\''"));
+                                   step.mpi ? " --mpi=pmix" : "", shell_quote_body(command));
     std::vector<std::string> argv{
         "sbatch",
         "--parsable",

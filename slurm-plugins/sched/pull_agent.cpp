@@ -16,6 +16,11 @@ extern "C" {
 #undef verbose
 #undef debug
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <vector>
 
 namespace converge::slurm {
@@ -98,6 +103,40 @@ void PullAgent::set_locality(std::shared_ptr<const sched::LocalityMap> map) {
   locality_ = std::move(map);
 }
 
+void PullAgent::write_status() {
+  nlohmann::json j;
+  {
+    std::lock_guard lock(mutex_);
+    j = {{"time", time(nullptr)},
+         {"pull",
+          {{"queued", stats_.queued},
+           {"realtime", stats_.realtime},
+           {"batch", stats_.queued - stats_.realtime},
+           {"pulled", stats_.pulled},
+           {"attempts", stats_.attempts}}},
+         {"locality_prefixes", locality_->size()},
+         {"recent", nlohmann::json::array()}};
+    for (const auto& d : recent_) {
+      j["recent"].push_back({{"job", d.job},
+                             {"node", d.node},
+                             {"class", d.urgency},
+                             {"reason", d.reason},
+                             {"at", d.at}});
+    }
+  }
+  std::string dir = slurm_conf.state_save_location ? slurm_conf.state_save_location : "";
+  if (dir.empty()) return;
+  std::string path = dir + "/converge-status.json", tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << j.dump(2) << "\n";
+    if (!out) return;
+  }
+  std::rename(tmp.c_str(), path.c_str());
+  status_written_ = std::chrono::steady_clock::now();
+  status_dirty_ = false;
+}
+
 PullAgent::Stats PullAgent::stats() {
   std::lock_guard lock(mutex_);
   return stats_;
@@ -113,7 +152,9 @@ void PullAgent::run() {
     if (started) {
       schedule_job_save();  // have their own locking
       schedule_node_save();
+      status_dirty_ = true;
     }
+    if (status_dirty_ && std::chrono::steady_clock::now() - status_written_ > 1s) write_status();
     lock.lock();
     // A node leaving the completing state raises no event a plugin sees, so
     // while work waits the agent also looks every few milliseconds.
@@ -185,6 +226,7 @@ void PullAgent::take_new_jobs() {
   unlock_slurmctld(job_read);
   last_seen_job_ = newest;
   for (auto& p : fresh) queue_.push(p);
+  if (!fresh.empty()) status_dirty_ = true;
   std::lock_guard lock(mutex_);
   stats_.queued = queue_.size();
   stats_.realtime = queue_.size(sched::Urgency::realtime);
@@ -257,8 +299,16 @@ int PullAgent::dispatch() {
       ++started;
       capacity.free_cpus -= std::min(capacity.free_cpus, pick->cpus);
       used[n] += pick->cpus;  // the node may be visited again below
-      log::info("job {} ({}) pulled by {}", pick->id,
-                pick->urgency == sched::Urgency::realtime ? "realtime" : "batch", node->name);
+      std::string urgency = pick->urgency == sched::Urgency::realtime ? "realtime" : "batch";
+      bool local = std::find(pick->data_nodes.begin(), pick->data_nodes.end(), node->name) !=
+                   pick->data_nodes.end();
+      std::string reason = pick->urgency == sched::Urgency::realtime ? "real-time work goes first"
+                           : local                                   ? "its data is on this node"
+                                                                     : "best batch job that fits";
+      log::info("job {} ({}) pulled by {}", pick->id, urgency, node->name);
+      std::lock_guard lock(mutex_);
+      recent_.push_front({pick->id, node->name, urgency, reason, time(nullptr)});
+      if (recent_.size() > 20) recent_.pop_back();
     }
     for (const auto& r : refused) queue_.push(r);
   }

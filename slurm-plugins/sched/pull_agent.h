@@ -16,6 +16,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
+#include <deque>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -30,12 +32,19 @@ class PullAgent {
   void wake();  // capacity freed: look now
   void set_locality(std::shared_ptr<const sched::LocalityMap> map);
 
+  struct Decision {
+    std::uint32_t job = 0;
+    std::string node, urgency, reason;
+    std::time_t at = 0;
+  };
   struct Stats {
     std::uint64_t pulled = 0;    // jobs started by the pull side
     std::uint64_t attempts = 0;  // select_nodes calls
     std::size_t queued = 0, realtime = 0;
   };
   Stats stats();
+  // converge-admin's view: written to StateSaveLocation/converge-status.json.
+  void write_status();
 
  private:
   void run();
@@ -56,6 +65,9 @@ class PullAgent {
   int last_job_count_ = -1;
   std::time_t last_job_update_seen_ = 0;
   Stats stats_;
+  std::deque<Decision> recent_;  // newest first, bounded
+  std::chrono::steady_clock::time_point status_written_{};
+  bool status_dirty_ = true;
   std::shared_ptr<const sched::LocalityMap> locality_ = std::make_shared<sched::LocalityMap>();
 };
 

@@ -12,7 +12,7 @@
 
 #include <fstream>
 #include <optional>
-#include <regex>
+#include <cstdio>
 #include <sstream>
 
 using namespace converge::test;
@@ -33,16 +33,16 @@ int running_jobs() {
   return n;
 }
 
-// Milliseconds of the day of the first controller log line matching `pattern`.
+// Milliseconds of the day of the first controller log line matching
+// `pattern` ("[2026-11-28T03:26:15.726] ...").
 std::optional<long> log_time(const std::string& pattern) {
   std::istringstream log(controller_log());
-  std::regex stamp(R"(^\[\d{4}-\d\d-\d\dT(\d\d):(\d\d):(\d\d)\.(\d{3})\])");
   for (std::string line; std::getline(log, line);) {
     if (line.find(pattern) == std::string::npos) continue;
-    std::smatch m;
-    if (!std::regex_search(line, m, stamp)) continue;
-    return ((std::stol(m[1]) * 60 + std::stol(m[2])) * 60 + std::stol(m[3])) * 1000 +
-           std::stol(m[4]);
+    int h = 0, m = 0, s = 0, ms = 0;
+    if (line.size() < 25 || std::sscanf(line.c_str() + 12, "%d:%d:%d.%d", &h, &m, &s, &ms) != 4)
+      continue;
+    return ((h * 60L + m) * 60 + s) * 1000 + ms;
   }
   return std::nullopt;
 }
@@ -194,4 +194,21 @@ TEST(Scheduler, ABigDataJobRunsWhereItsDataIs) {
   json["scheduler"].erase("locality_map");
   std::ofstream(config) << json.dump(2);
   sh("scontrol reconfigure");
+}
+
+TEST(Scheduler, ConvergeAdminShowsTheQueueAndRecentDecisions) {
+  std::string id = submit("-n1 --converge-type=bigdata --converge-priority=realtime --wrap true");
+  ASSERT_EQ(wait_for_job(id), 0);
+  // The status is written at most once a second.
+  std::string out;
+  ASSERT_TRUE(converge::poll_until(10s, 100ms, [&] {
+    out = sh(kBinDir + "/converge-admin status 2>&1").output;
+    return out.find("job " + id) != std::string::npos;
+  })) << out;
+  EXPECT_NE(out.find("pull queue: "), std::string::npos) << out;
+  EXPECT_NE(out.find("realtime  real-time work goes first"), std::string::npos) << out;
+  auto json = sh(kBinDir + "/converge-admin status --json");
+  ASSERT_EQ(json.exit_code, 0);
+  EXPECT_GE(nlohmann::json::parse(json.output)["pull"]["pulled"].get<long>(), 1);
+  EXPECT_NE(sh(kBinDir + "/converge-admin frobnicate 2>&1").exit_code, 0);
 }

@@ -10,7 +10,8 @@ LocalityMap LocalityMap::from_json(const config::Json& json, const std::string& 
   for (const auto& [prefix, nodes] : json.items()) {
     auto entry = root.at(prefix);
     if (prefix.empty() || prefix[0] != '/') entry.fail("the key must be an absolute path");
-    std::string key = prefix.size() > 1 && prefix.back() == '/' ? prefix.substr(0, prefix.size() - 1) : prefix;
+    std::string key =
+        prefix.size() > 1 && prefix.back() == '/' ? prefix.substr(0, prefix.size() - 1) : prefix;
     for (const auto& n : entry.elements()) map.prefixes_[key].push_back(n.as_string());
   }
   return map;
