@@ -46,7 +46,8 @@ int status(bool as_json) {
   std::ifstream in(path);
   if (!in)
     throw std::runtime_error(fmt::format(
-        "{} does not exist: is SchedulerType=sched/converge, and has slurmctld been up a second?", path));
+        "{} does not exist: is SchedulerType=sched/converge, and has slurmctld been up a second?",
+        path));
   auto j = nlohmann::json::parse(in);
   if (as_json) {
     std::cout << j.dump(2) << "\n";
@@ -54,11 +55,13 @@ int status(bool as_json) {
   }
   std::time_t now = std::time(nullptr);
   const auto& p = j["pull"];
-  std::cout << fmt::format("sched/converge (status written {} s ago)\n", now - j["time"].get<std::time_t>());
-  std::cout << fmt::format("  pull queue: {} waiting ({} real-time, {} batch)\n", p["queued"].get<long>(),
-                           p["realtime"].get<long>(), p["batch"].get<long>());
-  std::cout << fmt::format("  pulled by nodes so far: {} jobs in {} attempts\n", p["pulled"].get<long>(),
-                           p["attempts"].get<long>());
+  std::cout << fmt::format("sched/converge (status written {} s ago)\n",
+                           now - j["time"].get<std::time_t>());
+  std::cout << fmt::format("  pull queue: {} waiting ({} real-time, {} batch)\n",
+                           p["queued"].get<long>(), p["realtime"].get<long>(),
+                           p["batch"].get<long>());
+  std::cout << fmt::format("  pulled by nodes so far: {} jobs in {} attempts\n",
+                           p["pulled"].get<long>(), p["attempts"].get<long>());
   std::cout << fmt::format("  locality map: {} prefixes\n", j["locality_prefixes"].get<long>());
   std::cout << "  pools: not applied yet (the policy is in libconverge, see docs/scheduler.md)\n";
   std::cout << "  recent decisions:\n";
@@ -95,8 +98,9 @@ int main(int argc, char** argv) {
       }
     }
     if (command == "status") return status(as_json);
-    throw std::invalid_argument(command.empty() ? "no command (see --help)"
-                                                : fmt::format("unknown command {} (see --help)", command));
+    throw std::invalid_argument(command.empty()
+                                    ? "no command (see --help)"
+                                    : fmt::format("unknown command {} (see --help)", command));
   } catch (const std::exception& e) {
     converge::log::error("{}", e.what());
   }

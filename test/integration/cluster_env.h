@@ -73,6 +73,13 @@ inline int wait_for_job(const std::string& id,
   return at == std::string::npos ? -1 : std::stoi(state.substr(at + 10));
 }
 
+// Waits until the cluster runs no job (an earlier test's jobs may still be
+// ending, slowly under sanitizers).
+inline bool cluster_idle(std::chrono::milliseconds limit = std::chrono::minutes(2)) {
+  using namespace std::chrono_literals;
+  return poll_until(limit, 100ms, [] { return sh("squeue -h -t R,CG -o %i").output.empty(); });
+}
+
 inline std::set<std::string> job_ids() {
   std::set<std::string> ids;
   std::istringstream out(sh("squeue -h -t all -o %i").output);

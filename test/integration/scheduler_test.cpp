@@ -59,6 +59,7 @@ std::optional<std::size_t> start_position(const std::string& id) {
 
 // Fills every CPU of the cluster with big-data jobs that sleep.
 std::vector<std::string> fill_cluster(const std::string& seconds) {
+  EXPECT_TRUE(cluster_idle());
   std::vector<std::string> ids;
   for (int i = 0; i < 8; ++i)
     ids.push_back(submit("-n1 --converge-type=bigdata --wrap 'sleep " + seconds + "'"));

@@ -32,6 +32,7 @@ std::string write_workflow(const std::string& dir, const nlohmann::json& w) {
 }
 
 converge::process::RunResult converge_run(const std::string& file, const std::string& args = "") {
+  EXPECT_TRUE(cluster_idle());
   return sh(kBinDir + "/converge-run " + file + " " + args + " 2>&1");
 }
 
