@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 
 namespace converge::launch {
 namespace fs = std::filesystem;
@@ -55,6 +56,22 @@ void print_summary(const nlohmann::json& state) {
                              fmt::format("{}", fmt::join(r["cpus"].get<std::vector<int>>(), ",")),
                              r["ready_ms"].get<long>());
   }
+}
+
+// The job this command runs in, and its services' files and state.
+struct JobView {
+  std::string job;
+  JobFiles files;
+  std::optional<nlohmann::json> state;
+};
+
+JobView open_job(const Options& options, const char* command) {
+  JobView v;
+  v.job = require_env("SLURM_JOB_ID",
+                      fmt::format("converge-launch {} runs inside the job", command).c_str());
+  v.files = JobFiles{LaunchSettings::load(config_path(options)).job_dir_of(v.job)};
+  v.state = read_json(v.files.state());
+  return v;
 }
 
 }  // namespace
@@ -150,10 +167,7 @@ int up(const Options& options) {
 }
 
 int down(const Options& options) {
-  std::string job = require_env("SLURM_JOB_ID", "converge-launch down runs inside the job");
-  LaunchSettings settings = LaunchSettings::load(config_path(options));
-  JobFiles files{settings.job_dir_of(job)};
-  auto state = read_json(files.state());
+  auto [job, files, state] = open_job(options, "down");
   if (!state || (*state)["state"] != "ready") {
     std::cout << fmt::format("converge-launch: no services running in job {}\n", job);
     return 0;
@@ -182,10 +196,7 @@ int down(const Options& options) {
 }
 
 int status(const Options& options) {
-  std::string job = require_env("SLURM_JOB_ID", "converge-launch status runs inside the job");
-  LaunchSettings settings = LaunchSettings::load(config_path(options));
-  JobFiles files{settings.job_dir_of(job)};
-  auto state = read_json(files.state());
+  auto [job, files, state] = open_job(options, "status");
   if (!state) {
     std::cout << fmt::format("no services in job {}\n", job);
     return 1;
