@@ -137,11 +137,6 @@ void PullAgent::write_status() {
   status_dirty_ = false;
 }
 
-PullAgent::Stats PullAgent::stats() {
-  std::lock_guard lock(mutex_);
-  return stats_;
-}
-
 void PullAgent::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {

@@ -42,7 +42,6 @@ class PullAgent {
     std::uint64_t attempts = 0;  // select_nodes calls
     std::size_t queued = 0, realtime = 0;
   };
-  Stats stats();
   // converge-admin's view: written to StateSaveLocation/converge-status.json.
   void write_status();
 
