@@ -21,7 +21,8 @@ namespace {
 constexpr const char* kUsage = R"(usage: converge-admin status [--json]
 
 Shows sched/converge's pull queue (waiting big-data jobs by class), how many
-jobs nodes have pulled, the locality map in use, and the recent decisions
+jobs nodes have pulled, the locality map in use, the adaptive pools (members,
+limits, load, recent moves with their reasons) and the recent decisions
 with their reasons. `scontrol reconfigure` reloads the policy from
 converge.json.
 )";
@@ -63,16 +64,39 @@ int status(bool as_json) {
   std::cout << fmt::format("  pulled by nodes so far: {} jobs in {} attempts\n",
                            p["pulled"].get<long>(), p["attempts"].get<long>());
   std::cout << fmt::format("  locality map: {} prefixes\n", j["locality_prefixes"].get<long>());
-  std::cout << "  pools: not applied yet (the policy is in libconverge, see docs/scheduler.md)\n";
+  auto clock = [](const nlohmann::json& at) {
+    std::time_t t = at.get<std::time_t>();
+    char stamp[16];
+    std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&t));
+    return std::string(stamp);
+  };
+  const auto pools = j.value("pools", nlohmann::json::object());
+  if (pools.empty())
+    std::cout << "  pools: none configured (every node serves every class)\n";
+  else
+    std::cout << "  pools:\n";
+  for (const auto& [name, pool] : pools.items()) {
+    auto max = pool["max_nodes"].get<long>();
+    const auto& load = pool["load"];
+    std::cout << fmt::format(
+        "    {:<8} {} nodes (min {}, max {}): {}; {} CPUs pending, {} idle nodes\n", name,
+        pool["nodes"].size(), pool["min_nodes"].get<long>(), max ? std::to_string(max) : "none",
+        fmt::join(pool["nodes"].get<std::vector<std::string>>(), ","),
+        load.value("pending_cpus", 0L), load.value("idle_nodes", 0L));
+  }
+  const auto moves = j.value("moves", nlohmann::json::array());
+  if (!moves.empty()) std::cout << "  recent pool moves:\n";
+  for (const auto& m : moves) {
+    std::cout << fmt::format("    {}  {:<6} {} -> {}: {}\n", clock(m["at"]),
+                             m["node"].get<std::string>(), m["from"].get<std::string>(),
+                             m["to"].get<std::string>(), m["reason"].get<std::string>());
+  }
   std::cout << "  recent decisions:\n";
   if (j["recent"].empty()) std::cout << "    none\n";
   for (const auto& d : j["recent"]) {
-    std::time_t at = d["at"].get<std::time_t>();
-    char stamp[16];
-    std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&at));
-    std::cout << fmt::format("    {}  job {:<8} -> {:<6} {:<9} {}\n", stamp, d["job"].get<long>(),
-                             d["node"].get<std::string>(), d["class"].get<std::string>(),
-                             d["reason"].get<std::string>());
+    std::cout << fmt::format("    {}  job {:<8} -> {:<6} {:<9} {}\n", clock(d["at"]),
+                             d["job"].get<long>(), d["node"].get<std::string>(),
+                             d["class"].get<std::string>(), d["reason"].get<std::string>());
   }
   return 0;
 }

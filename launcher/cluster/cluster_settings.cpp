@@ -13,7 +13,7 @@ std::vector<std::string> ClusterSettings::node_names() const {
 
 void ClusterSettings::apply(const config::Node& cluster) {
   cluster.allow_only({"dir", "nodes", "cpus_per_node", "memory_mb_per_node", "controller_port",
-                      "stock", "log_level", "scheduler_parameters"});
+                      "stock", "log_level", "scheduler_parameters", "gpu_nodes"});
   if (auto v = cluster.find("dir")) dir = v->as_string();
   if (auto v = cluster.find("nodes")) nodes = static_cast<int>(v->as_int(1, kMaxNodes));
   if (auto v = cluster.find("cpus_per_node")) cpus_per_node = static_cast<int>(v->as_int(1, 1024));
@@ -24,6 +24,7 @@ void ClusterSettings::apply(const config::Node& cluster) {
     controller_port = static_cast<int>(v->as_int(1024, 65535 - kMaxNodes - 1));
   }
   if (auto v = cluster.find("stock")) stock = v->as_bool();
+  if (auto v = cluster.find("gpu_nodes")) gpu_nodes = static_cast<int>(v->as_int(0, kMaxNodes));
   if (auto v = cluster.find("scheduler_parameters")) scheduler_parameters = v->as_string();
   if (auto v = cluster.find("log_level")) {
     log_level =
@@ -39,6 +40,10 @@ void ClusterSettings::validate() const {
     throw config::Error(
         fmt::format("--port-base {} leaves no room for {} slurmd ports", controller_port, nodes));
   }
+  if (gpu_nodes < 0 || gpu_nodes > nodes) {
+    throw config::Error(fmt::format("--gpu-nodes must be between 0 and the node count {}, got {}",
+                                    nodes, gpu_nodes));
+  }
   if (dir.empty() || dir.front() != '/')
     throw config::Error("the cluster directory must be an absolute path");
 }
@@ -46,7 +51,8 @@ void ClusterSettings::validate() const {
 bool ClusterSettings::same_shape(const ClusterSettings& o) const {
   return nodes == o.nodes && cpus_per_node == o.cpus_per_node &&
          memory_mb_per_node == o.memory_mb_per_node && controller_port == o.controller_port &&
-         stock == o.stock && scheduler_parameters == o.scheduler_parameters;
+         stock == o.stock && scheduler_parameters == o.scheduler_parameters &&
+         gpu_nodes == o.gpu_nodes;
 }
 
 config::Json ClusterSettings::to_json() const {
@@ -57,7 +63,8 @@ config::Json ClusterSettings::to_json() const {
           {"controller_port", controller_port},
           {"stock", stock},
           {"log_level", log_level},
-          {"scheduler_parameters", scheduler_parameters}};
+          {"scheduler_parameters", scheduler_parameters},
+          {"gpu_nodes", gpu_nodes}};
 }
 
 ClusterSettings ClusterSettings::from_json(const config::Json& json, const std::string& origin) {

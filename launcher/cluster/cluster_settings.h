@@ -21,6 +21,7 @@ struct ClusterSettings {
   bool stock = false;                // sched/backfill + select/cons_tres instead of Converge's
   std::string log_level = "info";    // SlurmctldDebug / SlurmdDebug
   std::string scheduler_parameters;  // slurm.conf SchedulerParameters, e.g. batch_sched_delay=0
+  int gpu_nodes = 0;                 // the last N nodes offer one GPU each (GRES, no device)
 
   static constexpr int kMaxNodes = 64;
 

@@ -38,6 +38,7 @@ commands:
              --port-base P      slurmctld port; slurmd use P+1.. (default 16817)
              --stock            Slurm's own sched/backfill and select/cons_tres
              --scheduler-parameters P   slurm.conf SchedulerParameters (batch_sched_delay=0)
+             --gpu-nodes G      the last G nodes offer one GPU each (gres gpu, no device)
   down     cancel all jobs and stop every process 'up' started
   status   daemons, plugins and nodes; exit status 0 if up, 3 if not
   env      print the SLURM_CONF line for this cluster's clients
@@ -58,6 +59,7 @@ struct Arguments {
   std::optional<int> port_base;
   bool stock = false;
   std::optional<std::string> scheduler_parameters;
+  std::optional<int> gpu_nodes;
 };
 
 int parse_int(const std::string& flag, const char* text) {
@@ -94,6 +96,8 @@ Arguments parse_arguments(int argc, char** argv) {
       a.stock = true;
     } else if (arg == "--scheduler-parameters") {
       a.scheduler_parameters = value();
+    } else if (arg == "--gpu-nodes") {
+      a.gpu_nodes = parse_int(arg, value());
     } else if (!arg.empty() && arg[0] != '-' && a.command.empty()) {
       a.command = arg;
     } else {
@@ -130,6 +134,7 @@ ClusterSettings resolve_settings(const Arguments& a, const LocalCluster* cluster
   if (a.port_base) s.controller_port = *a.port_base;
   if (a.stock) s.stock = true;
   if (a.scheduler_parameters) s.scheduler_parameters = *a.scheduler_parameters;
+  if (a.gpu_nodes) s.gpu_nodes = *a.gpu_nodes;
   s.validate();
   return s;
 }

@@ -150,18 +150,26 @@ void LocalCluster::write_configs(const ClusterSettings& s) const {
 
   // Slurm's own plugins live next to libslurmfull; ours come first.
   std::string slurm_plugins = CONVERGE_SLURM_PLUGINDIR;
-  std::string node_lines = fmt::format(
-      "NodeName=n[1-{}] NodeHostname=localhost NodeAddr=127.0.0.1 Port=[{}-{}] CPUs={} "
-      "Boards=1 SocketsPerBoard=1 CoresPerSocket={} ThreadsPerCore=1 RealMemory={} State=UNKNOWN",
-      s.nodes, s.slurmd_port(0), s.slurmd_port(s.nodes - 1), s.cpus_per_node, s.cpus_per_node,
-      s.memory_mb_per_node);
-  if (s.nodes == 1) {
-    node_lines = fmt::format(
-        "NodeName=n1 NodeHostname=localhost NodeAddr=127.0.0.1 Port={} CPUs={} Boards=1 "
-        "SocketsPerBoard=1 "
-        "CoresPerSocket={} ThreadsPerCore=1 RealMemory={} State=UNKNOWN",
-        s.slurmd_port(0), s.cpus_per_node, s.cpus_per_node, s.memory_mb_per_node);
-  }
+  // Plain nodes first, then the GPU nodes: one NodeName line per group.
+  std::string node_lines, gres_lines;
+  auto add_group = [&](int first, int last, bool gpu) {
+    if (first > last) return;
+    std::string names =
+        first == last ? fmt::format("n{}", first) : fmt::format("n[{}-{}]", first, last);
+    std::string ports =
+        first == last ? std::to_string(s.slurmd_port(first - 1))
+                      : fmt::format("[{}-{}]", s.slurmd_port(first - 1), s.slurmd_port(last - 1));
+    node_lines += fmt::format(
+        "NodeName={} NodeHostname=localhost NodeAddr=127.0.0.1 Port={} CPUs={} Boards=1 "
+        "SocketsPerBoard=1 CoresPerSocket={} ThreadsPerCore=1 RealMemory={}{} State=UNKNOWN\n",
+        names, ports, s.cpus_per_node, s.cpus_per_node, s.memory_mb_per_node,
+        gpu ? " Gres=gpu:1" : "");
+    // Virtual GPUs: counted and allocated by Slurm; gres/gpu wants a device
+    // file, and with task/none nothing opens it.
+    if (gpu) gres_lines += fmt::format("NodeName={} Name=gpu Count=1 File=/dev/null\n", names);
+  };
+  add_group(1, s.nodes - s.gpu_nodes, false);
+  add_group(s.nodes - s.gpu_nodes + 1, s.nodes, true);
   std::map<std::string, std::string> values{
       {"NODE_COUNT", std::to_string(s.nodes)},
       {"MODE", s.stock ? "Slurm's stock" : "Converge"},
@@ -183,6 +191,8 @@ void LocalCluster::write_configs(const ClusterSettings& s) const {
     write_file(dir_ + "/etc/" + name, render_template(read_file(tmpl), values, tmpl));
   }
   write_file(dir_ + "/etc/topology.conf", SwitchTree::for_virtual_cluster(names).to_conf());
+  write_file(dir_ + "/etc/gres.conf",
+             "# Written by converge-cluster: virtual GPUs of the local cluster.\n" + gres_lines);
   // sched/converge reads converge.json from slurm.conf's directory.
   std::string site_config = installation_.share_dir + "/converge.json";
   std::string cluster_config = dir_ + "/etc/converge.json";

@@ -39,6 +39,17 @@ PriorityClass parse_priority_class(std::string_view text) {
       fmt::format("invalid --converge-priority \"{}\": expected realtime or batch", text));
 }
 
+std::string_view to_string(CommPattern comm) {
+  return comm == CommPattern::heavy ? "heavy" : "normal";
+}
+
+CommPattern parse_comm_pattern(std::string_view text) {
+  if (text == "heavy") return CommPattern::heavy;
+  if (text == "normal") return CommPattern::normal;
+  throw JobRequestError(
+      fmt::format("invalid --converge-comm \"{}\": expected heavy or normal", text));
+}
+
 std::string parse_data_path(std::string_view text) {
   if (text.empty() || text[0] != '/' || text.find('\0') != std::string_view::npos)
     throw JobRequestError(
@@ -96,6 +107,7 @@ JobRequest JobRequest::from_spank_env(const char* const* env, std::size_t count)
   const std::string services_var = spank_option_variable("converge", "converge-services") + "=";
   const std::string priority_var = spank_option_variable("converge", "converge-priority") + "=";
   const std::string data_var = spank_option_variable("converge", "converge-data") + "=";
+  const std::string comm_var = spank_option_variable("converge", "converge-comm") + "=";
   auto value_of = [](std::string_view entry,
                      std::string_view var) -> std::optional<std::string_view> {
     if (entry.starts_with("SPANK_")) entry.remove_prefix(6);
@@ -110,6 +122,7 @@ JobRequest JobRequest::from_spank_env(const char* const* env, std::size_t count)
       if (auto v = value_of(entry, services_var)) request.services = parse_services(*v);
       if (auto v = value_of(entry, priority_var)) request.priority = parse_priority_class(*v);
       if (auto v = value_of(entry, data_var)) request.data = parse_data_path(*v);
+      if (auto v = value_of(entry, comm_var)) request.comm = parse_comm_pattern(*v);
     } catch (const JobRequestError&) {
       // Validated at submission; anything else here is ignored on purpose.
     }

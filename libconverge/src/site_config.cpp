@@ -6,7 +6,7 @@ namespace converge {
 SiteConfig SiteConfig::from_json(const config::Json& json, const std::string& origin) {
   SiteConfig out;
   config::Node root(json, origin);
-  root.allow_only({"log_level", "scheduler", "cluster", "kapok", "launcher"});
+  root.allow_only({"log_level", "scheduler", "pools", "cluster", "kapok", "launcher"});
   if (auto level = root.find("log_level")) {
     out.log_level =
         *log::parse_level(level->as_enum({"error", "warning", "info", "verbose", "debug"}));
@@ -21,6 +21,10 @@ SiteConfig SiteConfig::from_json(const config::Json& json, const std::string& or
     if (auto interval = scheduler->find("interval_ms")) {
       out.scheduler_interval = std::chrono::milliseconds(interval->as_int(100, 600'000));
     }
+  }
+  if (auto pools = root.find("pools")) {
+    out.pools = sched::PoolSettings::from_config(*pools);
+    out.pools_text = json.at("pools").dump();
   }
   // "cluster" belongs to converge-cluster (the local virtual cluster),
   // "kapok" to Kapok's servers and clients, "launcher" to converge-launch.

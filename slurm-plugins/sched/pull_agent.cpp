@@ -2,6 +2,7 @@
 #include "pull_agent.h"
 
 #include "common/job_record.h"
+#include "common/sibling_plugins.h"
 #include "common/slurm_internal.h"
 #include "converge/log.h"
 
@@ -75,6 +76,14 @@ bool start_on(job_record_t* job, int index) {
   return true;
 }
 
+// Nodes no big-data job may use now (another class's pool, a leaf isolated
+// for a heavy job): select/converge knows. Caller holds the node read lock.
+bitstr_t* closed_to_bigdata() {
+  bitstr_t* closed = bit_alloc(node_record_count);
+  closed_nodes(JobType::bigdata, closed);
+  return closed;
+}
+
 }  // namespace
 
 void PullAgent::start() {
@@ -103,8 +112,14 @@ void PullAgent::set_locality(std::shared_ptr<const sched::LocalityMap> map) {
   locality_ = std::move(map);
 }
 
+void PullAgent::set_status_source(std::function<nlohmann::json()> source) {
+  std::lock_guard lock(mutex_);
+  status_source_ = std::move(source);
+}
+
 void PullAgent::write_status() {
   nlohmann::json j;
+  std::function<nlohmann::json()> source;
   {
     std::lock_guard lock(mutex_);
     j = {{"time", time(nullptr)},
@@ -123,7 +138,9 @@ void PullAgent::write_status() {
                              {"reason", d.reason},
                              {"at", d.at}});
     }
+    source = status_source_;
   }
+  if (source) j.update(source());
   std::string dir = slurm_conf.state_save_location ? slurm_conf.state_save_location : "";
   if (dir.empty()) return;
   std::string path = dir + "/converge-status.json", tmp = path + ".tmp";
@@ -149,7 +166,9 @@ void PullAgent::run() {
       schedule_node_save();
       status_dirty_ = true;
     }
-    if (status_dirty_ && std::chrono::steady_clock::now() - status_written_ > 1s) write_status();
+    if (status_requested_.exchange(false)) status_dirty_ = true;
+    auto since_written = std::chrono::steady_clock::now() - status_written_;
+    if ((status_dirty_ && since_written > 1s) || since_written > 5s) write_status();
     lock.lock();
     // A node leaving the completing state raises no event a plugin sees, so
     // while work waits the agent also looks every few milliseconds.
@@ -234,12 +253,15 @@ int PullAgent::dispatch() {
     // job count tell, without the write locks or a walk over the jobs.
     slurmctld_lock_t node_read = {NO_LOCK, NO_LOCK, READ_LOCK, NO_LOCK, NO_LOCK};
     lock_slurmctld(node_read);
+    bitstr_t* closed = closed_to_bigdata();
     bool room = false;
     for (int n = 0; n < node_record_count && !room; ++n) {
       node_record_t* node = node_record_table_ptr[n];
       room = node && bit_test(avail_node_bitmap, n) && !bit_test(cg_node_bitmap, n) &&
+             !bit_test(closed, n) &&
              node->run_job_cnt < (node->cpus_efctv ? node->cpus_efctv : node->cpus);
     }
+    FREE_NULL_BITMAP(closed);
     unlock_slurmctld(node_read);
     if (!room) return 0;
   }
@@ -262,6 +284,7 @@ int PullAgent::dispatch() {
   }
   list_iterator_destroy(it);
 
+  bitstr_t* closed = closed_to_bigdata();
   int started = 0;
   std::uint64_t attempts = 0;
   // Nodes holding a waiting job's data ask first, then every node.
@@ -274,7 +297,9 @@ int PullAgent::dispatch() {
   for (int n : order) {
     if (!queue_.size()) break;
     node_record_t* node = node_record_table_ptr[n];
-    if (!node || !bit_test(avail_node_bitmap, n) || bit_test(cg_node_bitmap, n)) continue;
+    if (!node || !bit_test(avail_node_bitmap, n) || bit_test(cg_node_bitmap, n) ||
+        bit_test(closed, n))
+      continue;
     std::uint32_t cpus = node->cpus_efctv ? node->cpus_efctv : node->cpus;
     if (used[n] >= cpus) continue;
     sched::NodeCapacity capacity{node->name, cpus - used[n], ~std::uint64_t{0}};
@@ -307,6 +332,7 @@ int PullAgent::dispatch() {
     }
     for (const auto& r : refused) queue_.push(r);
   }
+  FREE_NULL_BITMAP(closed);
   unlock_slurmctld(write);
   std::lock_guard lock(mutex_);
   stats_.pulled += started;

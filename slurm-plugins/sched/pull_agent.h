@@ -13,10 +13,14 @@
 #include "converge/sched/locality_map.h"
 #include "converge/sched/pull_queue.h"
 
+#include <nlohmann/json.hpp>
+
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <string>
 #include <memory>
 #include <mutex>
@@ -31,6 +35,10 @@ class PullAgent {
   void stop();
   void wake();  // capacity freed: look now
   void set_locality(std::shared_ptr<const sched::LocalityMap> map);
+  // More sections for the status file (the pools'), asked for at each write.
+  void set_status_source(std::function<nlohmann::json()> source);
+  // The status changed elsewhere (a pool move): write it soon.
+  void status_changed() { status_requested_ = true; }
 
   struct Decision {
     std::uint32_t job = 0;
@@ -68,6 +76,8 @@ class PullAgent {
   std::chrono::steady_clock::time_point status_written_{};
   bool status_dirty_ = true;
   std::shared_ptr<const sched::LocalityMap> locality_ = std::make_shared<sched::LocalityMap>();
+  std::function<nlohmann::json()> status_source_;
+  std::atomic<bool> status_requested_{false};
 };
 
 }  // namespace converge::slurm

@@ -2,14 +2,17 @@
 //
 // sched/converge: Converge's scheduler plugin for slurmctld.
 //
-// For now the ordering and backfill mechanics are Slurm's own: this plugin
-// loads sched/backfill inside itself and runs it, and adds Converge's agent
-// thread, which classifies jobs by their --converge-type and reads the
-// site's converge.json (kept at its last good value when a reload fails).
+// Push side: the ordering and backfill mechanics are Slurm's own: this
+// plugin loads sched/backfill inside itself and runs it. Pull side: big-data
+// jobs are pulled by nodes with free capacity (pull_agent.h). Converge's
+// agent thread classifies jobs by their --converge-type and moves idle nodes
+// between the adaptive pools (pool_agent.h). The site's converge.json is
+// kept at its last good value when a reload fails.
 #include "common/slurm_internal.h"
 
-#include "common/capacity_events.h"
+#include "common/sibling_plugins.h"
 #include "common/job_record.h"
+#include "pool_agent.h"
 #include "pull_agent.h"
 #include "common/slurm_log_sink.h"
 #include "converge/sched/locality_map.h"
@@ -18,6 +21,7 @@
 #include <sys/stat.h>
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -65,6 +69,8 @@ class BackfillDelegate {
 
 class ConvergeAgent {
  public:
+  ConvergeAgent(converge::slurm::PoolAgent& pools, std::function<void()> on_pool_moves)
+      : pools_(pools), on_pool_moves_(std::move(on_pool_moves)) {}
   void start(const SiteConfig& config) {
     config_ = config;
     thread_ = std::thread([this] { run(); });
@@ -91,6 +97,7 @@ class ConvergeAgent {
     while (!stopping_) {
       lock.unlock();
       classify_new_jobs();
+      if (pools_.tick() > 0) on_pool_moves_();
       lock.lock();
       wake_.wait_for(lock, config_.scheduler_interval, [this] { return stopping_; });
     }
@@ -119,6 +126,8 @@ class ConvergeAgent {
     }
   }
 
+  converge::slurm::PoolAgent& pools_;
+  std::function<void()> on_pool_moves_;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -128,10 +137,10 @@ class ConvergeAgent {
 };
 
 BackfillDelegate g_backfill;
-ConvergeAgent g_agent;
-SiteConfig g_config;  // last good converge.json
-
 converge::slurm::PullAgent g_pull;
+converge::slurm::PoolAgent g_pools;
+ConvergeAgent g_agent(g_pools, [] { g_pull.status_changed(); });
+SiteConfig g_config;  // last good converge.json
 
 // Loads converge.json if the site has one; on error keeps `current`.
 SiteConfig load_site_config(const SiteConfig& current, const char* when) {
@@ -148,6 +157,7 @@ SiteConfig load_site_config(const SiteConfig& current, const char* when) {
     if (!loaded.locality_map.empty())
       *locality = converge::sched::LocalityMap::load_file(loaded.locality_map);
     g_pull.set_locality(locality);
+    g_pools.configure(loaded.pools, loaded.pools_text);
     log::info("loaded {} ({}){}", path, when,
               loaded.locality_map.empty() ? ""
                                           : fmt::format(", locality map {} ({} prefixes)",
@@ -169,6 +179,7 @@ CONVERGE_EXPORT int init(void) {
       log::error("cannot load sched/backfill, which sched/converge runs for push scheduling");
       return SLURM_ERROR;
     }
+    g_pull.set_status_source([] { return g_pools.status(); });
     g_agent.start(g_config);
     g_pull.start();
     log::info(
@@ -198,7 +209,7 @@ CONVERGE_EXPORT int sched_p_reconfig(void) {
   });
 }
 
-// select/converge calls this (see common/capacity_events.h) when a job ends.
+// select/converge calls this (see common/sibling_plugins.h) when a job ends.
 CONVERGE_EXPORT void converge_sched_capacity_freed(void) {
   g_pull.wake();
 }

@@ -2,21 +2,25 @@
 //
 // select/converge: Converge's node selection plugin.
 //
-// Placement mechanics are Slurm's consumable-TRES selection for now: this
-// plugin loads select/cons_tres inside itself (the pattern Slurm's own
-// select/cray_aries uses) and forwards every call, logging each placement
-// with the job's Converge class. Topology-aware placement policy from
-// libconverge replaces the forwarding of job_test in a later step.
+// Resource accounting is Slurm's consumable-TRES selection: this plugin
+// loads select/cons_tres inside itself (the pattern Slurm's own
+// select/cray_aries uses) and forwards every call. Converge decides where:
+// job_test first closes the nodes a job may not use (another class's pool,
+// leaves isolated for a communication-heavy job), then, for multi-node and
+// heavy jobs, asks cons_tres to place the job on the idle nodes the switch
+// tree prefers (placement.h), and on everything open if that fails.
 //
 // It is loaded by slurmctld, slurmd and every Slurm command (they open all
 // select plugins to unpack job and node data), so it references no symbol
 // that only slurmctld defines.
 #include "common/slurm_internal.h"
 
-#include "common/capacity_events.h"
 #include "common/job_record.h"
+#include "common/sibling_plugins.h"
 #include "common/slurm_log_sink.h"
+#include "placement.h"
 
+#include <algorithm>
 #include <string>
 
 CONVERGE_EXPORT const char plugin_name[] = "Converge topology-aware node selection";
@@ -33,6 +37,7 @@ constexpr const char* kDelegate = "select/cons_tres";
 
 slurm_select_ops_t g_ops;  // cons_tres's entry points
 plugin_context_t* g_context = nullptr;
+converge::slurm::Placement g_placement;
 
 std::string node_names(bitstr_t* bitmap) {
   char* names = bitmap ? bitmap2node_name(bitmap) : nullptr;
@@ -53,6 +58,7 @@ CONVERGE_EXPORT int init(void) {
     log::error("cannot load {}, which select/converge delegates to", kDelegate);
     return SLURM_ERROR;
   }
+  if (running_in_slurmctld()) g_placement.load_topology();
   if (running_in_daemon()) {
     log::info("active: placement by Converge, resource accounting by {}", kDelegate);
   } else {
@@ -74,16 +80,71 @@ CONVERGE_EXPORT int select_p_state_restore(char* dir_name) {
   return g_ops.state_restore(dir_name);
 }
 CONVERGE_EXPORT int select_p_job_init(List job_list) {
+  converge::slurm::guarded("job_init", 0, [&] {
+    g_placement.restore(job_list);
+    return 0;
+  });
   return g_ops.job_init(job_list);
 }
 CONVERGE_EXPORT int select_p_node_init(void) {
   return g_ops.node_init();
 }
 
+namespace {
+
+// The node count a topology choice aims at: what the job asked for, at least
+// its minimum.
+uint32_t wanted_nodes(uint32_t min_nodes, uint32_t req_nodes, uint32_t max_nodes) {
+  uint32_t want = std::max(min_nodes, req_nodes);
+  return max_nodes ? std::min(want, std::max(max_nodes, min_nodes)) : want;
+}
+
+// Tries cons_tres on the topology's preferred nodes; true (and `bitmap` set
+// to its pick) on success.
+bool place_by_topology(job_record_t* job, const converge::JobRequest& request, bitstr_t* bitmap,
+                       uint32_t min_nodes, uint32_t max_nodes, uint32_t req_nodes, uint16_t mode,
+                       List preemptee_candidates, List* preemptee_job_list,
+                       bitstr_t* exc_core_bitmap) {
+  uint32_t want = wanted_nodes(min_nodes, req_nodes, max_nodes);
+  bool heavy = request.comm == converge::CommPattern::heavy;
+  if (mode != SELECT_MODE_RUN_NOW || (want < 2 && !heavy) ||
+      (job->details && job->details->req_node_bitmap))
+    return false;
+  converge::sched::NodeChoice choice;
+  bitstr_t* preferred = g_placement.preferred_nodes(job, request, bitmap, want, &choice);
+  if (!preferred) return false;
+  int rc = g_ops.job_test(job, preferred, min_nodes, max_nodes, req_nodes, mode,
+                          preemptee_candidates, preemptee_job_list, exc_core_bitmap);
+  if (rc == SLURM_SUCCESS) {
+    bit_copybits(bitmap, preferred);
+    log::info("job {} class={}{} placed on {}: {} leaf switch{}{}", job->job_id,
+              request.type ? converge::to_string(*request.type) : "none", heavy ? " heavy" : "",
+              node_names(bitmap), choice.leaf_switches, choice.leaf_switches == 1 ? "" : "es",
+              choice.isolated ? ", isolated" : "");
+  } else if (preemptee_job_list && *preemptee_job_list) {
+    FREE_NULL_LIST(*preemptee_job_list);
+  }
+  FREE_NULL_BITMAP(preferred);
+  return rc == SLURM_SUCCESS;
+}
+
+}  // namespace
+
 CONVERGE_EXPORT int select_p_job_test(job_record_t* job_ptr, bitstr_t* bitmap, uint32_t min_nodes,
                                       uint32_t max_nodes, uint32_t req_nodes, uint16_t mode,
                                       List preemptee_candidates, List* preemptee_job_list,
                                       bitstr_t* exc_core_bitmap) {
+  bool placed = converge::slurm::guarded("job_test", false, [&] {
+    if (!job_ptr || !bitmap) return false;
+    auto request = converge::slurm::job_request_of(job_ptr);
+    bitstr_t* closed = bit_alloc(node_record_count);
+    g_placement.close_nodes(job_ptr->job_id, request.type, closed);
+    bit_and_not(bitmap, closed);
+    FREE_NULL_BITMAP(closed);
+    return place_by_topology(job_ptr, request, bitmap, min_nodes, max_nodes, req_nodes, mode,
+                             preemptee_candidates, preemptee_job_list, exc_core_bitmap);
+  });
+  if (placed) return SLURM_SUCCESS;
   int rc = g_ops.job_test(job_ptr, bitmap, min_nodes, max_nodes, req_nodes, mode,
                           preemptee_candidates, preemptee_job_list, exc_core_bitmap);
   if (rc == SLURM_SUCCESS && mode == SELECT_MODE_RUN_NOW) {
@@ -98,7 +159,14 @@ CONVERGE_EXPORT int select_p_job_test(job_record_t* job_ptr, bitstr_t* bitmap, u
 }
 
 CONVERGE_EXPORT int select_p_job_begin(job_record_t* job_ptr) {
-  return g_ops.job_begin(job_ptr);
+  int rc = g_ops.job_begin(job_ptr);
+  if (rc == SLURM_SUCCESS) {
+    converge::slurm::guarded("job_begin", 0, [&] {
+      g_placement.job_started(job_ptr);
+      return 0;
+    });
+  }
+  return rc;
 }
 CONVERGE_EXPORT int select_p_job_ready(job_record_t* job_ptr) {
   return g_ops.job_ready(job_ptr);
@@ -114,6 +182,7 @@ CONVERGE_EXPORT int select_p_job_signal(job_record_t* job_ptr, int signal) {
 }
 CONVERGE_EXPORT int select_p_job_fini(job_record_t* job_ptr) {
   int rc = g_ops.job_fini(job_ptr);
+  if (job_ptr) g_placement.job_ended(job_ptr->job_id);
   converge::slurm::notify_capacity_freed();  // nodes pull their next work
   return rc;
 }
@@ -203,10 +272,25 @@ CONVERGE_EXPORT int select_p_update_node_config(int index) {
 }
 CONVERGE_EXPORT int select_p_reconfigure(void) {
   int rc = g_ops.reconfigure();
+  converge::slurm::guarded("reconfigure", 0, [] {
+    g_placement.load_topology();
+    return 0;
+  });
   log::info("reconfigured");
   return rc;
 }
 CONVERGE_EXPORT bitstr_t* select_p_resv_test(resv_desc_msg_t* resv_desc_ptr, uint32_t node_cnt,
                                              bitstr_t* avail_bitmap, bitstr_t** core_bitmap) {
   return g_ops.resv_test(resv_desc_ptr, node_cnt, avail_bitmap, core_bitmap);
+}
+
+// sched/converge asks which nodes a job of a class may not use (see
+// common/sibling_plugins.h).
+CONVERGE_EXPORT void converge_select_closed_nodes(int type, bitstr_t* closed) {
+  converge::slurm::guarded("closed_nodes", 0, [&] {
+    std::optional<converge::JobType> job_type;
+    if (type >= 0) job_type = static_cast<converge::JobType>(type);
+    g_placement.close_nodes(0, job_type, closed);
+    return 0;
+  });
 }

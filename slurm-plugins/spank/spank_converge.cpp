@@ -6,6 +6,9 @@
 //                                      sched/converge schedules it
 //   --converge-services=LIST           services for converge-launch to bring
 //                                      up in the allocation (kapok,topo,tdpipe)
+//   --converge-priority=realtime|batch big-data priority class
+//   --converge-data=PATH               the job's input on Kapok
+//   --converge-comm=heavy|normal       heavy: whole leaf switches to itself
 //
 // A bad value makes the command refuse before any job exists. Good values
 // travel in the job's SPANK environment, where slurmctld's Converge plugins
@@ -24,6 +27,7 @@
 //
 // plugstack.conf arguments: config=PATH (converge.json) launcher=PATH
 // (converge-launch). Only Slurm's public SPANK API is used here.
+#include "converge/binding_hint.h"
 #include "converge/job_request.h"
 #include "converge/launch_settings.h"
 #include "converge/service_cleanup.h"
@@ -53,7 +57,13 @@ CONVERGE_EXPORT const unsigned int spank_plugin_version = 1;
 
 namespace {
 
-enum OptionId { kTypeOption = 1, kServicesOption = 2, kPriorityOption = 3, kDataOption = 4 };
+enum OptionId {
+  kTypeOption = 1,
+  kServicesOption = 2,
+  kPriorityOption = 3,
+  kDataOption = 4,
+  kCommOption = 5
+};
 
 // Validates one option value; the message is what the user sees.
 int check_option(int id, const char* value, int /*remote*/) {
@@ -63,6 +73,7 @@ int check_option(int id, const char* value, int /*remote*/) {
     if (id == kServicesOption) converge::parse_services(value);
     if (id == kPriorityOption) converge::parse_priority_class(value);
     if (id == kDataOption) converge::parse_data_path(value);
+    if (id == kCommOption) converge::parse_comm_pattern(value);
     return 0;
   } catch (const std::exception& e) {
     slurm_error("%s", e.what());
@@ -86,12 +97,17 @@ char kPriorityUsage[] =
 char kDataName[] = "converge-data";
 char kDataArg[] = "PATH";
 char kDataUsage[] = "The job's input on Kapok; nodes that hold it are preferred";
+char kCommName[] = "converge-comm";
+char kCommArg[] = "PATTERN";
+char kCommUsage[] =
+    "heavy: the job talks a lot between its nodes and gets whole leaf switches to itself";
 
 struct spank_option g_options[] = {
     {kTypeName, kTypeArg, kTypeUsage, 1, kTypeOption, check_option},
     {kServicesName, kServicesArg, kServicesUsage, 1, kServicesOption, check_option},
     {kPriorityName, kPriorityArg, kPriorityUsage, 1, kPriorityOption, check_option},
     {kDataName, kDataArg, kDataUsage, 1, kDataOption, check_option},
+    {kCommName, kCommArg, kCommUsage, 1, kCommOption, check_option},
 };
 
 // Exports an option's value to the job's tasks as an environment variable.
@@ -217,6 +233,21 @@ CONVERGE_EXPORT int slurm_spank_local_user_init(spank_t /*sp*/, int /*argc*/, ch
   return 0;
 }
 
+// The binding hint for a converged job's step on this node: the cores Slurm
+// gave the step here and their NUMA nodes (see converge/binding_hint.h).
+void export_binding_hint(spank_t sp) {
+  char* cores = nullptr;
+  if (spank_get_item(sp, S_STEP_ALLOC_CORES, &cores) != ESPANK_SUCCESS || !cores || !*cores) {
+    if (spank_get_item(sp, S_JOB_ALLOC_CORES, &cores) != ESPANK_SUCCESS || !cores || !*cores)
+      return;
+  }
+  auto list = converge::parse_cpu_list(cores);
+  if (!list) return;
+  auto hint = converge::binding_hint(*list, converge::numa_of_cores());
+  set_env(sp, "CONVERGE_BIND_CORES", hint.cores);
+  if (!hint.numa.empty()) set_env(sp, "CONVERGE_BIND_NUMA", hint.numa);
+}
+
 // Runs in slurmstepd for batch scripts and srun steps alike, before the
 // user's processes start.
 CONVERGE_EXPORT int slurm_spank_user_init(spank_t sp, int argc, char** argv) {
@@ -235,6 +266,9 @@ CONVERGE_EXPORT int slurm_spank_user_init(spank_t sp, int argc, char** argv) {
   set_env(sp, "CONVERGE_ENDPOINTS", job_dir + "/endpoints.json");
   set_env(sp, "CONVERGE_KAPOK_MOUNT", settings.kapok_mount_of(job, node_name()));
   if (!g_config.empty()) set_env(sp, "CONVERGE_CONFIG", g_config);
+  char* type = nullptr;
+  if (spank_option_getopt(sp, &g_options[0], &type) == ESPANK_SUCCESS && type)
+    export_binding_hint(sp);  // only converged jobs pay for it
 
   char* services = nullptr;
   if (step_id == SLURM_BATCH_SCRIPT && !g_launcher.empty() &&

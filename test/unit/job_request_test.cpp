@@ -61,6 +61,14 @@ TEST(JobRequest, IgnoresBadValuesInTheController) {
   EXPECT_FALSE(JobRequest::from_spank_env(nullptr, 0).type);
 }
 
+TEST(JobRequest, ReadsTheCommunicationPattern) {
+  const char* env[] = {"SPANK__SLURM_SPANK_OPTION_converge_converge_comm=heavy"};
+  EXPECT_EQ(JobRequest::from_spank_env(env, 1).comm, CommPattern::heavy);
+  EXPECT_EQ(JobRequest::from_spank_env(nullptr, 0).comm, CommPattern::normal);
+  EXPECT_EQ(parse_comm_pattern("normal"), CommPattern::normal);
+  EXPECT_THROW(parse_comm_pattern("Heavy"), JobRequestError);
+}
+
 TEST(JobRequest, ReadsPriorityAndDataAndSurvivesRandomEnvironments) {
   const char* env[] = {"_SLURM_SPANK_OPTION_converge_converge_type=bigdata",
                        "_SLURM_SPANK_OPTION_converge_converge_priority=realtime",
@@ -78,6 +86,7 @@ TEST(JobRequest, ReadsPriorityAndDataAndSurvivesRandomEnvironments) {
                                           "_SLURM_SPANK_OPTION_converge_converge_services=",
                                           "_SLURM_SPANK_OPTION_converge_converge_priority=",
                                           "_SLURM_SPANK_OPTION_converge_converge_data=",
+                                          "_SLURM_SPANK_OPTION_converge_converge_comm=",
                                           "SPANK_",
                                           "",
                                           "="};

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include "converge/sched/isolation.h"
 #include "converge/sched/locality_map.h"
 #include "converge/sched/node_choice.h"
+#include "converge/sched/pool_features.h"
 #include "converge/sched/pools.h"
 #include "converge/sched/pull_queue.h"
 
@@ -160,6 +162,51 @@ TEST(Pools, GrowUnderPressureAndStayPutWithinTheCooldown) {
   auto back = m.rebalance(reversed, t + 60s);
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].to, "sim");
+}
+
+TEST(Pools, MovesSurviveARestartWhenTheyStillFitTheConfiguration) {
+  PoolSettings s;
+  s.pools = {{"sim", converge::JobType::sim, {"n1", "n2", "n3"}, 1, 0},
+             {"bigdata", converge::JobType::bigdata, {"n4"}, 1, 3}};
+  // n3 had moved to bigdata before the restart.
+  PoolSettings moved = s;
+  EXPECT_TRUE(moved.adopt({{"sim", {"n1", "n2"}}, {"bigdata", {"n3", "n4"}}}));
+  EXPECT_EQ(moved.pools[1].nodes, (std::vector<std::string>{"n3", "n4"}));
+  // Not the same nodes, over a limit, or an unknown pool: the configuration wins.
+  PoolSettings other = s;
+  EXPECT_FALSE(other.adopt({{"sim", {"n1", "n2"}}, {"bigdata", {"n4"}}}));
+  EXPECT_FALSE(other.adopt({{"sim", {}}, {"bigdata", {"n1", "n2", "n3", "n4"}}}));
+  EXPECT_FALSE(other.adopt({{"sim", {"n1", "n2", "n3"}}, {"ai", {"n4"}}}));
+  EXPECT_EQ(other.pools[0].nodes, s.pools[0].nodes);
+}
+
+TEST(PoolFeatures, MembershipTravelsAsANodeFeatureBesideTheAdminsOwn) {
+  using converge::JobType;
+  EXPECT_EQ(pool_feature(JobType::bigdata), "pool_bigdata");
+  EXPECT_EQ(pool_in_features("ib,pool_sim,fast"), JobType::sim);
+  EXPECT_EQ(pool_in_features("ib,pool_simx"), std::nullopt);
+  EXPECT_EQ(pool_in_features(""), std::nullopt);
+  EXPECT_EQ(with_pool_feature("ib,pool_sim,fast", JobType::ai), "ib,fast,pool_ai");
+  EXPECT_EQ(with_pool_feature("pool_sim", std::nullopt), "");
+  EXPECT_EQ(with_pool_feature("", JobType::sim), "pool_sim");
+  EXPECT_TRUE(pool_admits(std::nullopt, JobType::sim));  // a node in no pool
+  EXPECT_TRUE(pool_admits(JobType::sim, std::nullopt));  // a job without a class
+  EXPECT_TRUE(pool_admits(JobType::ai, JobType::ai));
+  EXPECT_FALSE(pool_admits(JobType::sim, JobType::bigdata));  // another class's pool
+}
+
+TEST(Isolation, AHeavyJobsLeavesAreClosedToOtherJobsUntilItEnds) {
+  auto tree = eight_nodes();
+  Isolation iso;
+  iso.claim(7, {"n1"}, tree);  // one node, but the whole leaf n1,n2
+  EXPECT_EQ(iso.blocked_for(8), (std::set<std::string>{"n1", "n2"}));
+  EXPECT_TRUE(iso.blocked_for(7).empty());
+  iso.claim(9, {"n4", "n5"}, tree);  // spans two leaves: both are its
+  EXPECT_EQ(iso.blocked_for(7), (std::set<std::string>{"n3", "n4", "n5", "n6"}));
+  iso.release(7);
+  EXPECT_EQ(iso.blocked_for(1), (std::set<std::string>{"n3", "n4", "n5", "n6"}));
+  iso.release(9);
+  EXPECT_TRUE(iso.empty());
 }
 
 TEST(Pools, ConfigurationErrorsAreLocated) {

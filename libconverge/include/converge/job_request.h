@@ -31,6 +31,12 @@ enum class PriorityClass { realtime, batch };
 std::string_view to_string(PriorityClass priority);
 PriorityClass parse_priority_class(std::string_view text);
 
+// How much a multi-node job talks between its nodes (--converge-comm):
+// heavy jobs get whole leaf switches to themselves when possible.
+enum class CommPattern { normal, heavy };
+std::string_view to_string(CommPattern comm);
+CommPattern parse_comm_pattern(std::string_view text);
+
 // --converge-data: the job's input, an absolute path on Kapok, whose holders
 // the scheduler prefers.
 std::string parse_data_path(std::string_view text);
@@ -50,6 +56,7 @@ struct JobRequest {
   std::vector<std::string> services;
   PriorityClass priority = PriorityClass::batch;
   std::string data;  // empty: none named
+  CommPattern comm = CommPattern::normal;
 
   // Reads the request from a job's SPANK environment ("NAME=value" entries).
   // Unparseable values (a hand-edited environment) are ignored, not fatal:

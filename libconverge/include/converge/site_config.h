@@ -7,6 +7,7 @@
 
 #include "converge/config.h"
 #include "converge/log.h"
+#include "converge/sched/pools.h"
 
 #include <chrono>
 #include <string>
@@ -19,6 +20,9 @@ struct SiteConfig {
   std::chrono::milliseconds scheduler_interval{5000};
   // Admin's map of where data lives (see sched/locality_map.h); empty: none.
   std::string locality_map;
+  // Adaptive pools ("pools" section); none configured: every node serves all.
+  sched::PoolSettings pools;
+  std::string pools_text;  // the section as written, to tell whether it changed
 
   static SiteConfig defaults() { return {}; }
   // Throws config::Error naming the file, the key and the problem.

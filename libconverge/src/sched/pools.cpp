@@ -43,6 +43,28 @@ PoolSettings PoolSettings::from_config(const config::Node& section) {
   return s;
 }
 
+bool PoolSettings::adopt(const std::map<std::string, std::set<std::string>>& current) {
+  std::set<std::string> configured, seen;
+  for (const auto& p : pools) configured.insert(p.nodes.begin(), p.nodes.end());
+  for (const auto& [pool, nodes] : current) {
+    auto spec = std::find_if(pools.begin(), pools.end(), [&](auto& p) { return p.name == pool; });
+    if (spec == pools.end() && !nodes.empty()) return false;
+    seen.insert(nodes.begin(), nodes.end());
+  }
+  if (seen != configured) return false;
+  for (const auto& p : pools) {
+    auto it = current.find(p.name);
+    std::size_t size = it == current.end() ? 0 : it->second.size();
+    if (size < p.min_nodes || (p.max_nodes && size > p.max_nodes)) return false;
+  }
+  for (auto& p : pools) {
+    auto it = current.find(p.name);
+    p.nodes = it == current.end() ? std::vector<std::string>{}
+                                  : std::vector<std::string>(it->second.begin(), it->second.end());
+  }
+  return true;
+}
+
 PoolManager::PoolManager(PoolSettings settings) : settings_(std::move(settings)) {
   for (const auto& p : settings_.pools) members_[p.name] = {p.nodes.begin(), p.nodes.end()};
 }

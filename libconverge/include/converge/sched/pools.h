@@ -39,6 +39,12 @@ struct PoolSettings {
 
   // The "pools" section of converge.json; throws config::Error.
   static PoolSettings from_config(const config::Node& section);
+
+  // Takes `current` membership (from the nodes' pool features after a
+  // restart or reconfigure) as the starting point instead of the configured
+  // one, if it covers the same nodes and respects every pool's limits, so
+  // earlier moves survive. Returns whether it did.
+  bool adopt(const std::map<std::string, std::set<std::string>>& current);
 };
 
 struct PoolLoad {
