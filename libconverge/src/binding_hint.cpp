@@ -84,8 +84,8 @@ std::map<unsigned, unsigned> numa_of_cores() {
   // Each core once, by (package, core id), with the NUMA node of its first CPU.
   std::map<std::pair<unsigned, unsigned>, unsigned> core_numa;
   for (const auto& [cpu, node] : numa_of_cpu) {
-    fs::path topology = fs::path("/sys/devices/system/cpu") / ("cpu" + std::to_string(cpu)) /
-                        "topology";
+    fs::path topology =
+        fs::path("/sys/devices/system/cpu") / ("cpu" + std::to_string(cpu)) / "topology";
     auto package = read_number(topology / "physical_package_id");
     auto core = read_number(topology / "core_id");
     core_numa.emplace(std::pair{package.value_or(0), core.value_or(cpu)}, node);

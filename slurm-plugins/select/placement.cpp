@@ -30,7 +30,8 @@ std::vector<std::string> node_names_of(bitstr_t* nodes) {
   std::vector<std::string> out;
   if (!nodes) return out;
   for (int i = 0; i < node_record_count; ++i) {
-    if (bit_test(nodes, i) && node_record_table_ptr[i]) out.emplace_back(node_record_table_ptr[i]->name);
+    if (bit_test(nodes, i) && node_record_table_ptr[i])
+      out.emplace_back(node_record_table_ptr[i]->name);
   }
   return out;
 }
@@ -54,8 +55,8 @@ void Placement::close_nodes(std::uint32_t job_id, std::optional<JobType> type,
     const node_record_t* node = node_record_table_ptr[i];
     if (!node) continue;
     auto pool = sched::pool_in_features(node->features_act ? node->features_act
-                                        : node->features  ? node->features
-                                                          : "");
+                                        : node->features   ? node->features
+                                                           : "");
     if (!sched::pool_admits(pool, type)) bit_set(closed, i);
   }
   std::lock_guard lock(mutex_);

@@ -18,6 +18,7 @@
 #include "common/job_record.h"
 #include "common/sibling_plugins.h"
 #include "common/slurm_log_sink.h"
+#include "converge/sched/preemption.h"
 #include "placement.h"
 
 #include <algorithm>
@@ -128,12 +129,11 @@ bool place_by_topology(job_record_t* job, const converge::JobRequest& request, b
   return rc == SLURM_SUCCESS;
 }
 
-}  // namespace
-
-CONVERGE_EXPORT int select_p_job_test(job_record_t* job_ptr, bitstr_t* bitmap, uint32_t min_nodes,
-                                      uint32_t max_nodes, uint32_t req_nodes, uint16_t mode,
-                                      List preemptee_candidates, List* preemptee_job_list,
-                                      bitstr_t* exc_core_bitmap) {
+// Closes the nodes the job may not use, then places it by topology or,
+// failing that, wherever cons_tres finds room among the open nodes.
+int place_job(job_record_t* job_ptr, bitstr_t* bitmap, uint32_t min_nodes, uint32_t max_nodes,
+              uint32_t req_nodes, uint16_t mode, List preemptee_candidates,
+              List* preemptee_job_list, bitstr_t* exc_core_bitmap) {
   bool placed = converge::slurm::guarded("job_test", false, [&] {
     if (!job_ptr || !bitmap) return false;
     auto request = converge::slurm::job_request_of(job_ptr);
@@ -155,6 +155,38 @@ CONVERGE_EXPORT int select_p_job_test(job_record_t* job_ptr, bitstr_t* bitmap, u
       return 0;
     });
   }
+  return rc;
+}
+
+// The preemption candidates `job` may really preempt (see
+// converge/sched/preemption.h); a new list, or nullptr if all of them.
+List allowed_preemptees(const converge::JobRequest& request, List candidates) {
+  if (!candidates || request.type != converge::JobType::bigdata) return nullptr;
+  List allowed = list_create(nullptr);
+  ListIterator it = list_iterator_create(candidates);
+  while (auto* victim = static_cast<job_record_t*>(list_next(it))) {
+    if (converge::sched::may_preempt(request.type, converge::slurm::job_request_of(victim).type))
+      list_append(allowed, victim);
+  }
+  list_iterator_destroy(it);
+  return allowed;
+}
+
+}  // namespace
+
+CONVERGE_EXPORT int select_p_job_test(job_record_t* job_ptr, bitstr_t* bitmap, uint32_t min_nodes,
+                                      uint32_t max_nodes, uint32_t req_nodes, uint16_t mode,
+                                      List preemptee_candidates, List* preemptee_job_list,
+                                      bitstr_t* exc_core_bitmap) {
+  List allowed = converge::slurm::guarded("job_test", List{nullptr}, [&] {
+    return job_ptr
+               ? allowed_preemptees(converge::slurm::job_request_of(job_ptr), preemptee_candidates)
+               : nullptr;
+  });
+  if (allowed) preemptee_candidates = allowed;
+  int rc = place_job(job_ptr, bitmap, min_nodes, max_nodes, req_nodes, mode, preemptee_candidates,
+                     preemptee_job_list, exc_core_bitmap);
+  FREE_NULL_LIST(allowed);
   return rc;
 }
 

@@ -135,9 +135,8 @@ TEST_F(Topology, ConvergedJobsGetABindingHintOfTheirCores) {
                    " --converge-type=sim -N1 -n1 --wrap 'echo cores=$CONVERGE_BIND_CORES "
                    "numa=$CONVERGE_BIND_NUMA end; sleep 300'");
   ASSERT_TRUE(wait_running(id));
-  ASSERT_TRUE(converge::poll_until(30s, 50ms, [&] {
-    return read_file(out).find("end") != std::string::npos;
-  }));
+  ASSERT_TRUE(converge::poll_until(
+      30s, 50ms, [&] { return read_file(out).find("end") != std::string::npos; }));
   std::string text = read_file(out);
   // Slurm's CPU_IDs for the job (one core) is what the hint names.
   std::string ids = sh("scontrol -d show job " + id + " | grep -o 'CPU_IDs=[^ ]*'").output;
@@ -277,18 +276,21 @@ TEST_F(Topology, ANodeFailingMidJobEndsOrRequeuesItLikeStockSlurm) {
   converge::process::terminate(*pid, 10s);
   // SlurmdTimeout would notice in a minute; an admin marking it down is the same event.
   sh("scontrol update nodename=" + victim + " state=down reason=failed-in-test");
-  EXPECT_TRUE(converge::poll_until(60s, 100ms, [&] { return field(lost, "JobState") == "NODE_FAIL"; }))
-      << field(lost, "JobState");
+  EXPECT_TRUE(converge::poll_until(60s, 100ms, [&] {
+    return field(lost, "JobState") == "NODE_FAIL";
+  })) << field(lost, "JobState");
   // The requeued job (if it was on the failed node) runs again elsewhere.
-  EXPECT_TRUE(converge::poll_until(120s, 200ms, [&] {
-    return running(again) && !expand(field(again, "NodeList")).contains(victim);
-  })) << field(again, "JobState") << " " << field(again, "NodeList");
+  EXPECT_TRUE(converge::poll_until(
+      120s, 200ms,
+      [&] { return running(again) && !expand(field(again, "NodeList")).contains(victim); }))
+      << field(again, "JobState") << " " << field(again, "NodeList");
   EXPECT_EQ(sh("scontrol ping").output.find("DOWN"), std::string::npos);
   // The node comes back: its slurmd restarts and the admin resumes it.
   ASSERT_EQ(sh(cluster_cmd("up")).exit_code, 0);
   sh("scontrol update nodename=" + victim + " state=resume");
   EXPECT_TRUE(converge::poll_until(90s, 200ms, [&] {
     auto state = sh("sinfo -h -n " + victim + " -o %t").output;
-    return state.rfind("idle", 0) == 0 || state.rfind("mix", 0) == 0 || state.rfind("alloc", 0) == 0;
+    return state.rfind("idle", 0) == 0 || state.rfind("mix", 0) == 0 ||
+           state.rfind("alloc", 0) == 0;
   })) << sh("sinfo -N").output;
 }

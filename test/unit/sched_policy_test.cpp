@@ -4,6 +4,7 @@
 #include "converge/sched/node_choice.h"
 #include "converge/sched/pool_features.h"
 #include "converge/sched/pools.h"
+#include "converge/sched/preemption.h"
 #include "converge/sched/pull_queue.h"
 
 #include <gtest/gtest.h>
@@ -193,6 +194,15 @@ TEST(PoolFeatures, MembershipTravelsAsANodeFeatureBesideTheAdminsOwn) {
   EXPECT_TRUE(pool_admits(JobType::sim, std::nullopt));  // a job without a class
   EXPECT_TRUE(pool_admits(JobType::ai, JobType::ai));
   EXPECT_FALSE(pool_admits(JobType::sim, JobType::bigdata));  // another class's pool
+}
+
+TEST(Preemption, BigDataWorkNeverPreemptsAiServices) {
+  using converge::JobType;
+  EXPECT_FALSE(may_preempt(JobType::bigdata, JobType::ai));
+  EXPECT_TRUE(may_preempt(JobType::bigdata, JobType::bigdata));
+  EXPECT_TRUE(may_preempt(JobType::sim, JobType::ai));  // the site's policy decides
+  EXPECT_TRUE(may_preempt(std::nullopt, JobType::ai));
+  EXPECT_TRUE(may_preempt(JobType::bigdata, std::nullopt));
 }
 
 TEST(Isolation, AHeavyJobsLeavesAreClosedToOtherJobsUntilItEnds) {
