@@ -151,7 +151,9 @@ int PoolAgent::tick() {
     if (!request.type) continue;
     auto pool = manager_->pool_for(*request.type);
     if (!pool) continue;
-    load[*pool].pending_cpus += std::max<std::uint32_t>(job->details->min_cpus, 1);
+    auto& l = load[*pool];
+    l.pending_cpus += std::max<std::uint32_t>(job->details->min_cpus, 1);
+    l.widest_pending_nodes = std::max(l.widest_pending_nodes, job->details->min_nodes);
   }
   list_iterator_destroy(it);
   unlock_slurmctld(read);

@@ -165,6 +165,23 @@ TEST(Pools, GrowUnderPressureAndStayPutWithinTheCooldown) {
   EXPECT_EQ(back[0].to, "sim");
 }
 
+TEST(Pools, AWideJobNeedsIdleNodesNotJustIdleCpus) {
+  PoolSettings s;
+  s.pools = {{"sim", converge::JobType::sim, {"n1", "n2", "n3"}, 1, 0},
+             {"bigdata", converge::JobType::bigdata, {"n4", "n5", "n6"}, 1, 0}};
+  s.donor_margin_nodes = 0;
+  PoolManager m(s);
+  // A 2-node job asking for 2 CPUs, and one idle sim node with 2 CPUs.
+  PoolLoad sim{2, {"n3"}, 2};
+  std::map<std::string, PoolLoad> load{{"sim", sim}, {"bigdata", {0, {"n4", "n5", "n6"}, 2}}};
+  EXPECT_TRUE(m.rebalance(load, PoolManager::Clock::now()).empty());  // CPUs alone: no need
+  sim.widest_pending_nodes = 2;
+  load["sim"] = sim;
+  auto moves = m.rebalance(load, PoolManager::Clock::now());
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].to, "sim");
+}
+
 TEST(Pools, MovesSurviveARestartWhenTheyStillFitTheConfiguration) {
   PoolSettings s;
   s.pools = {{"sim", converge::JobType::sim, {"n1", "n2", "n3"}, 1, 0},

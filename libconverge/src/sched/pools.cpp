@@ -104,8 +104,10 @@ std::vector<Move> PoolManager::rebalance(const std::map<std::string, PoolLoad>& 
   std::vector<std::pair<std::int64_t, std::string>> needy;
   for (const auto& p : settings_.pools) {
     PoolLoad l = load_of(p.name);
-    std::int64_t shortfall =
-        std::int64_t(l.pending_cpus) - std::int64_t(l.idle_nodes.size()) * l.cpus_per_node;
+    std::int64_t idle_nodes = std::int64_t(l.idle_nodes.size());
+    std::int64_t shortfall = std::max(
+        std::int64_t(l.pending_cpus) - idle_nodes * l.cpus_per_node,
+        (std::int64_t(l.widest_pending_nodes) - idle_nodes) * std::int64_t(l.cpus_per_node));
     if (shortfall > 0) needy.emplace_back(-shortfall, p.name);
   }
   std::sort(needy.begin(), needy.end());

@@ -32,7 +32,8 @@ struct PoolSpec {
 struct PoolSettings {
   std::vector<PoolSpec> pools;
   std::chrono::milliseconds cooldown{30000};
-  // A pool grows when its pending demand (CPUs) exceeds its idle CPUs.
+  // A pool grows when its pending demand (CPUs) exceeds its idle CPUs, or
+  // its widest waiting job needs more nodes than it has idle.
   // A donor gives a node only if its idle CPUs exceed its demand by this many
   // nodes' worth after the move.
   unsigned donor_margin_nodes = 1;
@@ -51,6 +52,9 @@ struct PoolLoad {
   std::uint32_t pending_cpus = 0;       // demand of the pool's queued jobs
   std::vector<std::string> idle_nodes;  // members with nothing running
   std::uint32_t cpus_per_node = 1;
+  // Nodes the widest queued job needs: a pool is also short when its idle
+  // CPUs would do but are on too few nodes for that job.
+  std::uint32_t widest_pending_nodes = 0;
 };
 
 struct Move {
