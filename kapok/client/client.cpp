@@ -622,6 +622,7 @@ Location Client::locate(const std::string& path) {
   loc.entry_server = name.empty() ? "(root)" : members_.mds[entry_server(dir, name)].to_string();
   loc.inode_server = members_.mds[mds_of_ino(attr.ino)].to_string();
   loc.inline_data = attr.inline_data || !attr.is_reg();
+  loc.size = attr.size;
   if (!loc.inline_data) {
     for (auto s : attr.layout.servers) loc.data_servers.push_back(members_.ds.at(s).to_string());
     loc.stripe_size = attr.layout.stripe_size;

@@ -42,6 +42,7 @@ struct Location {
   bool inline_data = true;
   std::vector<std::string> data_servers;  // stripe order, when not inline
   std::uint64_t stripe_size = 0;
+  std::uint64_t size = 0;  // bytes in the file
 };
 
 class Client {

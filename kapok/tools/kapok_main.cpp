@@ -154,8 +154,10 @@ int run(kapok::Client& client, const std::vector<std::string>& args) {
   if (cmd == "locate") {
     need(1);
     kapok::Location loc = client.locate(args[1]);
-    nlohmann::json j{
-        {"entry", loc.entry_server}, {"inode", loc.inode_server}, {"inline", loc.inline_data}};
+    nlohmann::json j{{"entry", loc.entry_server},
+                     {"inode", loc.inode_server},
+                     {"inline", loc.inline_data},
+                     {"size", loc.size}};
     if (!loc.inline_data) {
       j["stripe_size"] = loc.stripe_size;
       j["data"] = loc.data_servers;

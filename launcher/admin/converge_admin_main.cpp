@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// converge-admin: what Converge's scheduler is doing, for admins. It reads
-// the status sched/converge keeps in slurmctld's StateSaveLocation
-// (converge-status.json): the pull queue by class, what was pulled, and the
-// recent decisions with their reasons.
+// converge-admin: what Converge's scheduler is doing, for admins. `status`
+// reads the status sched/converge keeps in slurmctld's StateSaveLocation
+// (converge-status.json): the pull queue by class, the pools, what was
+// pulled, and the recent decisions with their reasons. `locality` writes
+// where Kapok holds files into the locality map sched/converge reads.
+#include "client/client.h"
 #include "converge/log.h"
 #include "converge/process.h"
+#include "kapok_locality.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -19,12 +24,19 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage: converge-admin status [--json]
+       converge-admin locality --map FILE [--endpoints FILE] [--reconfigure] PATH...
 
-Shows sched/converge's pull queue (waiting big-data jobs by class), how many
+status: shows sched/converge's pull queue (waiting big-data jobs by class), how many
 jobs nodes have pulled, the locality map in use, the adaptive pools (members,
 limits, load, recent moves with their reasons) and the recent decisions
 with their reasons. `scontrol reconfigure` reloads the policy from
 converge.json.
+
+locality: asks Kapok (the instance of the job whose endpoints file is
+given, default $CONVERGE_ENDPOINTS) which nodes hold each Kapok PATH, and
+records them in the locality map FILE (scheduler.locality_map in
+converge.json), so big-data jobs with --converge-data=PATH run there.
+--reconfigure then runs `scontrol reconfigure` so slurmctld reads the map.
 )";
 
 std::string state_save_location() {
@@ -101,6 +113,68 @@ int status(bool as_json) {
   return 0;
 }
 
+int locality(const std::vector<std::string>& args) {
+  std::string map_file, endpoints_file;
+  if (const char* env = std::getenv("CONVERGE_ENDPOINTS")) endpoints_file = env;
+  bool reconfigure = false;
+  std::vector<std::string> paths;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw std::invalid_argument(args[i] + " needs a value");
+      return args[++i];
+    };
+    if (args[i] == "--map") {
+      map_file = value();
+    } else if (args[i] == "--endpoints") {
+      endpoints_file = value();
+    } else if (args[i] == "--reconfigure") {
+      reconfigure = true;
+    } else if (args[i].starts_with("-")) {
+      throw std::invalid_argument(fmt::format("unknown argument {} (see --help)", args[i]));
+    } else {
+      if (args[i].empty() || args[i][0] != '/')
+        throw std::invalid_argument(fmt::format("{}: expected an absolute Kapok path", args[i]));
+      paths.push_back(args[i]);
+    }
+  }
+  if (map_file.empty()) throw std::invalid_argument("--map FILE is required");
+  if (endpoints_file.empty())
+    throw std::invalid_argument("--endpoints FILE (or CONVERGE_ENDPOINTS) is required");
+  if (paths.empty()) throw std::invalid_argument("no Kapok path given");
+  std::ifstream in(endpoints_file);
+  if (!in) throw std::runtime_error(fmt::format("cannot read {}", endpoints_file));
+  auto endpoints = nlohmann::json::parse(in);
+  auto node_of = converge::admin::kapok_server_nodes(endpoints);
+  auto members = endpoints.at("files").at("kapok").at(0).get<std::string>();
+  auto config = std::filesystem::path(endpoints_file).parent_path() / "converge.json";
+  kapok::Client client(
+      kapok::Members::load(members),
+      kapok::Settings::load(std::filesystem::exists(config) ? config.string() : ""));
+
+  nlohmann::json map = nlohmann::json::object();
+  if (std::filesystem::exists(map_file)) {
+    std::ifstream old(map_file);
+    map = nlohmann::json::parse(old);
+  }
+  for (const auto& path : paths) {
+    auto nodes = converge::admin::holders(client.locate(path), node_of);
+    std::cout << fmt::format("{} -> {}\n", path, fmt::join(nodes, ","));
+    map = converge::admin::with_entry(std::move(map), path, nodes);
+  }
+  std::string tmp = map_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << map.dump(2) << "\n";
+    if (!out) throw std::runtime_error(fmt::format("cannot write {}", tmp));
+  }
+  std::filesystem::rename(tmp, map_file);
+  if (reconfigure) {
+    auto r = converge::process::run({"scontrol", "reconfigure"});
+    if (r.exit_code != 0) throw std::runtime_error("scontrol reconfigure failed: " + r.output);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,6 +187,9 @@ int main(int argc, char** argv) {
         std::cout << kUsage;
         return 0;
       }
+      if (command == "locality") {
+        return locality(std::vector<std::string>(argv + i, argv + argc));
+      }
       if (arg == "--json") {
         as_json = true;
       } else if (command.empty() && !arg.starts_with("-")) {
@@ -122,6 +199,7 @@ int main(int argc, char** argv) {
       }
     }
     if (command == "status") return status(as_json);
+    if (command == "locality") return locality({});
     throw std::invalid_argument(command.empty()
                                     ? "no command (see --help)"
                                     : fmt::format("unknown command {} (see --help)", command));

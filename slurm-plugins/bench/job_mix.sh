@@ -5,7 +5,8 @@
 # leaf switches of 2 nodes, 2 CPUs per node, a GPU on n7 and n8) under
 # Converge's plugins and under Slurm's stock ones (sched/backfill +
 # select/cons_tres + topology/tree). Prints a table: mean and p95 wait,
-# leaf switches per multi-node job, and the controller's CPU: scheduler
+# the mean wait per class, leaf switches per multi-node job, the makespan,
+# and the controller's CPU: scheduler
 # time from sdiag (main + backfill cycles) and slurmctld's utime + stime
 # from /proc. Both runs use batch_sched_delay=0.
 #
@@ -57,7 +58,7 @@ sched_us() {
 }
 
 for round in $(seq "$rounds"); do
-  for mode in stock converge; do
+  for mode in ${MODES:-stock converge}; do
     dir=/var/tmp/converge-jobmix-$mode
     flags=(--nodes 8 --gpu-nodes 2 --port-base 19300 --scheduler-parameters batch_sched_delay=0)
     [[ $mode == stock ]] && flags+=(--stock)
@@ -80,9 +81,16 @@ for round in $(seq "$rounds"); do
     done
     cpu1=$(cpu_seconds "$ctld")
     sched=$(sched_us)
-    python3 - "$out/$mode.squeue" "$mode" "$round" "$cpu0" "$cpu1" "$sched" >> "$out/job_mix.jsonl" <<'PY'
+    python3 - "$out/$mode.squeue" "$mode" "$round" "$cpu0" "$cpu1" "$sched" "$out/mix.txt" >> "$out/job_mix.jsonl" <<'PY'
 import datetime, json, statistics, sys, subprocess
-path, mode, rnd, cpu0, cpu1, sched = sys.argv[1:]
+path, mode, rnd, cpu0, cpu1, sched, mix = sys.argv[1:]
+# Job ids follow the submission order of mix.txt (a fresh cluster each run).
+classes = []
+for line in open(mix):
+    kind = line.split("--converge-type=")[1].split()[0]
+    if "realtime" in line:
+        kind = "realtime"
+    classes.append(kind)
 last = {}
 for line in open(path):
     f = line.rstrip("\n").split("|")
@@ -91,10 +99,13 @@ for line in open(path):
 def t(s):
     return datetime.datetime.fromisoformat(s).timestamp()
 waits, leaves = [], []
+by_class = {}
+first_id = min(int(j) for j in last)
 for job, (i, submit, start, end, nodes, state, count) in last.items():
     if state != "COMPLETED" or start in ("N/A", "Unknown"):
         continue
     waits.append(t(start) - t(submit))
+    by_class.setdefault(classes[int(job) - first_id], []).append(waits[-1])
     if int(count) > 1:
         names = subprocess.run(["scontrol", "show", "hostnames", nodes], capture_output=True, text=True).stdout.split()
         leaves.append(len({(int(n[1:]) - 1) // 2 for n in names}))
@@ -106,6 +117,7 @@ print(json.dumps({"mode": mode, "round": int(rnd), "jobs": len(last), "completed
                   "mean_wait_s": round(statistics.mean(waits), 2), "p95_wait_s": p95,
                   "leaf_switches_per_multinode_job": round(statistics.mean(leaves), 2),
                   "makespan_s": round(done - first, 1),
+                  **{"wait_%s_s" % k: round(statistics.mean(v), 2) for k, v in sorted(by_class.items())},
                   "sdiag_sched_s": round(int(sched) / 1e6, 3),
                   "ctld_cpu_s": round(float(cpu1) - float(cpu0), 2)}))
 PY
@@ -117,13 +129,17 @@ done
 python3 - "$out/job_mix.jsonl" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-keys = ["mean_wait_s", "p95_wait_s", "leaf_switches_per_multinode_job", "makespan_s", "sdiag_sched_s", "ctld_cpu_s"]
-print("| plugins | rounds | mean wait (s) | p95 wait (s) | leaf switches per multi-node job | makespan (s) | sdiag scheduler CPU (s) | slurmctld CPU (s) |")
-print("|---|---|---|---|---|---|---|---|")
+keys = ["mean_wait_s", "p95_wait_s", "wait_sim_s", "wait_bigdata_s", "wait_realtime_s", "wait_ai_s",
+        "leaf_switches_per_multinode_job", "makespan_s", "sdiag_sched_s", "ctld_cpu_s"]
+print("| plugins | rounds | mean wait (s) | p95 wait (s) | sim wait | batch big-data wait | real-time wait | AI wait | leaf switches per multi-node job | makespan (s) | sdiag scheduler CPU (s) | slurmctld CPU (s) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 med = {}
 for mode in ("stock", "converge"):
     r = [x for x in rows if x["mode"] == mode]
+    if not r:
+        continue
     med[mode] = {k: statistics.median(x[k] for x in r) for k in keys}
     print("| %s | %d | %s |" % (mode, len(r), " | ".join("%.2f" % med[mode][k] for k in keys)))
-print("converge / stock: " + ", ".join("%s %.2fx" % (k, med["converge"][k] / med["stock"][k]) for k in keys if med["stock"][k]))
+if len(med) == 2:
+  print("converge / stock: " + ", ".join("%s %.2fx" % (k, med["converge"][k] / med["stock"][k]) for k in keys if med["stock"][k]))
 PY

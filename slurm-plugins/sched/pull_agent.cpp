@@ -51,6 +51,50 @@ std::uint32_t cpus_of(const job_record_t* job) {
   return cpus ? cpus : 1;
 }
 
+// Backfill's plan for the jobs that are not pulled: the nodes it reserved
+// for a pending job (sched_nodes) from its planned start. A pulled job does
+// not take such a node unless it outranks every job the node is reserved
+// for, or its time limit ends it before the earliest of them starts: the
+// rule backfill itself follows, so big-data work fills holes without
+// delaying a reserved simulation or AI job. Callers hold the job write lock.
+struct Reservation {
+  std::time_t from = 0;            // earliest planned start; 0: not reserved
+  std::uint32_t top_priority = 0;  // highest priority among the jobs it waits for
+};
+
+std::vector<Reservation> reservations() {
+  std::vector<Reservation> out(node_record_count);
+  ListIterator it = list_iterator_create(job_list);
+  while (auto* job = static_cast<job_record_t*>(list_next(it))) {
+    if (!IS_JOB_PENDING(job) || !job->sched_nodes || !job->start_time) continue;
+    if (job_request_of(job).type == JobType::bigdata) continue;  // the pull side's own
+    bitstr_t* nodes = nullptr;
+    if (node_name2bitmap(job->sched_nodes, false, &nodes) == SLURM_SUCCESS && nodes) {
+      for (int n = 0; n < node_record_count; ++n) {
+        if (!bit_test(nodes, n)) continue;
+        Reservation& r = out[n];
+        r.from = r.from ? std::min(r.from, job->start_time) : job->start_time;
+        r.top_priority = std::max(r.top_priority, job->priority);
+      }
+    }
+    FREE_NULL_BITMAP(nodes);
+  }
+  list_iterator_destroy(it);
+  return out;
+}
+
+bool fits_before(const job_record_t* job, const Reservation& r, std::time_t now) {
+  if (!r.from || job->priority > r.top_priority) return true;
+  std::uint32_t minutes = job->time_limit;
+  if (minutes == NO_VAL || minutes == INFINITE) {
+    minutes = job->part_ptr ? job->part_ptr->max_time : INFINITE;
+    if (job->part_ptr && job->part_ptr->default_time != NO_VAL)
+      minutes = job->part_ptr->default_time;
+  }
+  if (minutes == NO_VAL || minutes == INFINITE) return false;
+  return now + static_cast<std::time_t>(minutes) * 60 <= r.from;
+}
+
 // Starts `job` on node `index`, as backfill starts a job: every other node
 // excluded for the call, select_nodes, then the launch.
 bool start_on(job_record_t* job, int index) {
@@ -172,7 +216,9 @@ void PullAgent::run() {
     lock.lock();
     // A node leaving the completing state raises no event a plugin sees, so
     // while work waits the agent also looks every few milliseconds.
-    auto pause = queue_.size() ? 20ms : 100ms;
+    // Work held back only by backfill's reservations waits for an event or
+    // a slower look: the plan changes at backfill's pace, not every tick.
+    auto pause = !queue_.size() ? 100ms : (started == 0 && blocked_by_plan_) ? 250ms : 20ms;
     wakeup_.wait_for(lock, pause, [this] { return stopping_ || woken_; });
   }
 }
@@ -285,6 +331,9 @@ int PullAgent::dispatch() {
   list_iterator_destroy(it);
 
   bitstr_t* closed = closed_to_bigdata();
+  std::vector<Reservation> reserved = reservations();
+  blocked_by_plan_ = 0;
+  std::time_t now = time(nullptr);
   int started = 0;
   std::uint64_t attempts = 0;
   // Nodes holding a waiting job's data ask first, then every node.
@@ -310,6 +359,12 @@ int PullAgent::dispatch() {
       queue_.remove(pick->id);
       job_record_t* job = find_job_record(pick->id);
       if (!pullable(job)) continue;  // started, cancelled or held meanwhile
+      if (!fits_before(job, reserved[n], now)) {
+        ++blocked_by_plan_;
+        refused.push_back(*pick);  // the node is kept for a reserved job
+        if (refused.size() >= 2) break;
+        continue;
+      }
       ++attempts;
       if (!start_on(job, n)) {
         refused.push_back(*pick);

@@ -137,10 +137,15 @@ int place_job(job_record_t* job_ptr, bitstr_t* bitmap, uint32_t min_nodes, uint3
   bool placed = converge::slurm::guarded("job_test", false, [&] {
     if (!job_ptr || !bitmap) return false;
     auto request = converge::slurm::job_request_of(job_ptr);
-    bitstr_t* closed = bit_alloc(node_record_count);
-    g_placement.close_nodes(job_ptr->job_id, request.type, closed);
-    bit_and_not(bitmap, closed);
-    FREE_NULL_BITMAP(closed);
+    // Pools and isolation change over time: they bound where a job runs now
+    // or is planned, never whether it could ever run (TEST_ONLY), which
+    // Slurm would answer for good with BadConstraints.
+    if (mode != SELECT_MODE_TEST_ONLY) {
+      bitstr_t* closed = bit_alloc(node_record_count);
+      g_placement.close_nodes(job_ptr->job_id, request.type, closed);
+      bit_and_not(bitmap, closed);
+      FREE_NULL_BITMAP(closed);
+    }
     return place_by_topology(job_ptr, request, bitmap, min_nodes, max_nodes, req_nodes, mode,
                              preemptee_candidates, preemptee_job_list, exc_core_bitmap);
   });

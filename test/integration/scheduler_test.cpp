@@ -197,6 +197,49 @@ TEST(Scheduler, ABigDataJobRunsWhereItsDataIs) {
   sh("scontrol reconfigure");
 }
 
+TEST(Scheduler, ABigDataJobRunsWhereKapokPutItsData) {
+  ASSERT_TRUE(cluster_idle());
+  std::string map = kClusterDir + "/etc/kapok-locality.json";
+  std::ofstream(map) << "{}";
+  std::string config = kClusterDir + "/etc/converge.json";
+  auto json = nlohmann::json::parse(read_file(config));
+  json["scheduler"]["locality_map"] = map;
+  std::ofstream(config) << json.dump(2);
+  ASSERT_EQ(sh("scontrol reconfigure").exit_code, 0);
+
+  // A job with Kapok on every node writes a file (one stripe: one data
+  // server holds it) and records where it is.
+  std::string out = kClusterDir + "/kapok-locality.out";
+  std::remove(out.c_str());
+  std::string service =
+      submit("-o " + out +
+             " -N4 --ntasks-per-node=1 --converge-services=kapok --wrap 'set -e; "
+             "mkdir -p $CONVERGE_KAPOK_MOUNT/input; "
+             "head -c 300000 /dev/urandom > $CONVERGE_KAPOK_MOUNT/input/part-0; " +
+             kBinDir + "/converge-admin locality --map " + map +
+             " --reconfigure /input/part-0; echo LOCALITY-DONE; sleep 300'");
+  ASSERT_TRUE(converge::poll_until(120s, 100ms, [&] {
+    return read_file(out).find("LOCALITY-DONE") != std::string::npos ||
+           wait_for_job(service, 1ms) != -1;
+  }));
+  ASSERT_NE(read_file(out).find("LOCALITY-DONE"), std::string::npos) << read_file(out);
+  auto holders = nlohmann::json::parse(read_file(map))["/input/part-0"];
+  ASSERT_EQ(holders.size(), 1u) << holders.dump();
+  std::string node = holders[0].get<std::string>();
+  ASSERT_TRUE(controller_log_shows("locality map " + map + " (1 prefixes)"));
+
+  // Every node has a CPU free beside the service; the job goes to its data.
+  std::string id = submit("-n1 --converge-type=bigdata --converge-data=/input/part-0 --wrap true");
+  ASSERT_EQ(wait_for_job(id), 0);
+  EXPECT_TRUE(controller_log_shows("sched/converge: job " + id + " (batch) pulled by " + node))
+      << node;
+  sh("scancel " + service);
+  json["scheduler"].erase("locality_map");
+  std::ofstream(config) << json.dump(2);
+  sh("scontrol reconfigure");
+  EXPECT_TRUE(cluster_idle());
+}
+
 TEST(Scheduler, ConvergeAdminShowsTheQueueAndRecentDecisions) {
   std::string id = submit("-n1 --converge-type=bigdata --converge-priority=realtime --wrap true");
   ASSERT_EQ(wait_for_job(id), 0);

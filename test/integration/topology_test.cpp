@@ -128,6 +128,20 @@ TEST_F(Topology, HeavyJobGetsAnIsolatedLeaf) {
   }));
 }
 
+TEST_F(Topology, AJobWaitingOnAnIsolatedLeafRunsWhenItOpens) {
+  // The heavy job isolates the only GPU leaf; the AI job must wait, not be
+  // declared never runnable.
+  auto heavy = submit("--converge-type=sim --converge-comm=heavy -w n[7-8] --wrap 'sleep 300'");
+  ASSERT_TRUE(wait_running(heavy));
+  auto ai = submit("--converge-type=ai --gres=gpu:1 -n1 --wrap 'sleep 300'");
+  ASSERT_TRUE(converge::poll_until(30s, 100ms, [&] { return !field(ai, "Reason").empty(); }));
+  std::this_thread::sleep_for(2s);  // the controller tests it a few times meanwhile
+  EXPECT_EQ(field(ai, "JobState"), "PENDING");
+  EXPECT_NE(field(ai, "Reason"), "BadConstraints");
+  sh("scancel " + heavy);
+  EXPECT_TRUE(wait_running(ai)) << field(ai, "Reason");
+}
+
 TEST_F(Topology, ConvergedJobsGetABindingHintOfTheirCores) {
   std::string out = kClusterDir + "/hint.out";
   std::remove(out.c_str());

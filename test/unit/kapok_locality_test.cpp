@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "client/client.h"
+#include "kapok_locality.h"
+
+#include <gtest/gtest.h>
+
+using namespace converge::admin;
+
+namespace {
+
+const nlohmann::json kEndpoints = nlohmann::json::parse(R"({
+  "services": {"kapok": {
+    "server": [{"endpoint": "127.0.0.1:7001", "node": "n1"},
+               {"endpoint": "127.0.0.1:7002", "node": "n2"},
+               {"endpoint": "127.0.0.1:7003", "node": "n3"}],
+    "mount": [{"endpoint": "", "node": "n1"}]}}})");
+
+}  // namespace
+
+TEST(KapokLocality, ServersMapToTheirNodes) {
+  auto nodes = kapok_server_nodes(kEndpoints);
+  EXPECT_EQ(nodes.size(), 3u);
+  EXPECT_EQ(nodes.at("127.0.0.1:7002"), "n2");
+  EXPECT_THROW(kapok_server_nodes(nlohmann::json::parse(R"({"services": {}})")),
+               std::runtime_error);
+}
+
+TEST(KapokLocality, HoldersAreTheServersOfTheBytesMostBytesFirst) {
+  auto nodes = kapok_server_nodes(kEndpoints);
+  kapok::Location striped;
+  striped.inline_data = false;
+  striped.inode_server = "127.0.0.1:7001";
+  striped.stripe_size = 100;
+  striped.data_servers = {"127.0.0.1:7002", "127.0.0.1:7003", "127.0.0.1:9999", "127.0.0.1:7001"};
+  striped.size = 150;  // chunk 0 (100 B) on n2, chunk 1 (50 B) on n3, nothing beyond
+  EXPECT_EQ(holders(striped, nodes), (std::vector<std::string>{"n2", "n3"}));
+  striped.size = 560;  // n2: 100+100, n3: 100+60, unknown server: 100, n1: 100
+  EXPECT_EQ(holders(striped, nodes), (std::vector<std::string>{"n2", "n3", "n1"}));
+  striped.size = 80;
+  EXPECT_EQ(holders(striped, nodes), (std::vector<std::string>{"n2"}));
+  kapok::Location small;  // inline: the data lives with the inode
+  small.inode_server = "127.0.0.1:7001";
+  EXPECT_EQ(holders(small, nodes), (std::vector<std::string>{"n1"}));
+}
+
+TEST(KapokLocality, EntriesMergeIntoTheMap) {
+  auto map = with_entry(nlohmann::json::parse(R"({"/old": ["n4"]})"), "/new", {"n1", "n2"});
+  EXPECT_EQ(map.dump(), R"({"/new":["n1","n2"],"/old":["n4"]})");
+  EXPECT_EQ(with_entry(nullptr, "/a", {"n1"}).dump(), R"({"/a":["n1"]})");
+}
