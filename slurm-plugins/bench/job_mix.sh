@@ -8,7 +8,8 @@
 # the mean wait per class, leaf switches per multi-node job, the makespan,
 # and the controller's CPU: scheduler
 # time from sdiag (main + backfill cycles) and slurmctld's utime + stime
-# from /proc. Both runs use batch_sched_delay=0.
+# from /proc. Both runs use SchedulerParameters=$SCHED_PARAMS (default
+# batch_sched_delay=0).
 #
 # The mix, submitted back to back in one fixed shuffled order (seed 7):
 #   16 sim jobs: 10 x 2 nodes (4 of them --converge-comm=heavy), 6 x 4 nodes,
@@ -60,7 +61,7 @@ sched_us() {
 for round in $(seq "$rounds"); do
   for mode in ${MODES:-stock converge}; do
     dir=/var/tmp/converge-jobmix-$mode
-    flags=(--nodes 8 --gpu-nodes 2 --port-base 19300 --scheduler-parameters batch_sched_delay=0)
+    flags=(--nodes 8 --gpu-nodes 2 --port-base 19300 --scheduler-parameters "${SCHED_PARAMS:-batch_sched_delay=0}")
     [[ $mode == stock ]] && flags+=(--stock)
     "$bin/converge-cluster" --dir "$dir" down >/dev/null 2>&1 || true
     rm -rf "$dir"

@@ -7,7 +7,9 @@
 // job that fits it, real-time work first, and the agent starts it the way
 // Slurm's own schedulers do (select_nodes on that node, then launch_job).
 // Slurm's main scheduler and backfill still run for every job; whichever
-// starts a job first wins, under slurmctld's job lock.
+// starts a job first wins, under slurmctld's job lock. A batch job is not
+// pulled onto nodes backfill planned for a higher-priority job unless its
+// time limit ends it first (backfill's own rule).
 #pragma once
 
 #include "converge/sched/locality_map.h"
