@@ -2,6 +2,7 @@
 #include "pool_agent.h"
 
 #include "common/job_record.h"
+#include "common/node_state.h"
 #include "common/slurm_internal.h"
 #include "converge/log.h"
 #include "converge/sched/pool_features.h"
@@ -25,11 +26,6 @@ namespace log = converge::log;
 
 const char* features_of(const node_record_t* node) {
   return node->features_act ? node->features_act : node->features ? node->features : "";
-}
-
-bool idle(const node_record_t* node) {
-  return IS_NODE_IDLE(node) && !IS_NODE_COMPLETING(node) && !IS_NODE_DRAIN(node) &&
-         !IS_NODE_NO_RESPOND(node);
 }
 
 // Sets a node's features as `scontrol update NodeName=.. Features=..` does.
@@ -139,7 +135,7 @@ int PoolAgent::tick() {
       node_record_t* node = find_node_record(const_cast<char*>(name.c_str()));
       if (!node) continue;
       l.cpus_per_node = std::max<std::uint32_t>(l.cpus_per_node, node->cpus);
-      if (idle(node)) l.idle_nodes.push_back(name);
+      if (node_is_idle(node)) l.idle_nodes.push_back(name);
     }
   }
   ListIterator it = list_iterator_create(job_list);

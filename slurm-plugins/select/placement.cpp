@@ -2,6 +2,7 @@
 #include "placement.h"
 
 #include "common/job_record.h"
+#include "common/node_state.h"
 #include "converge/log.h"
 #include "converge/sched/pool_features.h"
 
@@ -17,11 +18,6 @@ std::string conf_path(const char* name) {
   std::string out = path ? path : "";
   xfree(path);
   return out;
-}
-
-bool idle(const node_record_t* node) {
-  return IS_NODE_IDLE(node) && !IS_NODE_COMPLETING(node) && !IS_NODE_DRAIN(node) &&
-         !IS_NODE_NO_RESPOND(node);
 }
 
 }  // namespace
@@ -75,7 +71,7 @@ bitstr_t* Placement::preferred_nodes(const job_record_t* job, const JobRequest& 
   std::set<std::string> available;
   for (int i = 0; i < node_record_count; ++i) {
     const node_record_t* node = node_record_table_ptr[i];
-    if (node && bit_test(usable, i) && idle(node)) available.insert(node->name);
+    if (node && bit_test(usable, i) && node_is_idle(node)) available.insert(node->name);
   }
   sched::NodeRequest want{node_count, request.comm == CommPattern::heavy};
   auto chosen = sched::choose_nodes(*tree_, available, want);

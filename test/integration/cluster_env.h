@@ -7,6 +7,8 @@
 #include "converge/poll.h"
 #include "converge/process.h"
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -24,6 +26,13 @@ inline const std::string kMarker = "CONVERGE_CLUSTER_DIR=" + kClusterDir;
 inline process::RunResult sh(const std::string& command, std::vector<std::string> env = {}) {
   env.push_back("SLURM_CONF=" + kSlurmConf);
   return process::run({"/bin/sh", "-c", command}, env);
+}
+
+// Submits a batch job (output discarded unless -o is given) and returns its id.
+inline std::string submit(const std::string& args) {
+  auto r = sh("sbatch --parsable -o /dev/null " + args);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return r.output.substr(0, r.output.find_first_of(";\n"));
 }
 
 inline std::string cluster_cmd(const std::string& args) {

@@ -20,12 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string submit(const std::string& args) {
-  auto r = sh("sbatch --parsable -o /dev/null " + args);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return r.output.substr(0, r.output.find_first_of(";\n"));
-}
-
 int running_jobs() {
   std::istringstream out(sh("squeue -h -t R -o %i").output);
   int n = 0;
@@ -148,11 +142,16 @@ TEST(Scheduler, OddConvergeJobsNeverUpsetTheController) {
 }
 
 TEST(Scheduler, PendingBigDataJobsSurviveAControllerRestart) {
-  auto fillers = fill_cluster("3");
+  // Long enough that the waiting jobs are surely still pending when the
+  // controller goes: a job allocated in the instant before it stops may lose
+  // its launch message with it, and that is Slurm's business, not this test's.
+  auto fillers = fill_cluster("8");
   std::vector<std::string> waiting;
   for (int i = 0; i < 3; ++i)
     waiting.push_back(
         submit("-n1 --converge-type=bigdata --converge-priority=realtime --wrap true"));
+  for (const auto& id : waiting)
+    ASSERT_NE(sh("squeue -h -t PD -j " + id + " -o %i").output, "") << id << " is not pending";
   auto ctld = converge::process::read_pid_file(kClusterDir + "/run/slurmctld.pid");
   ASSERT_TRUE(ctld);
   kill(ctld->pid, SIGTERM);

@@ -20,12 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string submit(const std::string& args) {
-  auto r = sh("sbatch --parsable -o /dev/null " + args);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return r.output.substr(0, r.output.find_first_of(";\n"));
-}
-
 std::string field(const std::string& id, const std::string& name) {
   std::string text = sh("scontrol -o show job " + id).output;
   auto at = text.find(" " + name + "=");

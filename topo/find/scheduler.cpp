@@ -52,7 +52,8 @@ Scheduler::Scheduler(Options options) : options_(options) {
     workers_.push_back(std::move(w));
   }
   numa_nodes_ = static_cast<unsigned>(nodes.size());
-  for (auto& w : workers_) threads_.emplace_back([this, worker = w.get()] { worker_loop(*worker); });
+  for (auto& w : workers_)
+    threads_.emplace_back([this, worker = w.get()] { worker_loop(*worker); });
 }
 
 Scheduler::~Scheduler() {
@@ -88,7 +89,10 @@ void Scheduler::push(Worker& w, Task* task) {
     return;
   }
   if (options_.numa_aware && numa_nodes_ > 1) hand_off(w);
-  if (sleepers_.load(std::memory_order_acquire) > 0) {
+  // Wake a sleeper only when work newly appears (a nearly empty deque): a
+  // woken worker that steals forks more and wakes the next, and a worker
+  // busy forking does not pay a lock and a notify per task.
+  if (w.deque.size() <= 2 && sleepers_.load(std::memory_order_acquire) > 0) {
     {
       std::lock_guard lock(sleep_mutex_);
       work_epoch_.fetch_add(1, std::memory_order_release);

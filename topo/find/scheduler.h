@@ -42,9 +42,9 @@ struct Task {
 };
 
 struct Options {
-  unsigned workers = 0;     // 0: one per core
-  bool pin = true;          // bind each worker to its core
-  bool numa_aware = true;   // steal on the own NUMA node first, hand work across
+  unsigned workers = 0;    // 0: one per core
+  bool pin = true;         // bind each worker to its core
+  bool numa_aware = true;  // steal on the own NUMA node first, hand work across
 };
 
 struct Stats {
@@ -192,8 +192,7 @@ class TaskGroup {
   }
 
   void wait() {
-    if (detail::Worker* w = detail::current_worker())
-      w->scheduler->join(*w, pending_);
+    if (detail::Worker* w = detail::current_worker()) w->scheduler->join(*w, pending_);
     for (auto& t : tasks_) {
       if (t->error) {
         auto error = t->error;

@@ -94,10 +94,9 @@ TEST(FinD, AnIdleWorkerStealsWhatABusyOneForked) {
 
 TEST(FinD, ExceptionsReachTheJoinerAndTheSchedulerStaysUsable) {
   Scheduler s({4, false, true});
-  EXPECT_THROW(s.run([] {
-    fork_join([] {}, [] { throw std::runtime_error("in the forked task"); });
-  }),
-               std::runtime_error);
+  EXPECT_THROW(
+      s.run([] { fork_join([] {}, [] { throw std::runtime_error("in the forked task"); }); }),
+      std::runtime_error);
   EXPECT_THROW(s.run([] {
     TaskGroup g;
     for (int i = 0; i < 16; ++i)
