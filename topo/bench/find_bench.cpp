@@ -41,7 +41,9 @@ namespace find = topo::find;
 // versions must: otherwise the compiler turns half the recursion into a loop.
 long fib_serial(int n);
 long (*volatile fib_serial_call)(int) = fib_serial;
-long fib_serial(int n) { return n < 2 ? n : fib_serial_call(n - 1) + fib_serial_call(n - 2); }
+long fib_serial(int n) {
+  return n < 2 ? n : fib_serial_call(n - 1) + fib_serial_call(n - 2);
+}
 // The parallel versions are written once, over a fork(a, b) that runs a and
 // b, possibly in parallel: each runtime supplies its own.
 template <typename Fork>
@@ -51,14 +53,16 @@ long fib(int n, const Fork& fork) {
   fork([&] { a = fib(n - 1, fork); }, [&] { b = fib(n - 2, fork); });
   return a + b;
 }
-long fib_tasks(int n) { return n < 2 ? 0 : 1 + fib_tasks(n - 1) + fib_tasks(n - 2); }
+long fib_tasks(int n) {
+  return n < 2 ? 0 : 1 + fib_tasks(n - 1) + fib_tasks(n - 2);
+}
 
 // ---- tree (UTS-style binomial) ----
 constexpr int kBranch = 4;
 constexpr int kRootChildren = 2000;  // a wide root, as UTS's binomial trees have
 // q is the probability of having children, in 1/100000: 24900 gives a mean
 // of 0.996 children, a nearly critical and very unbalanced tree.
-constexpr int kMaxDepth = 4000;  // bounds recursion; the tree rarely reaches it
+constexpr int kMaxDepth = 4000;       // bounds recursion; the tree rarely reaches it
 std::uint64_t mix(std::uint64_t x) {  // splitmix64's finaliser
   x += 0x9E3779B97F4A7C15ULL;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -154,14 +158,22 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--fib") args.fib_n = std::atoi(next());
-    else if (a == "--tree-q") args.tree_q = std::atoi(next());
-    else if (a == "--sort") args.sort_n = std::strtoull(next(), nullptr, 10);
-    else if (a == "--repeat") args.repeat = std::max(1, std::atoi(next()));
-    else if (a == "--json") args.json = next();
-    else if (a == "--no-pin") args.pin = false;
+    if (a == "--fib")
+      args.fib_n = std::atoi(next());
+    else if (a == "--tree-q")
+      args.tree_q = std::atoi(next());
+    else if (a == "--sort")
+      args.sort_n = std::strtoull(next(), nullptr, 10);
+    else if (a == "--repeat")
+      args.repeat = std::max(1, std::atoi(next()));
+    else if (a == "--json")
+      args.json = next();
+    else if (a == "--no-pin")
+      args.pin = false;
     else if (a == "--help") {
-      std::puts("usage: find-bench [--fib N] [--tree-q Q (1/100000)] [--sort N] [--repeat R] [--no-pin] [--json FILE]");
+      std::puts(
+          "usage: find-bench [--fib N] [--tree-q Q (1/100000)] [--sort N] [--repeat R] [--no-pin] "
+          "[--json FILE]");
       return 0;
     } else {
       std::fprintf(stderr, "find-bench: unknown argument %s (see --help)\n", a.c_str());
@@ -195,12 +207,14 @@ int main(int argc, char** argv) {
       std::exit(1);
     }
   };
-  auto timed = [&](const std::string& runtime, unsigned workers, const std::function<bool()>& body) {
+  auto timed = [&](const std::string& runtime, unsigned workers,
+                   const std::function<bool()>& body) {
     std::vector<double> t;
     bool ok = true;
     if (runtime == "find") {
       find::Scheduler s({workers, args.pin, true});
-      for (int r = 0; r < args.repeat; ++r) t.push_back(seconds([&] { s.run([&] { ok = body() && ok; }); }));
+      for (int r = 0; r < args.repeat; ++r)
+        t.push_back(seconds([&] { s.run([&] { ok = body() && ok; }); }));
     } else if (runtime == "tbb") {
       tbb::global_control limit(tbb::global_control::max_allowed_parallelism, workers);
       for (int r = 0; r < args.repeat; ++r) t.push_back(seconds([&] { ok = body() && ok; }));
@@ -217,9 +231,8 @@ int main(int argc, char** argv) {
   };
 
   std::vector<std::string> runtimes{"find", "tbb", "openmp"};
-  std::printf("%-6s %-8s %12s %14s %14s %16s %10s\n", "kernel", "runtime", "serial s",
-              "1 worker s", std::to_string(cores).append(" workers s").c_str(), "overhead ns/task",
-              "speedup");
+  std::printf("%-6s %-8s %12s %14s %14s %16s %10s\n", "kernel", "runtime", "serial s", "1 worker s",
+              std::to_string(cores).append(" workers s").c_str(), "overhead ns/task", "speedup");
   for (const std::string kernel : {"fib", "tree", "sort"}) {
     std::vector<double> st;
     for (int r = 0; r < args.repeat; ++r) {
@@ -233,8 +246,9 @@ int main(int argc, char** argv) {
       }));
     }
     double serial = median(st);
-    double tasks = kernel == "fib" ? fib_count : kernel == "tree" ? tree_count
-                                                                  : static_cast<double>(args.sort_n) / kSortGrain;
+    double tasks = kernel == "fib"    ? fib_count
+                   : kernel == "tree" ? tree_count
+                                      : static_cast<double>(args.sort_n) / kSortGrain;
     for (const auto& rt : runtimes) {
       std::vector<std::uint32_t> v;
       auto body = [&]() -> bool {
@@ -251,8 +265,9 @@ int main(int argc, char** argv) {
             quicksort(v.data(), v.data() + v.size(), fork);
           return v == sorted;
         };
-        return rt == "find" ? with_fork(find_fork) : rt == "tbb" ? with_fork(tbb_fork)
-                                                                 : with_fork(omp_fork);
+        return rt == "find"  ? with_fork(find_fork)
+               : rt == "tbb" ? with_fork(tbb_fork)
+                             : with_fork(omp_fork);
       };
       auto [one, ok1] = timed(rt, 1, body);
       auto [all, okn] = timed(rt, cores, body);

@@ -83,6 +83,13 @@ void Scheduler::execute(Task* task) {
   pending->fetch_sub(1, std::memory_order_acq_rel);
 }
 
+void Scheduler::execute_root(Task* task) {
+  task->execute(task);
+  // run()'s caller sleeps on this counter, which outlives the call.
+  root_pending_.fetch_sub(1, std::memory_order_acq_rel);
+  root_pending_.notify_all();
+}
+
 void Scheduler::push(Worker& w, Task* task) {
   if (!w.deque.push(task)) {  // full: run it here and now
     execute(task);
@@ -147,7 +154,10 @@ Task* Scheduler::find_work(Worker& w) {
     }
   }
   if (w.index == 0) {  // the root task of run() starts on worker 0
-    if (Task* t = injected_.exchange(nullptr, std::memory_order_acq_rel)) return t;
+    if (Task* t = injected_.exchange(nullptr, std::memory_order_acq_rel)) {
+      execute_root(t);
+      return find_work(w);
+    }
   }
   return nullptr;
 }
@@ -209,7 +219,6 @@ void Scheduler::run(const std::function<void()>& root) {
     return;
   }
   std::lock_guard one_at_a_time(run_mutex_);
-  std::atomic<int> pending{1};
   std::exception_ptr error;
   auto body = [&] {
     try {
@@ -220,17 +229,17 @@ void Scheduler::run(const std::function<void()>& root) {
   };
   detail::FunctionTask<decltype(body)> task;
   task.execute = &decltype(task)::call;
-  task.pending = &pending;
+  task.pending = &root_pending_;
   task.function = &body;
+  root_pending_.store(1, std::memory_order_release);
   injected_.store(&task, std::memory_order_release);
   {
     std::lock_guard lock(sleep_mutex_);
     work_epoch_.fetch_add(1, std::memory_order_release);
   }
   sleep_cv_.notify_all();
-  // The caller is no worker: it polls, leaving the workers' wake-ups alone.
-  while (pending.load(std::memory_order_acquire) != 0)
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  // The caller is no worker: it sleeps until the root task is done.
+  while (int left = root_pending_.load(std::memory_order_acquire)) root_pending_.wait(left);
   if (error) std::rethrow_exception(error);
 }
 

@@ -111,6 +111,7 @@ class Scheduler {
   Task* steal_from(detail::Worker& thief, bool same_numa);
   void hand_off(detail::Worker& w);
   static void execute(Task* task);
+  void execute_root(Task* task);
 
   Options options_;
   unsigned numa_nodes_ = 1;
@@ -121,8 +122,9 @@ class Scheduler {
   std::atomic<std::uint64_t> work_epoch_{0};
   std::mutex sleep_mutex_;
   std::condition_variable sleep_cv_;
-  std::mutex run_mutex_;  // one run() at a time
-  std::atomic<Task*> injected_{nullptr};
+  std::mutex run_mutex_;                  // one run() at a time
+  std::atomic<Task*> injected_{nullptr};  // run()'s root task, for worker 0
+  std::atomic<int> root_pending_{0};
 };
 
 // Runs a and b, possibly in parallel; returns when both are done. Outside a
