@@ -7,14 +7,21 @@
 #pragma once
 
 extern "C" {
+#include "src/common/job_resources.h"
 #include "src/common/log.h"
 #include "src/common/plugin.h"
 #include "src/common/read_config.h"
 #include "src/common/run_in_daemon.h"
 #include "src/common/select.h"
+#include "src/common/slurm_protocol_defs.h"
 #include "src/common/xmalloc.h"
+#include "src/common/xstring.h"
+#include "src/slurmctld/job_scheduler.h"
 #include "src/slurmctld/locks.h"
+#include "src/slurmctld/node_scheduler.h"
 #include "src/slurmctld/slurmctld.h"
+#include "src/slurmctld/srun_comm.h"
+#include "src/slurmctld/state_save.h"
 }
 
 #undef info

@@ -7,15 +7,6 @@
 #include "converge/log.h"
 #include "converge/sched/pool_features.h"
 
-extern "C" {
-#include "src/common/slurm_protocol_defs.h"
-#include "src/common/xstring.h"
-#include "src/slurmctld/state_save.h"
-}
-#undef info
-#undef verbose
-#undef debug
-
 #include <map>
 #include <set>
 

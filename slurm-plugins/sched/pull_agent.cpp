@@ -6,17 +6,6 @@
 #include "common/slurm_internal.h"
 #include "converge/log.h"
 
-extern "C" {
-#include "src/common/job_resources.h"
-#include "src/slurmctld/job_scheduler.h"
-#include "src/slurmctld/node_scheduler.h"
-#include "src/slurmctld/srun_comm.h"
-#include "src/slurmctld/state_save.h"
-}
-#undef info
-#undef verbose
-#undef debug
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>

@@ -40,7 +40,9 @@ TEST(Dataset, MapFilterFlatMapKeepTheGlobalOrder) {
   auto d = topo::Dataset<int>::generate(ctx, 500, [](std::uint64_t i) { return int(i); });
   auto result = d.map([](int x) { return x * x; })
                     .filter([](int x) { return x % 2 == 0; })
-                    .flat_map([](int x) { return std::vector<int>{x, -x}; })
+                    .flat_map([](int x) {
+                      return std::vector<int>{x, -x};
+                    })
                     .collect();
   std::vector<int> expected;
   for (int i = 0; i < 500; ++i) {
@@ -54,7 +56,8 @@ TEST(Dataset, MapFilterFlatMapKeepTheGlobalOrder) {
 
 TEST(Dataset, ReduceAndPrefixSumMatchTheSequentialOnes) {
   auto& ctx = context();
-  auto d = topo::Dataset<long>::generate(ctx, 777, [](std::uint64_t i) { return long(i % 13) - 6; });
+  auto d =
+      topo::Dataset<long>::generate(ctx, 777, [](std::uint64_t i) { return long(i % 13) - 6; });
   long sum = d.reduce([](long a, long b) { return a + b; }, 0);
   std::vector<long> seq(777);
   for (std::size_t i = 0; i < seq.size(); ++i) seq[i] = long(i % 13) - 6;
