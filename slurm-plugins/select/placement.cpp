@@ -63,9 +63,8 @@ void Placement::close_nodes(std::uint32_t job_id, std::optional<JobType> type,
   }
 }
 
-bitstr_t* Placement::preferred_nodes(const job_record_t* job, const JobRequest& request,
-                                     bitstr_t* usable, std::uint32_t node_count,
-                                     sched::NodeChoice* choice) const {
+bitstr_t* Placement::preferred_nodes(const JobRequest& request, bitstr_t* usable,
+                                     std::uint32_t node_count, sched::NodeChoice* choice) const {
   std::lock_guard lock(mutex_);
   if (!tree_ || !usable || node_count == 0) return nullptr;
   std::set<std::string> available;
@@ -81,7 +80,6 @@ bitstr_t* Placement::preferred_nodes(const job_record_t* job, const JobRequest& 
     if (node_record_t* node = find_node_record(const_cast<char*>(name.c_str())))
       bit_set(out, node->index);
   }
-  (void)job;
   if (choice) *choice = *chosen;
   return out;
 }

@@ -33,8 +33,8 @@ class Placement {
 
   // The nodes the topology prefers for `job` among the idle nodes of
   // `usable`, or nullptr (no tree, not enough idle nodes). Caller frees.
-  bitstr_t* preferred_nodes(const job_record_t* job, const JobRequest& request, bitstr_t* usable,
-                            std::uint32_t node_count, sched::NodeChoice* choice) const;
+  bitstr_t* preferred_nodes(const JobRequest& request, bitstr_t* usable, std::uint32_t node_count,
+                            sched::NodeChoice* choice) const;
 
   void job_started(const job_record_t* job);  // a heavy job claims its leaves
   void job_ended(std::uint32_t job_id);

@@ -112,7 +112,7 @@ bool place_by_topology(job_record_t* job, const converge::JobRequest& request, b
       (job->details && job->details->req_node_bitmap))
     return false;
   converge::sched::NodeChoice choice;
-  bitstr_t* preferred = g_placement.preferred_nodes(job, request, bitmap, want, &choice);
+  bitstr_t* preferred = g_placement.preferred_nodes(request, bitmap, want, &choice);
   if (!preferred) return false;
   int rc = g_ops.job_test(job, preferred, min_nodes, max_nodes, req_nodes, mode,
                           preemptee_candidates, preemptee_job_list, exc_core_bitmap);
