@@ -86,7 +86,16 @@ inline int wait_for_job(const std::string& id,
 // ending, slowly under sanitizers).
 inline bool cluster_idle(std::chrono::milliseconds limit = std::chrono::minutes(2)) {
   using namespace std::chrono_literals;
-  return poll_until(limit, 100ms, [] { return sh("squeue -h -t R,CG -o %i").output.empty(); });
+  return poll_until(limit, 100ms, [] {
+    if (!sh("squeue -h -t R,CG -o %i").output.empty()) return false;
+    // Every node idle and responding: a node that is down, drained or
+    // silent ("idle*") would make the next test's timing wrong.
+    std::istringstream states(sh("sinfo -h -N -o %T").output);
+    bool any = false;
+    for (std::string state; states >> state; any = true)
+      if (state != "idle") return false;
+    return any;
+  });
 }
 
 inline std::set<std::string> job_ids() {

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// main() of the cluster integration tests. When a test fails, it prints what
+// the cluster looked like (node states, queue, the daemons' recent errors), so
+// a failure on a machine nobody can log in to still says why.
+#include "cluster_env.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <vector>
+
+namespace {
+
+using converge::test::kClusterDir;
+using converge::test::read_file;
+using converge::test::sh;
+
+// The last `count` lines of `text` that contain one of `needles` (all lines
+// when `needles` is empty).
+std::string last_lines(const std::string& text, const std::vector<std::string>& needles,
+                       std::size_t count) {
+  std::vector<std::string> kept;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    bool wanted = needles.empty();
+    for (const auto& n : needles) wanted = wanted || line.find(n) != std::string::npos;
+    if (wanted) kept.push_back(line);
+  }
+  std::string out;
+  for (std::size_t i = kept.size() > count ? kept.size() - count : 0; i < kept.size(); ++i)
+    out += "    " + kept[i] + "\n";
+  return out;
+}
+
+class ClusterReportOnFailure : public testing::EmptyTestEventListener {
+  void OnTestEnd(const testing::TestInfo& info) override {
+    if (!info.result()->Failed()) return;
+    std::cout << "--- cluster at the failure of " << info.test_suite_name() << "." << info.name()
+              << "\n  nodes:\n"
+              << sh("sinfo -h -N -o '    %N %T %E'").output << "  jobs:\n"
+              << sh("squeue -h -t all -o '    %i %T %R %N'").output
+              << "  controller log (recent problems):\n"
+              << last_lines(read_file(kClusterDir + "/log/slurmctld.log"),
+                            {"error", "not responding", "DOWN", "drain", "Requeu", "NODE_FAIL"},
+                            25);
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(kClusterDir + "/log", ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind("slurmd-", 0) != 0) continue;
+      std::string lines = last_lines(read_file(entry.path()), {"error", "fatal"}, 8);
+      if (!lines.empty()) std::cout << "  " << name << " (recent errors):\n" << lines;
+    }
+    std::cout << "---" << std::endl;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  testing::InitGoogleTest(&argc, argv);
+  // GoogleTest owns appended listeners and deletes them at exit.
+  testing::UnitTest::GetInstance()->listeners().Append(
+      std::make_unique<ClusterReportOnFailure>().release());
+  return RUN_ALL_TESTS();
+}
