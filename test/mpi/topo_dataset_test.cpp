@@ -4,25 +4,14 @@
 // with mpiexec -n 3): each operation's result against a sequential
 // reference, on every rank.
 #include "core/dataset.h"
+#include "topo_test_context.h"
 
 #include <gtest/gtest.h>
 #include <mpi.h>
 
 #include <numeric>
 
-namespace {
-
-topo::find::Scheduler& scheduler() {
-  static topo::find::Scheduler s({2, false, true});
-  return s;
-}
-
-topo::Context& context() {
-  static topo::Context ctx(MPI_COMM_WORLD, scheduler());
-  return ctx;
-}
-
-}  // namespace
+using topo::test::context;
 
 TEST(Dataset, GenerateSplitsInOrderAndCollectGathersEverything) {
   auto& ctx = context();
@@ -80,20 +69,4 @@ TEST(Dataset, EmptyPartsAreFine) {
   EXPECT_EQ(d.reduce([](int a, int b) { return a + b; }, 0), 42);
   EXPECT_EQ(d.filter([](int) { return false; }).count(), 0u);
   EXPECT_EQ(d.prefix_sum([](int a, int b) { return a + b; }, 0).collect(), std::vector<int>{42});
-}
-
-int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (rank != 0) {  // one rank reports; every rank's failures still fail the run
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
-  int failed = RUN_ALL_TESTS();
-  int any = 0;
-  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  MPI_Finalize();
-  return any;
 }

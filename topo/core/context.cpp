@@ -1,9 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/context.h"
 
+#include <climits>
 #include <stdexcept>
+#include <string>
 
 namespace topo {
+namespace {
+
+int as_count(std::size_t n) {
+  if (n > static_cast<std::size_t>(INT_MAX))
+    throw std::length_error("topo: " + std::to_string(n) + " bytes in one message (over 2 GiB)");
+  return static_cast<int>(n);
+}
+
+// Offsets (as int, for MPI) and their size_t copy with the total at the end.
+std::vector<int> displacements(const std::vector<int>& counts, std::vector<std::size_t>& offsets) {
+  std::vector<int> displs(counts.size());
+  offsets.assign(counts.size() + 1, 0);
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    offsets[r + 1] = offsets[r] + static_cast<std::size_t>(counts[r]);
+    displs[r] = as_count(offsets[r]);
+  }
+  as_count(offsets.back());
+  return displs;
+}
+
+}  // namespace
 
 Context::Context(MPI_Comm comm, find::Scheduler& local) : comm_(comm), local_(local) {
   int initialized = 0;
@@ -13,28 +36,53 @@ Context::Context(MPI_Comm comm, find::Scheduler& local) : comm_(comm), local_(lo
   MPI_Comm_size(comm_, &size_);
 }
 
-std::vector<std::vector<char>> Context::allgather(const std::vector<char>& mine) const {
-  int count = static_cast<int>(mine.size());
-  std::vector<int> counts(size_), offsets(size_);
+Received Context::allgather(const std::vector<char>& mine) const {
+  int count = as_count(mine.size());
+  std::vector<int> counts(size_);
   MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_);
-  int total = 0;
-  for (int r = 0; r < size_; ++r) {
-    offsets[r] = total;
-    total += counts[r];
-  }
-  std::vector<char> all(static_cast<std::size_t>(total));
-  MPI_Allgatherv(mine.data(), count, MPI_BYTE, all.data(), counts.data(), offsets.data(), MPI_BYTE,
-                 comm_);
-  std::vector<std::vector<char>> out(size_);
-  for (int r = 0; r < size_; ++r)
-    out[r].assign(all.begin() + offsets[r], all.begin() + offsets[r] + counts[r]);
-  return out;
+  Received in;
+  std::vector<int> displs = displacements(counts, in.offsets);
+  in.bytes.resize(in.offsets.back());
+  MPI_Allgatherv(mine.data(), count, MPI_BYTE, in.bytes.data(), counts.data(), displs.data(),
+                 MPI_BYTE, comm_);
+  return in;
+}
+
+Received Context::exchange(const std::vector<std::vector<char>>& outgoing) const {
+  if (outgoing.size() != static_cast<std::size_t>(size_))
+    throw std::logic_error("topo::Context::exchange: one part per rank expected");
+  std::vector<int> send_counts(size_), recv_counts(size_);
+  std::vector<char> send;
+  std::vector<std::size_t> send_offsets;
+  for (int r = 0; r < size_; ++r) send_counts[r] = as_count(outgoing[r].size());
+  std::vector<int> send_displs = displacements(send_counts, send_offsets);
+  send.reserve(send_offsets.back());
+  for (const auto& part : outgoing) send.insert(send.end(), part.begin(), part.end());
+  MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm_);
+  Received in;
+  std::vector<int> recv_displs = displacements(recv_counts, in.offsets);
+  in.bytes.resize(in.offsets.back());
+  MPI_Alltoallv(send.data(), send_counts.data(), send_displs.data(), MPI_BYTE, in.bytes.data(),
+                recv_counts.data(), recv_displs.data(), MPI_BYTE, comm_);
+  return in;
 }
 
 std::uint64_t Context::sum(std::uint64_t mine) const {
   std::uint64_t total = 0;
   MPI_Allreduce(&mine, &total, 1, MPI_UINT64_T, MPI_SUM, comm_);
   return total;
+}
+
+std::uint64_t Context::exclusive_sum(std::uint64_t mine) const {
+  std::uint64_t before = 0;
+  MPI_Exscan(&mine, &before, 1, MPI_UINT64_T, MPI_SUM, comm_);
+  return rank_ == 0 ? 0 : before;  // MPI_Exscan leaves rank 0's result undefined
+}
+
+std::vector<std::uint64_t> Context::allgather(std::uint64_t mine) const {
+  std::vector<std::uint64_t> all(size_);
+  MPI_Allgather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, comm_);
+  return all;
 }
 
 }  // namespace topo

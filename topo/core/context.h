@@ -3,6 +3,8 @@
 // A Topo program's view of its resources: the MPI communicator its ranks
 // share and the FinD scheduler that runs each rank's local work. Topo does
 // not own MPI: the program initialises and finalises it.
+//
+// Collectives here move bytes; core/exchange.h moves typed elements on top.
 #pragma once
 
 #include "find/scheduler.h"
@@ -14,6 +16,16 @@
 
 namespace topo {
 
+// Bytes received from every rank: rank r's part is
+// bytes[offsets[r] .. offsets[r + 1]).
+struct Received {
+  std::vector<char> bytes;
+  std::vector<std::size_t> offsets;
+
+  const char* data(int rank) const { return bytes.data() + offsets[rank]; }
+  std::size_t size(int rank) const { return offsets[rank + 1] - offsets[rank]; }
+};
+
 class Context {
  public:
   Context(MPI_Comm comm, find::Scheduler& local);
@@ -24,8 +36,14 @@ class Context {
   find::Scheduler& local() { return local_; }
 
   // Every rank's bytes, in rank order (MPI_Allgatherv).
-  std::vector<std::vector<char>> allgather(const std::vector<char>& mine) const;
-  std::uint64_t sum(std::uint64_t mine) const;  // over all ranks
+  Received allgather(const std::vector<char>& mine) const;
+  // outgoing[r] goes to rank r; returns what every rank sent to this one
+  // (MPI_Alltoallv). A part over 2 GiB is refused (MPI counts are int).
+  Received exchange(const std::vector<std::vector<char>>& outgoing) const;
+
+  std::uint64_t sum(std::uint64_t mine) const;            // over all ranks
+  std::uint64_t exclusive_sum(std::uint64_t mine) const;  // over the ranks before this one
+  std::vector<std::uint64_t> allgather(std::uint64_t mine) const;
 
  private:
   MPI_Comm comm_;

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/file.h"
+
+#include <algorithm>
+#include <climits>
+#include <stdexcept>
+
+namespace topo {
+namespace {
+
+// MPI-IO counts are int; large transfers go in pieces.
+constexpr std::uint64_t kMaxPiece = 1u << 30;
+
+}  // namespace
+
+SharedFile::SharedFile(MPI_Comm comm, const std::string& path, Mode mode)
+    : comm_(comm), path_(path) {
+  int amode = mode == Mode::read ? MPI_MODE_RDONLY : (MPI_MODE_WRONLY | MPI_MODE_CREATE);
+  check(MPI_File_open(comm, path.c_str(), amode, MPI_INFO_NULL, &file_), "open");
+  if (mode == Mode::write) check(MPI_File_set_size(file_, 0), "truncate");
+}
+
+SharedFile::~SharedFile() {
+  if (file_ != MPI_FILE_NULL) MPI_File_close(&file_);
+}
+
+void SharedFile::check(int code, const char* what) const {
+  if (code == MPI_SUCCESS) return;
+  char message[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, message, &length);
+  throw std::runtime_error(path_ + ": cannot " + what + ": " + std::string(message, length));
+}
+
+std::uint64_t SharedFile::size() const {
+  MPI_Offset size = 0;
+  check(MPI_File_get_size(file_, &size), "get the size of");
+  return static_cast<std::uint64_t>(size);
+}
+
+std::vector<char> SharedFile::read_at(std::uint64_t offset, std::uint64_t n) const {
+  std::uint64_t total = size();
+  n = offset >= total ? 0 : std::min(n, total - offset);
+  std::vector<char> out(n);
+  for (std::uint64_t done = 0; done < n;) {
+    int piece = static_cast<int>(std::min(kMaxPiece, n - done));
+    MPI_Status status;
+    check(MPI_File_read_at(file_, static_cast<MPI_Offset>(offset + done), out.data() + done, piece,
+                           MPI_BYTE, &status),
+          "read");
+    int got = 0;
+    MPI_Get_count(&status, MPI_BYTE, &got);
+    if (got <= 0) throw std::runtime_error(path_ + ": cannot read: unexpected end of file");
+    done += static_cast<std::uint64_t>(got);
+  }
+  return out;
+}
+
+void SharedFile::write_at_all(std::uint64_t offset, const std::vector<char>& bytes) {
+  // Collective calls must match in number on every rank: agree on the
+  // number of pieces first.
+  std::uint64_t pieces = (bytes.size() + kMaxPiece - 1) / kMaxPiece, most = 0;
+  MPI_Allreduce(&pieces, &most, 1, MPI_UINT64_T, MPI_MAX, comm_);
+  for (std::uint64_t p = 0; p < most; ++p) {
+    std::uint64_t begin = std::min<std::uint64_t>(p * kMaxPiece, bytes.size());
+    std::uint64_t n = std::min<std::uint64_t>(kMaxPiece, bytes.size() - begin);
+    MPI_Status status;
+    check(MPI_File_write_at_all(file_, static_cast<MPI_Offset>(offset + begin),
+                                bytes.data() + begin, static_cast<int>(n), MPI_BYTE, &status),
+          "write");
+  }
+}
+
+void SharedFile::write_at(std::uint64_t offset, const char* data, std::uint64_t n) {
+  for (std::uint64_t done = 0; done < n;) {
+    int piece = static_cast<int>(std::min(kMaxPiece, n - done));
+    MPI_Status status;
+    check(MPI_File_write_at(file_, static_cast<MPI_Offset>(offset + done), data + done, piece,
+                            MPI_BYTE, &status),
+          "write");
+    done += static_cast<std::uint64_t>(piece);
+  }
+}
+
+}  // namespace topo

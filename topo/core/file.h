@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// One file that all ranks of a communicator open together (MPI-IO): the way
+// Topo reads its inputs in parallel and writes one output or spill file
+// instead of one per rank. Paths in a Kapok mount are files like any other.
+// Errors are std::runtime_error naming the path.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace topo {
+
+class SharedFile {
+ public:
+  enum class Mode { read, write };  // write creates and truncates
+
+  // Collective over comm.
+  SharedFile(MPI_Comm comm, const std::string& path, Mode mode);
+  ~SharedFile();
+  SharedFile(const SharedFile&) = delete;
+  SharedFile& operator=(const SharedFile&) = delete;
+
+  std::uint64_t size() const;
+  // Up to n bytes from offset (fewer at the end of the file).
+  std::vector<char> read_at(std::uint64_t offset, std::uint64_t n) const;
+  // Collective: every rank writes its bytes at its own offset.
+  void write_at_all(std::uint64_t offset, const std::vector<char>& bytes);
+  void write_at(std::uint64_t offset, const char* data, std::uint64_t n);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void check(int code, const char* what) const;
+
+  MPI_Comm comm_;
+  MPI_File file_ = MPI_FILE_NULL;
+  std::string path_;
+};
+
+}  // namespace topo
