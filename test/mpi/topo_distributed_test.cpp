@@ -73,9 +73,8 @@ TEST(Distributed, ReduceByKeyCountsWords) {
 }
 
 TEST(Distributed, GroupByKeyKeepsEachKeysValuesInGlobalOrder) {
-  auto d = Dataset<std::pair<int, int>>::generate(context(), 1000, [](std::uint64_t i) {
-    return std::pair<int, int>(int(i % 7), int(i));
-  });
+  auto d = Dataset<std::pair<int, int>>::generate(
+      context(), 1000, [](std::uint64_t i) { return std::pair<int, int>(int(i % 7), int(i)); });
   auto groups = d.group_by_key().collect();
   ASSERT_EQ(groups.size(), 7u);
   for (const auto& [key, values] : groups) {
@@ -91,8 +90,13 @@ TEST(Distributed, AggregateByKeyBuildsPerKeyAverages) {
   });
   using Acc = std::pair<double, int>;  // (sum, count)
   auto sums = d.aggregate_by_key(
-                   Acc{0, 0}, [](Acc a, double v) { return Acc{a.first + v, a.second + 1}; },
-                   [](Acc a, Acc b) { return Acc{a.first + b.first, a.second + b.second}; })
+                   Acc{0, 0},
+                   [](Acc a, double v) {
+                     return Acc{a.first + v, a.second + 1};
+                   },
+                   [](Acc a, Acc b) {
+                     return Acc{a.first + b.first, a.second + b.second};
+                   })
                   .collect();
   ASSERT_EQ(sums.size(), 3u);
   for (const auto& [key, acc] : sums) {
@@ -174,8 +178,9 @@ TEST(Distributed, UnionZipAndIndexKeepTheGlobalOrder) {
   EXPECT_NEAR(double(both.local().size()), 35.0 / ctx.size(), 1.0);
 
   // Zip with a dataset split differently (a filter left its parts uneven).
-  auto odd = Dataset<int>::generate(ctx, 70, [](std::uint64_t i) { return int(i); })
-                 .filter([](int x) { return x % 2 == 1; });
+  auto odd = Dataset<int>::generate(ctx, 70, [](std::uint64_t i) {
+               return int(i);
+             }).filter([](int x) { return x % 2 == 1; });
   auto zipped = both.zip(odd).collect();
   ASSERT_EQ(zipped.size(), 35u);
   for (std::size_t i = 0; i < 35; ++i) {
@@ -191,8 +196,9 @@ TEST(Distributed, UnionZipAndIndexKeepTheGlobalOrder) {
 TEST(Distributed, RepartitionBalancesWithoutReordering) {
   auto& ctx = context();
   // Everything on the last rank after the filter.
-  auto d = Dataset<int>::generate(ctx, 300, [](std::uint64_t i) { return int(i); })
-               .filter([](int x) { return x >= 290; });
+  auto d = Dataset<int>::generate(ctx, 300, [](std::uint64_t i) {
+             return int(i);
+           }).filter([](int x) { return x >= 290; });
   auto balanced = d.repartition();
   std::vector<int> expected(10);
   std::iota(expected.begin(), expected.end(), 290);
@@ -230,7 +236,7 @@ TEST(Actions, ForeachVisitsEveryLocalElementOnce) {
   auto& ctx = context();
   auto d = Dataset<long>::generate(ctx, 10000, [](std::uint64_t i) { return long(i); });
   std::atomic<long> sum{0};
-  d.foreach([&](long x) { sum += x; });
+  d.foreach ([&](long x) { sum += x; });
   EXPECT_EQ(long(ctx.sum(static_cast<std::uint64_t>(sum.load()))), 10000L * 9999 / 2);
 }
 
@@ -313,6 +319,5 @@ TEST(Files, BinaryAndTextOfPairs) {
   EXPECT_EQ(Dataset<std::string>::read_text(ctx, text).collect(),
             (std::vector<std::string>{"k0\t0", "k1\t0.1", "k2\t0.2"}));
   remove_on_rank0(text);
-  EXPECT_THROW(Dataset<std::string>::read_text(ctx, "/nonexistent/topo/input"),
-               std::runtime_error);
+  EXPECT_THROW(Dataset<std::string>::read_text(ctx, "/nonexistent/topo/input"), std::runtime_error);
 }

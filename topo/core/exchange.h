@@ -163,7 +163,8 @@ std::vector<T> sample_sort(const Context& ctx, std::vector<T> local, Less less) 
   for (int r = 0; r < ranks; ++r) decode_into(all.data(r), all.size(r), pool);
   std::sort(pool.begin(), pool.end(), less);
   std::vector<T> splitters;
-  for (int r = 1; r < ranks && !pool.empty(); ++r) splitters.push_back(pool[r * pool.size() / ranks]);
+  for (int r = 1; r < ranks && !pool.empty(); ++r)
+    splitters.push_back(pool[r * pool.size() / ranks]);
 
   std::vector<std::vector<char>> out(ranks);
   std::size_t at = 0;

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// Values on a Grid, and two InterMap operations on them:
+//
+//  - halo_update(): every halo cell gets the value of the cell it mirrors
+//    on the neighbouring block (corners and edges included), or the fill
+//    value past a non-periodic edge. Dimension by dimension, each rank
+//    swaps slabs with its two neighbours only (MPI_Sendrecv); there is no
+//    global barrier or shuffle.
+//  - stencil_map(f): a halo update, then f(stencil) for every cell, where
+//    stencil(o0, o1, ...) is the value at that offset (|o| <= halo), and
+//    stencil.inside(o...) says whether the offset is a real cell (false
+//    past a non-periodic edge, where the value is the fill value).
+//
+// docs/topo.md states these semantics in full.
+#pragma once
+
+#include "core/context.h"
+#include "core/serialize.h"
+#include "find/scheduler.h"
+#include "intermap/grid.h"
+
+#include <mpi.h>
+
+#include <array>
+#include <cstring>
+#include <stdexcept>
+#include <type_traits>
+#include <vector>
+
+namespace topo {
+
+template <typename T>
+class Stencil {
+ public:
+  Stencil(const Grid& grid, const T* values, std::uint64_t at,
+          std::span<const std::uint64_t> global)
+      : grid_(grid), values_(values), at_(at), global_(global) {}
+
+  template <typename... O>
+  const T& operator()(O... offset) const {
+    const long o[] = {static_cast<long>(offset)...};
+    static_assert(sizeof...(O) > 0);
+    long at = static_cast<long>(at_);
+    for (std::size_t d = 0; d < sizeof...(O); ++d) at += o[d] * static_cast<long>(grid_.stride(d));
+    return values_[at];
+  }
+
+  template <typename... O>
+  bool inside(O... offset) const {
+    const long o[] = {static_cast<long>(offset)...};
+    for (std::size_t d = 0; d < sizeof...(O); ++d) {
+      if (grid_.periodic(d)) continue;
+      long c = static_cast<long>(global_[d]) + o[d];
+      if (c < 0 || c >= static_cast<long>(grid_.extent(d))) return false;
+    }
+    return true;
+  }
+
+  const T& center() const { return values_[at_]; }
+  std::span<const std::uint64_t> coords() const { return global_; }  // global
+
+ private:
+  const Grid& grid_;
+  const T* values_;
+  std::uint64_t at_;
+  std::span<const std::uint64_t> global_;
+};
+
+template <typename T>
+class GridDataset {
+  static_assert(std::is_trivially_copyable_v<T>, "grid cells travel as bytes");
+
+ public:
+  GridDataset(Grid grid, T fill = T{})
+      : grid_(std::move(grid)), fill_(fill), values_(grid_.padded_cells(), fill) {}
+
+  // f(global coordinates) for every cell.
+  template <typename F>
+  static GridDataset generate(Grid grid, F f, T fill = T{}) {
+    GridDataset g(std::move(grid), fill);
+    g.for_each_cell([&](std::uint64_t at, std::span<const std::uint64_t> global) {
+      g.values_[at] = f(global);
+    });
+    return g;
+  }
+
+  const Grid& grid() const { return grid_; }
+  T fill() const { return fill_; }
+  // The value of interior cell `local` (0-based in this rank's block).
+  T& at(std::span<const std::uint64_t> local) { return values_[grid_.index(local)]; }
+  const T& at(std::span<const std::uint64_t> local) const { return values_[grid_.index(local)]; }
+  const std::vector<T>& padded() const { return values_; }
+
+  void halo_update() {
+    const int h = grid_.halo();
+    if (h == 0) return;
+    for (int d = 0; d < grid_.dims(); ++d) {
+      const std::uint64_t b = grid_.block(d);
+      // To the lower neighbour: my first h interior layers; from the upper
+      // one: my upper halo. Then the mirror image.
+      swap_slab(d, grid_.lower(d), h, grid_.upper(d), b + h);
+      swap_slab(d, grid_.upper(d), b, grid_.lower(d), 0);
+    }
+  }
+
+  // A halo update, then f(const Stencil<T>&) for every cell.
+  template <typename F, typename U = std::invoke_result_t<F, const Stencil<T>&>>
+  GridDataset<U> stencil_map(F f) {
+    halo_update();
+    GridDataset<U> out(grid_);
+    const T* values = values_.data();
+    for_each_cell([&](std::uint64_t at, std::span<const std::uint64_t> global) {
+      out.values_mut()[at] = f(Stencil<T>(grid_, values, at, global));
+    });
+    return out;
+  }
+
+  // Every cell in global row-major order, on every rank.
+  std::vector<T> collect() const {
+    std::vector<T> mine;
+    mine.reserve(grid_.block_cells());
+    for_each_cell([&](std::uint64_t at, std::span<const std::uint64_t>) {
+      mine.push_back(values_[at]);
+    });
+    Received parts = grid_.context().allgather(encode(mine));
+    auto origins = grid_.origins_of_all(), blocks = grid_.blocks_of_all();
+    std::vector<T> all(grid_.cells());
+    for (int r = 0; r < grid_.context().size(); ++r) {
+      std::vector<T> part;
+      decode_into(parts.data(r), parts.size(r), part);
+      std::size_t next = 0;
+      for_each_coord(blocks[r], [&](std::span<const std::uint64_t> local) {
+        std::uint64_t flat = 0;
+        for (int d = 0; d < grid_.dims(); ++d) flat = flat * grid_.extent(d) + origins[r][d] + local[d];
+        all[flat] = part[next++];
+      });
+    }
+    return all;
+  }
+
+  template <typename Op>
+  T reduce(Op op, T identity) const {
+    T mine = identity;
+    for_each_cell([&](std::uint64_t at, std::span<const std::uint64_t>) { mine = op(mine, values_[at]); });
+    Received parts = grid_.context().allgather(encode(std::vector<T>{mine}));
+    T all = identity;
+    for (int r = 0; r < grid_.context().size(); ++r) {
+      std::vector<T> p;
+      decode_into(parts.data(r), parts.size(r), p);
+      all = op(all, p.at(0));
+    }
+    return all;
+  }
+
+  std::vector<T>& values_mut() { return values_; }
+
+  // f(padded index, global coordinates) for every interior cell; rows of
+  // the first dimension run in parallel on the FinD workers.
+  template <typename F>
+  void for_each_cell(F f) const {
+    const int n = grid_.dims();
+    auto row = [&](std::uint64_t i0) {
+      std::vector<std::uint64_t> local(n, 0), global(n);
+      local[0] = i0;
+      std::vector<std::uint64_t> rest(grid_.dims());
+      for (int d = 0; d < n; ++d) rest[d] = d == 0 ? 1 : grid_.block(d);
+      for_each_coord(rest, [&](std::span<const std::uint64_t> c) {
+        for (int d = 1; d < n; ++d) local[d] = c[d];
+        for (int d = 0; d < n; ++d) global[d] = grid_.origin(d) + local[d];
+        f(grid_.index(local), std::span<const std::uint64_t>(global));
+      });
+    };
+    grid_.context().local().run(
+        [&] { find::parallel_for(0, grid_.block(0), 1, [&](std::size_t i0) { row(i0); }); });
+  }
+
+ private:
+  // g(coords) for every coordinate vector in [0, sizes) row-major.
+  template <typename G>
+  static void for_each_coord(const std::vector<std::uint64_t>& sizes, G g) {
+    for (auto s : sizes)
+      if (s == 0) return;
+    std::vector<std::uint64_t> c(sizes.size(), 0);
+    while (true) {
+      g(std::span<const std::uint64_t>(c));
+      int d = static_cast<int>(sizes.size()) - 1;
+      while (d >= 0 && ++c[d] == sizes[d]) c[d--] = 0;
+      if (d < 0) return;
+    }
+  }
+
+  // The slab of the padded block with coordinate `from`..from+h-1 along d
+  // (full padded range along the other dimensions) goes to rank `to`; the
+  // slab at `into` comes from rank `source`.
+  void swap_slab(int d, int to, std::uint64_t from, int source, std::uint64_t into) {
+    const std::uint64_t h = static_cast<std::uint64_t>(grid_.halo());
+    std::vector<std::uint64_t> sizes(grid_.dims());
+    for (int k = 0; k < grid_.dims(); ++k) sizes[k] = k == d ? h : grid_.padded(k);
+    std::vector<T> out, in;
+    if (to != MPI_PROC_NULL) {
+      for_each_coord(sizes, [&](std::span<const std::uint64_t> c) {
+        out.push_back(values_[padded_index(c, d, from)]);
+      });
+    }
+    std::uint64_t slab = 1;
+    for (auto s : sizes) slab *= s;
+    if (source != MPI_PROC_NULL) in.resize(slab);
+    MPI_Sendrecv(out.data(), static_cast<int>(out.size() * sizeof(T)), MPI_BYTE, to, d,
+                 in.data(), static_cast<int>(in.size() * sizeof(T)), MPI_BYTE, source, d,
+                 grid_.cart(), MPI_STATUS_IGNORE);
+    if (source == MPI_PROC_NULL) return;  // past a non-periodic edge: the fill stays
+    std::size_t next = 0;
+    for_each_coord(sizes, [&](std::span<const std::uint64_t> c) {
+      values_[padded_index(c, d, into)] = in[next++];
+    });
+  }
+
+  std::uint64_t padded_index(std::span<const std::uint64_t> c, int d, std::uint64_t shift) const {
+    std::uint64_t at = 0;
+    for (int k = 0; k < grid_.dims(); ++k) at += (c[k] + (k == d ? shift : 0)) * grid_.stride(k);
+    return at;
+  }
+
+  Grid grid_;
+  T fill_;
+  std::vector<T> values_;
+};
+
+}  // namespace topo
