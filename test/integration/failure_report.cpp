@@ -40,7 +40,9 @@ class ClusterReportOnFailure : public testing::EmptyTestEventListener {
   void OnTestEnd(const testing::TestInfo& info) override {
     if (!info.result()->Failed()) return;
     std::cout << "--- cluster at the failure of " << info.test_suite_name() << "." << info.name()
-              << "\n  nodes:\n"
+              << "\n  load: " << read_file("/proc/loadavg") << "  busiest processes:\n"
+              << sh("ps -eo pid,pcpu,etime,comm --sort=-pcpu | sed -n '2,7s/^/    /p'").output
+              << "  nodes:\n"
               << sh("sinfo -h -N -o '    %N %T %E'").output << "  jobs:\n"
               << sh("squeue -h -t all -o '    %i %T %R %N'").output
               << "  controller log (recent problems):\n"

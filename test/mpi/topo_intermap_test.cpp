@@ -18,7 +18,9 @@ using topo::test::context;
 
 namespace {
 
-long wrap(long c, long n) { return ((c % n) + n) % n; }
+long wrap(long c, long n) {
+  return ((c % n) + n) % n;
+}
 
 }  // namespace
 
@@ -69,7 +71,8 @@ TEST(InterMapGrid, NinePointStencilOnAPeriodicGridWrapsCornersToo) {
     for (long y = 0; y < ny; ++y) {
       long acc = 0;
       for (long dx = -1; dx <= 1; ++dx)
-        for (long dy = -1; dy <= 1; ++dy) acc = acc * 3 + wrap(x + dx, nx) * 1000 + wrap(y + dy, ny);
+        for (long dy = -1; dy <= 1; ++dy)
+          acc = acc * 3 + wrap(x + dx, nx) * 1000 + wrap(y + dy, ny);
       EXPECT_EQ(all[x * ny + y], acc) << x << "," << y;
     }
   }
@@ -98,7 +101,8 @@ TEST(InterMapGrid, WideHalosInThreeDimensionsWithMixedPeriodicity) {
           return code(wrap(a + da, n0), bb, wrap(c + dc, n2));
         };
         long acc = 0;
-        for (long k = -2; k <= 2; ++k) acc = acc * 31 + at(k, 0, 0) + 3 * at(0, k, 0) + 7 * at(0, 0, k);
+        for (long k = -2; k <= 2; ++k)
+          acc = acc * 31 + at(k, 0, 0) + 3 * at(0, k, 0) + 7 * at(0, 0, k);
         acc = acc * 31 + at(-2, 2, -1) + at(2, -2, 1);
         ASSERT_EQ(all[(a * n1 + b) * n2 + c], acc) << a << "," << b << "," << c;
       }
@@ -113,10 +117,12 @@ TEST(InterMapGrid, RepeatedStencilsMatchASequentialJacobiSweep) {
   std::vector<double> seq(n, 0.0);
   seq[12] = 1.0;
   for (int step = 0; step < 10; ++step) {
-    u = u.stencil_map([](const Stencil<double>& s) { return 0.25 * s(-1) + 0.5 * s(0) + 0.25 * s(1); });
+    u = u.stencil_map(
+        [](const Stencil<double>& s) { return 0.25 * s(-1) + 0.5 * s(0) + 0.25 * s(1); });
     std::vector<double> next(n);
     for (long i = 0; i < n; ++i)
-      next[i] = 0.25 * (i > 0 ? seq[i - 1] : 0) + 0.5 * seq[i] + 0.25 * (i + 1 < n ? seq[i + 1] : 0);
+      next[i] =
+          0.25 * (i > 0 ? seq[i - 1] : 0) + 0.5 * seq[i] + 0.25 * (i + 1 < n ? seq[i + 1] : 0);
     seq = next;
   }
   auto all = u.collect();
@@ -126,7 +132,8 @@ TEST(InterMapGrid, RepeatedStencilsMatchASequentialJacobiSweep) {
 }
 
 TEST(InterMapGrid, BlocksThinnerThanTheHaloAreRefusedOnEveryRank) {
-  EXPECT_THROW(Grid(context(), {std::uint64_t(context().size())}, {true}, 2), std::invalid_argument);
+  EXPECT_THROW(Grid(context(), {std::uint64_t(context().size())}, {true}, 2),
+               std::invalid_argument);
   EXPECT_THROW(Grid(context(), {4, 4}, {true}), std::invalid_argument);
 }
 
@@ -153,7 +160,8 @@ TEST(InterMapGraph, NeighborReduceMatchesASequentialPass) {
   std::uint64_t first = Graph::first_of(n, ctx.size(), ctx.rank());
   std::uint64_t last = Graph::first_of(n, ctx.size(), ctx.rank() + 1);
   Graph graph(ctx, n, {all.begin() + first, all.begin() + last});
-  auto values = GraphDataset<double>::generate(graph, [](std::uint64_t v) { return double(v) + 0.5; });
+  auto values =
+      GraphDataset<double>::generate(graph, [](std::uint64_t v) { return double(v) + 0.5; });
   auto sums = values.neighbor_reduce([](double x, double w) { return w * x; },
                                      [](double a, double b) { return a + b; }, -1.0);
   auto result = sums.collect();
@@ -164,9 +172,12 @@ TEST(InterMapGraph, NeighborReduceMatchesASequentialPass) {
     EXPECT_DOUBLE_EQ(result[v], expected) << v;
   }
   // Neighbours come in adjacency order.
-  auto firsts = values.neighbor_map([](const Vertex<double>& v) {
-    return v.degree() ? long(v.neighbor_id(0)) * 1000 + long(v.neighbor_value(0)) : -1L;
-  }).collect();
+  auto firsts =
+      values
+          .neighbor_map([](const Vertex<double>& v) {
+            return v.degree() ? long(v.neighbor_id(0)) * 1000 + long(v.neighbor_value(0)) : -1L;
+          })
+          .collect();
   for (std::uint64_t v = 0; v < n; ++v)
     EXPECT_EQ(firsts[v], all[v].empty() ? -1L : long(all[v][0].id) * 1001) << v;
 }
@@ -183,7 +194,8 @@ TEST(InterMapGraph, ARingTalksOnlyToTheNeighbouringRanks) {
   EXPECT_LE(ring.neighbor_ranks(), 2u);
   EXPECT_EQ(ring.ghost_count(), ctx.size() == 1 ? 0u : 2u);
   // Ten rounds of averaging with both neighbours conserve the total.
-  auto x = GraphDataset<double>::generate(ring, [](std::uint64_t v) { return v == 0 ? 60.0 : 0.0; });
+  auto x =
+      GraphDataset<double>::generate(ring, [](std::uint64_t v) { return v == 0 ? 60.0 : 0.0; });
   for (int round = 0; round < 10; ++round) {
     x = x.neighbor_map([](const Vertex<double>& v) {
       return 0.5 * v.value() + 0.25 * (v.neighbor_value(0) + v.neighbor_value(1));
@@ -198,8 +210,8 @@ TEST(InterMapGraph, ARingTalksOnlyToTheNeighbouringRanks) {
 TEST(InterMapGraph, BadInputIsRefusedOnEveryRank) {
   auto& ctx = context();
   const std::uint64_t n = 10;
-  std::uint64_t count = Graph::first_of(n, ctx.size(), ctx.rank() + 1) -
-                        Graph::first_of(n, ctx.size(), ctx.rank());
+  std::uint64_t count =
+      Graph::first_of(n, ctx.size(), ctx.rank() + 1) - Graph::first_of(n, ctx.size(), ctx.rank());
   std::vector<std::vector<Neighbor>> adjacency(count);
   if (ctx.rank() == 0) adjacency[0].push_back({99, 1.0});  // only rank 0 is wrong
   EXPECT_THROW(Graph(ctx, n, adjacency), std::invalid_argument);

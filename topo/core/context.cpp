@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/context.h"
 
+#include <unistd.h>
+
+#include <chrono>
 #include <climits>
 #include <stdexcept>
 #include <string>
@@ -34,6 +37,14 @@ Context::Context(MPI_Comm comm, find::Scheduler& local) : comm_(comm), local_(lo
   if (!initialized) throw std::logic_error("topo::Context: MPI is not initialised");
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &size_);
+  // Spill files of different programs (or Contexts) must not meet: rank 0's
+  // pid and clock name them.
+  std::uint64_t id[2] = {
+      static_cast<std::uint64_t>(::getpid()),
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
+  MPI_Bcast(id, 2, MPI_UINT64_T, 0, comm_);
+  spill_prefix_ =
+      "topo-shuffle-" + std::to_string(id[0]) + "-" + std::to_string(id[1] % 1000000007);
 }
 
 Received Context::allgather(const std::vector<char>& mine) const {
@@ -52,13 +63,18 @@ Received Context::exchange(const std::vector<std::vector<char>>& outgoing) const
   if (outgoing.size() != static_cast<std::size_t>(size_))
     throw std::logic_error("topo::Context::exchange: one part per rank expected");
   std::vector<int> send_counts(size_), recv_counts(size_);
-  std::vector<char> send;
-  std::vector<std::size_t> send_offsets;
   for (int r = 0; r < size_; ++r) send_counts[r] = as_count(outgoing[r].size());
+  std::vector<std::size_t> send_offsets;
   std::vector<int> send_displs = displacements(send_counts, send_offsets);
+  MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm_);
+  if (spill_.mode != SpillMode::off) {
+    std::uint64_t total = sum(send_offsets.back());  // the same decision on every rank
+    if (total > spill_.threshold || spill_.threshold == 0)
+      return exchange_through_files(outgoing, send_counts, recv_counts);
+  }
+  std::vector<char> send;
   send.reserve(send_offsets.back());
   for (const auto& part : outgoing) send.insert(send.end(), part.begin(), part.end());
-  MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm_);
   Received in;
   std::vector<int> recv_displs = displacements(recv_counts, in.offsets);
   in.bytes.resize(in.offsets.back());

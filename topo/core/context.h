@@ -7,11 +7,13 @@
 // Collectives here move bytes; core/exchange.h moves typed elements on top.
 #pragma once
 
+#include "core/spill.h"
 #include "find/scheduler.h"
 
 #include <mpi.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace topo {
@@ -38,17 +40,31 @@ class Context {
   // Every rank's bytes, in rank order (MPI_Allgatherv).
   Received allgather(const std::vector<char>& mine) const;
   // outgoing[r] goes to rank r; returns what every rank sent to this one
-  // (MPI_Alltoallv). A part over 2 GiB is refused (MPI counts are int).
+  // (MPI_Alltoallv, or files when the exchange spills: core/spill.h). A
+  // part over 2 GiB is refused (MPI counts are int).
   Received exchange(const std::vector<std::vector<char>>& outgoing) const;
+
+  // Collective: every rank must set the same settings.
+  void set_spill(SpillSettings settings) { spill_ = std::move(settings); }
+  const SpillSettings& spill() const { return spill_; }
+  const SpillStats& spill_stats() const { return spill_stats_; }
 
   std::uint64_t sum(std::uint64_t mine) const;            // over all ranks
   std::uint64_t exclusive_sum(std::uint64_t mine) const;  // over the ranks before this one
   std::vector<std::uint64_t> allgather(std::uint64_t mine) const;
 
  private:
+  Received exchange_through_files(const std::vector<std::vector<char>>& outgoing,
+                                  const std::vector<int>& send_counts,
+                                  const std::vector<int>& recv_counts) const;
+
   MPI_Comm comm_;
   find::Scheduler& local_;
   int rank_ = 0, size_ = 1;
+  SpillSettings spill_;
+  mutable SpillStats spill_stats_;  // exchange() is logically const
+  mutable std::uint64_t shuffle_sequence_ = 0;
+  std::string spill_prefix_;  // unique per Context, agreed by all ranks
 };
 
 }  // namespace topo

@@ -15,9 +15,11 @@ constexpr std::uint64_t kMaxPiece = 1u << 30;
 
 SharedFile::SharedFile(MPI_Comm comm, const std::string& path, Mode mode)
     : comm_(comm), path_(path) {
-  int amode = mode == Mode::read ? MPI_MODE_RDONLY : (MPI_MODE_WRONLY | MPI_MODE_CREATE);
+  int amode = MPI_MODE_RDONLY;
+  if (mode == Mode::write) amode = MPI_MODE_WRONLY | MPI_MODE_CREATE;
+  if (mode == Mode::scratch) amode = MPI_MODE_RDWR | MPI_MODE_CREATE | MPI_MODE_DELETE_ON_CLOSE;
   check(MPI_File_open(comm, path.c_str(), amode, MPI_INFO_NULL, &file_), "open");
-  if (mode == Mode::write) check(MPI_File_set_size(file_, 0), "truncate");
+  if (mode != Mode::read) check(MPI_File_set_size(file_, 0), "truncate");
 }
 
 SharedFile::~SharedFile() {
@@ -69,6 +71,12 @@ void SharedFile::write_at_all(std::uint64_t offset, const std::vector<char>& byt
                                 bytes.data() + begin, static_cast<int>(n), MPI_BYTE, &status),
           "write");
   }
+}
+
+void SharedFile::sync() {
+  check(MPI_File_sync(file_), "sync");
+  MPI_Barrier(comm_);
+  check(MPI_File_sync(file_), "sync");
 }
 
 void SharedFile::write_at(std::uint64_t offset, const char* data, std::uint64_t n) {

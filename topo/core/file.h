@@ -16,7 +16,9 @@ namespace topo {
 
 class SharedFile {
  public:
-  enum class Mode { read, write };  // write creates and truncates
+  // write creates and truncates; scratch creates for reading and writing
+  // and deletes the file when the last rank closes it.
+  enum class Mode { read, write, scratch };
 
   // Collective over comm.
   SharedFile(MPI_Comm comm, const std::string& path, Mode mode);
@@ -30,6 +32,8 @@ class SharedFile {
   // Collective: every rank writes its bytes at its own offset.
   void write_at_all(std::uint64_t offset, const std::vector<char>& bytes);
   void write_at(std::uint64_t offset, const char* data, std::uint64_t n);
+  // Collective: makes every rank's writes visible to every rank's reads.
+  void sync();
 
   const std::string& path() const { return path_; }
 

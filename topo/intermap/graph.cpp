@@ -16,8 +16,10 @@ int owner_of(std::uint64_t v, std::uint64_t vertices, int ranks) {
   int lo = 0, hi = ranks - 1;
   while (lo < hi) {
     int mid = (lo + hi + 1) / 2;
-    if (Graph::first_of(vertices, ranks, mid) <= v) lo = mid;
-    else hi = mid - 1;
+    if (Graph::first_of(vertices, ranks, mid) <= v)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return lo;
 }
@@ -52,8 +54,7 @@ Graph::Graph(Context& ctx, std::uint64_t vertices,
     for (const Neighbor& n : adjacency[i]) {
       if (n.id >= vertices) {
         problem = "vertex " + std::to_string(s.first + i) + " names neighbour " +
-                  std::to_string(n.id) + " of a graph of " + std::to_string(vertices) +
-                  " vertices";
+                  std::to_string(n.id) + " of a graph of " + std::to_string(vertices) + " vertices";
         break;
       }
     }
@@ -103,10 +104,10 @@ Graph::Graph(Context& ctx, std::uint64_t vertices,
     s.offsets.push_back(s.edges.size());
   }
 
-  MPI_Dist_graph_create_adjacent(ctx.comm(), static_cast<int>(s.sources.size()),
-                                 s.sources.data(), MPI_UNWEIGHTED,
-                                 static_cast<int>(s.destinations.size()), s.destinations.data(),
-                                 MPI_UNWEIGHTED, MPI_INFO_NULL, 0, &s.neighborhood);
+  MPI_Dist_graph_create_adjacent(ctx.comm(), static_cast<int>(s.sources.size()), s.sources.data(),
+                                 MPI_UNWEIGHTED, static_cast<int>(s.destinations.size()),
+                                 s.destinations.data(), MPI_UNWEIGHTED, MPI_INFO_NULL, 0,
+                                 &s.neighborhood);
 }
 
 }  // namespace topo

@@ -61,7 +61,8 @@ class GraphDataset {
   template <typename F>
   static GraphDataset generate(Graph graph, F f) {
     GraphDataset g(std::move(graph));
-    for (std::uint64_t i = 0; i < g.graph_.local_count(); ++i) g.values_[i] = f(g.graph_.first() + i);
+    for (std::uint64_t i = 0; i < g.graph_.local_count(); ++i)
+      g.values_[i] = f(g.graph_.first() + i);
     return g;
   }
 
@@ -89,8 +90,7 @@ class GraphDataset {
     }
     T* ghosts = values_.data() + graph_.local_count();
     MPI_Neighbor_alltoallv(out.data(), send_counts.data(), send_displs.data(), MPI_BYTE, ghosts,
-                           recv_counts.data(), recv_displs.data(), MPI_BYTE,
-                           graph_.neighborhood());
+                           recv_counts.data(), recv_displs.data(), MPI_BYTE, graph_.neighborhood());
   }
 
   template <typename F, typename U = std::invoke_result_t<F, const Vertex<T>&>>
@@ -99,9 +99,8 @@ class GraphDataset {
     GraphDataset<U> out(graph_);
     const T* values = values_.data();
     graph_.context().local().run([&] {
-      find::parallel_for(0, graph_.local_count(), 256, [&](std::size_t i) {
-        out[i] = f(Vertex<T>(graph_, values, i));
-      });
+      find::parallel_for(0, graph_.local_count(), 256,
+                         [&](std::size_t i) { out[i] = f(Vertex<T>(graph_, values, i)); });
     });
     return out;
   }
@@ -121,7 +120,8 @@ class GraphDataset {
     std::vector<T> mine(values_.begin(), values_.begin() + graph_.local_count());
     Received parts = graph_.context().allgather(encode(mine));
     std::vector<T> all;
-    for (int r = 0; r < graph_.context().size(); ++r) decode_into(parts.data(r), parts.size(r), all);
+    for (int r = 0; r < graph_.context().size(); ++r)
+      decode_into(parts.data(r), parts.size(r), all);
     return all;
   }
 

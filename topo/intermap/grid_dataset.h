@@ -120,9 +120,8 @@ class GridDataset {
   std::vector<T> collect() const {
     std::vector<T> mine;
     mine.reserve(grid_.block_cells());
-    for_each_cell([&](std::uint64_t at, std::span<const std::uint64_t>) {
-      mine.push_back(values_[at]);
-    });
+    for_each_cell(
+        [&](std::uint64_t at, std::span<const std::uint64_t>) { mine.push_back(values_[at]); });
     Received parts = grid_.context().allgather(encode(mine));
     auto origins = grid_.origins_of_all(), blocks = grid_.blocks_of_all();
     std::vector<T> all(grid_.cells());
@@ -132,7 +131,8 @@ class GridDataset {
       std::size_t next = 0;
       for_each_coord(blocks[r], [&](std::span<const std::uint64_t> local) {
         std::uint64_t flat = 0;
-        for (int d = 0; d < grid_.dims(); ++d) flat = flat * grid_.extent(d) + origins[r][d] + local[d];
+        for (int d = 0; d < grid_.dims(); ++d)
+          flat = flat * grid_.extent(d) + origins[r][d] + local[d];
         all[flat] = part[next++];
       });
     }
@@ -142,7 +142,8 @@ class GridDataset {
   template <typename Op>
   T reduce(Op op, T identity) const {
     T mine = identity;
-    for_each_cell([&](std::uint64_t at, std::span<const std::uint64_t>) { mine = op(mine, values_[at]); });
+    for_each_cell(
+        [&](std::uint64_t at, std::span<const std::uint64_t>) { mine = op(mine, values_[at]); });
     Received parts = grid_.context().allgather(encode(std::vector<T>{mine}));
     T all = identity;
     for (int r = 0; r < grid_.context().size(); ++r) {
@@ -206,9 +207,9 @@ class GridDataset {
     std::uint64_t slab = 1;
     for (auto s : sizes) slab *= s;
     if (source != MPI_PROC_NULL) in.resize(slab);
-    MPI_Sendrecv(out.data(), static_cast<int>(out.size() * sizeof(T)), MPI_BYTE, to, d,
-                 in.data(), static_cast<int>(in.size() * sizeof(T)), MPI_BYTE, source, d,
-                 grid_.cart(), MPI_STATUS_IGNORE);
+    MPI_Sendrecv(out.data(), static_cast<int>(out.size() * sizeof(T)), MPI_BYTE, to, d, in.data(),
+                 static_cast<int>(in.size() * sizeof(T)), MPI_BYTE, source, d, grid_.cart(),
+                 MPI_STATUS_IGNORE);
     if (source == MPI_PROC_NULL) return;  // past a non-periodic edge: the fill stays
     std::size_t next = 0;
     for_each_coord(sizes, [&](std::span<const std::uint64_t> c) {
