@@ -43,17 +43,19 @@ std::map<long, long> word_counts(Context& ctx) {
 TEST(Spill, BothFileLayoutsGiveWhatTheMessagesGive) {
   Context ctx(MPI_COMM_WORLD, test::scheduler());
   auto expected = word_counts(ctx);
-  auto sorted_expected = Dataset<long>::generate(ctx, 5000, [](std::uint64_t i) {
-                           return long((i * 7919) % 5003);
-                         }).sort().collect();
+  auto sorted_expected =
+      Dataset<long>::generate(ctx, 5000, [](std::uint64_t i) { return long((i * 7919) % 5003); })
+          .sort()
+          .collect();
   for (SpillMode mode : {SpillMode::shared_file, SpillMode::file_per_pair}) {
     std::string dir = spill_dir(spill_mode_name(mode));
     Context spilling(MPI_COMM_WORLD, test::scheduler());
     spilling.set_spill({mode, dir, 0});
     EXPECT_EQ(word_counts(spilling), expected) << spill_mode_name(mode);
-    EXPECT_EQ(Dataset<long>::generate(spilling, 5000, [](std::uint64_t i) {
-                return long((i * 7919) % 5003);
-              }).sort().collect(),
+    EXPECT_EQ(Dataset<long>::generate(spilling, 5000,
+                                      [](std::uint64_t i) { return long((i * 7919) % 5003); })
+                  .sort()
+                  .collect(),
               sorted_expected)
         << spill_mode_name(mode);
     const SpillStats& stats = spilling.spill_stats();

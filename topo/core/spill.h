@@ -22,8 +22,8 @@ enum class SpillMode { off, shared_file, file_per_pair };
 
 struct SpillSettings {
   SpillMode mode = SpillMode::off;
-  std::string dir;                  // where spill files go (a Kapok mount works)
-  std::uint64_t threshold = 0;      // bytes over all ranks; 0: every exchange spills
+  std::string dir;              // where spill files go (a Kapok mount works)
+  std::uint64_t threshold = 0;  // bytes over all ranks; 0: every exchange spills
 };
 
 // What this rank did to the file system, cumulative.
