@@ -3,7 +3,8 @@
 #
 # The demo: bring up a 4-node local Slurm cluster with Converge's plugins,
 # run the example workflow (examples/workflows/demo.json: a dns3d simulation
-# writing its fields to Kapok, their analysis by an MPI program, publishing
+# writing its fields to Kapok, their analysis on Topo (InterMap stencils
+# over a grid partitioned across the ranks), publishing
 # the results) in one allocation that shares Kapok among its steps, show what
 # ran where and what it produced, and bring everything down again (also on
 # failure or Ctrl-C).

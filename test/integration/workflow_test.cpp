@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 using namespace converge::test;
@@ -168,6 +169,7 @@ TEST(Workflow, Dns3dOnFourRanksMatchesTheAnalyticSolutionAndRestartsFromKapok) {
       << "srun --mpi=pmix -n4 $d --n 32 --steps 50 --restart --out $k/a\n"
       << "srun --mpi=pmix -n4 $d --n 32 --steps 50 --output-every 25 --out $k/b\n"
       << "srun --mpi=pmix -n2 ${d}-analyse --in $k/b --report $k/b/analysis.json\n"
+      << "srun --mpi=pmix -n2 ${d}-analyse-mpi --in $k/b\n"
       << "ls $k/a $k/b\n";
   auto submit = sh("sbatch --parsable -N2 --ntasks-per-node=2 --converge-services=kapok -o " + dir +
                    "/job.out " + dir + "/job.sh");
@@ -186,4 +188,24 @@ TEST(Workflow, Dns3dOnFourRanksMatchesTheAnalyticSolutionAndRestartsFromKapok) {
   for (const char* file : {"checkpoint.bin", "checkpoint.json", "u_000050.bin", "phi_000050.bin"})
     EXPECT_NE(out.find(file), std::string::npos) << out;
   EXPECT_NE(out.find("decay rate 0.30"), std::string::npos) << out;
+  // The analysis ran on Topo's grids and agrees with the same analysis
+  // written directly on MPI (the mean, rounding noise around 0, aside).
+  EXPECT_NE(out.find("(Topo, intermap"), std::string::npos) << out;
+  auto last_snapshot = [&](const std::string& program) {
+    auto at = out.find(program + ": 2 snapshots");
+    std::vector<std::string> fields;
+    if (at == std::string::npos) return fields;
+    std::istringstream table(out.substr(at));
+    for (std::string line; std::getline(table, line);) {
+      std::istringstream words(line);
+      std::vector<std::string> row{std::istream_iterator<std::string>(words), {}};
+      if (row.size() == 6 && row[0] == "50") {
+        row.erase(row.begin() + 2);
+        return row;
+      }
+    }
+    return fields;
+  };
+  EXPECT_EQ(last_snapshot("dns3d-analyse").size(), 5u) << out;
+  EXPECT_EQ(last_snapshot("dns3d-analyse"), last_snapshot("dns3d-analyse-mpi")) << out;
 }

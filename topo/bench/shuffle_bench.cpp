@@ -47,12 +47,18 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--dir") o.dir = value();
-    else if (a == "--shuffles") o.shuffles = std::stoi(value());
-    else if (a == "--kib") o.kib = std::stoull(value());
-    else if (a == "--rounds") o.rounds = std::stoi(value());
-    else if (a == "--json") o.json = value();
-    else throw std::invalid_argument("unknown option " + a);
+    if (a == "--dir")
+      o.dir = value();
+    else if (a == "--shuffles")
+      o.shuffles = std::stoi(value());
+    else if (a == "--kib")
+      o.kib = std::stoull(value());
+    else if (a == "--rounds")
+      o.rounds = std::stoi(value());
+    else if (a == "--json")
+      o.json = value();
+    else
+      throw std::invalid_argument("unknown option " + a);
   }
   if (o.dir.empty()) throw std::invalid_argument("--dir is required");
   if (o.shuffles < 1 || o.rounds < 1 || o.kib < 1)

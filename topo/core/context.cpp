@@ -89,6 +89,18 @@ std::uint64_t Context::sum(std::uint64_t mine) const {
   return total;
 }
 
+double Context::sum_double(double mine) const {
+  double total = 0;
+  MPI_Allreduce(&mine, &total, 1, MPI_DOUBLE, MPI_SUM, comm_);
+  return total;
+}
+
+double Context::max_double(double mine) const {
+  double most = 0;
+  MPI_Allreduce(&mine, &most, 1, MPI_DOUBLE, MPI_MAX, comm_);
+  return most;
+}
+
 std::uint64_t Context::exclusive_sum(std::uint64_t mine) const {
   std::uint64_t before = 0;
   MPI_Exscan(&mine, &before, 1, MPI_UINT64_T, MPI_SUM, comm_);

@@ -51,6 +51,8 @@ class Context {
 
   std::uint64_t sum(std::uint64_t mine) const;            // over all ranks
   std::uint64_t exclusive_sum(std::uint64_t mine) const;  // over the ranks before this one
+  double sum_double(double mine) const;
+  double max_double(double mine) const;
   std::vector<std::uint64_t> allgather(std::uint64_t mine) const;
 
  private:

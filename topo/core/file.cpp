@@ -73,6 +73,16 @@ void SharedFile::write_at_all(std::uint64_t offset, const std::vector<char>& byt
   }
 }
 
+void SharedFile::read_all_through(MPI_Datatype element, MPI_Datatype view, void* to,
+                                  std::uint64_t count) {
+  if (count > static_cast<std::uint64_t>(INT_MAX))
+    throw std::length_error(path_ + ": a block of over 2^31 cells");
+  char native[] = "native";
+  check(MPI_File_set_view(file_, 0, element, view, native, MPI_INFO_NULL), "set a view on");
+  MPI_Status status;
+  check(MPI_File_read_all(file_, to, static_cast<int>(count), element, &status), "read");
+}
+
 void SharedFile::sync() {
   check(MPI_File_sync(file_), "sync");
   MPI_Barrier(comm_);

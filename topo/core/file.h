@@ -32,6 +32,9 @@ class SharedFile {
   // Collective: every rank writes its bytes at its own offset.
   void write_at_all(std::uint64_t offset, const std::vector<char>& bytes);
   void write_at(std::uint64_t offset, const char* data, std::uint64_t n);
+  // Collective: reads `count` elements of `element` through the file view
+  // `view` (from offset 0) into `to`.
+  void read_all_through(MPI_Datatype element, MPI_Datatype view, void* to, std::uint64_t count);
   // Collective: makes every rank's writes visible to every rank's reads.
   void sync();
 

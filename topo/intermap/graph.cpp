@@ -9,27 +9,24 @@
 #include <string>
 
 namespace topo {
-namespace {
-
-int owner_of(std::uint64_t v, std::uint64_t vertices, int ranks) {
-  // The largest r with first_of(r) <= v.
-  int lo = 0, hi = ranks - 1;
-  while (lo < hi) {
-    int mid = (lo + hi + 1) / 2;
-    if (Graph::first_of(vertices, ranks, mid) <= v)
-      lo = mid;
-    else
-      hi = mid - 1;
-  }
-  return lo;
-}
-
-}  // namespace
 
 Graph::State::~State() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (neighborhood != MPI_COMM_NULL && !finalized) MPI_Comm_free(&neighborhood);
+}
+
+int Graph::owner_of(std::uint64_t v, std::uint64_t vertices, int ranks) {
+  // The largest r with first_of(r) <= v.
+  int lo = 0, hi = ranks - 1;
+  while (lo < hi) {
+    int mid = (lo + hi + 1) / 2;
+    if (first_of(vertices, ranks, mid) <= v)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
 }
 
 std::uint64_t Graph::first_of(std::uint64_t vertices, int ranks, int rank) {

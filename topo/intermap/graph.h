@@ -33,6 +33,8 @@ class Graph {
 
   // The block of ids rank `rank` owns, for `vertices` over `ranks` ranks.
   static std::uint64_t first_of(std::uint64_t vertices, int ranks, int rank);
+  // The rank that owns vertex v.
+  static int owner_of(std::uint64_t v, std::uint64_t vertices, int ranks);
 
   Context& context() const { return *state_->ctx; }
   std::uint64_t vertices() const { return state_->vertices; }

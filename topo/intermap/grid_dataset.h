@@ -16,6 +16,7 @@
 #pragma once
 
 #include "core/context.h"
+#include "core/file.h"
 #include "core/serialize.h"
 #include "find/scheduler.h"
 #include "intermap/grid.h"
@@ -25,6 +26,7 @@
 #include <array>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -85,6 +87,43 @@ class GridDataset {
     return g;
   }
 
+  // The grid's cells from a file holding the whole grid as a row-major
+  // array of T (last dimension fastest): each rank reads its block with
+  // one collective MPI-IO read through a subarray view.
+  static GridDataset read_raw(Grid grid, const std::string& path, T fill = T{}) {
+    GridDataset g(std::move(grid), fill);
+    const Grid& gr = g.grid_;
+    const int n = gr.dims();
+    std::vector<int> sizes(n), sub(n), starts(n);
+    for (int d = 0; d < n; ++d) {
+      sizes[d] = static_cast<int>(gr.extent(d));
+      sub[d] = static_cast<int>(gr.block(d));
+      starts[d] = static_cast<int>(gr.origin(d));
+    }
+    MPI_Datatype cell, view;
+    MPI_Type_contiguous(static_cast<int>(sizeof(T)), MPI_BYTE, &cell);
+    MPI_Type_commit(&cell);
+    MPI_Type_create_subarray(n, sizes.data(), sub.data(), starts.data(), MPI_ORDER_C, cell, &view);
+    MPI_Type_commit(&view);
+    std::vector<T> block(gr.block_cells());
+    std::string problem;
+    {
+      SharedFile file(gr.context().comm(), path, SharedFile::Mode::read);
+      std::uint64_t expected = gr.cells() * sizeof(T);
+      if (file.size() != expected)
+        problem = path + ": " + std::to_string(file.size()) + " bytes, expected " +
+                  std::to_string(expected) + " for the grid";
+      else
+        file.read_all_through(cell, view, block.data(), block.size());
+    }
+    MPI_Type_free(&view);
+    MPI_Type_free(&cell);
+    if (!problem.empty()) throw std::runtime_error(problem);
+    std::size_t next = 0;
+    g.for_each_cell_in_order([&](std::uint64_t at) { g.values_[at] = block[next++]; });
+    return g;
+  }
+
   const Grid& grid() const { return grid_; }
   T fill() const { return fill_; }
   // The value of interior cell `local` (0-based in this rank's block).
@@ -120,8 +159,7 @@ class GridDataset {
   std::vector<T> collect() const {
     std::vector<T> mine;
     mine.reserve(grid_.block_cells());
-    for_each_cell(
-        [&](std::uint64_t at, std::span<const std::uint64_t>) { mine.push_back(values_[at]); });
+    for_each_cell_in_order([&](std::uint64_t at) { mine.push_back(values_[at]); });
     Received parts = grid_.context().allgather(encode(mine));
     auto origins = grid_.origins_of_all(), blocks = grid_.blocks_of_all();
     std::vector<T> all(grid_.cells());
@@ -142,8 +180,8 @@ class GridDataset {
   template <typename Op>
   T reduce(Op op, T identity) const {
     T mine = identity;
-    for_each_cell(
-        [&](std::uint64_t at, std::span<const std::uint64_t>) { mine = op(mine, values_[at]); });
+    // In order, on this thread: op need not be commutative.
+    for_each_cell_in_order([&](std::uint64_t at) { mine = op(mine, values_[at]); });
     Received parts = grid_.context().allgather(encode(std::vector<T>{mine}));
     T all = identity;
     for (int r = 0; r < grid_.context().size(); ++r) {
@@ -156,8 +194,17 @@ class GridDataset {
 
   std::vector<T>& values_mut() { return values_; }
 
+  // f(padded index) for every interior cell in row-major order, sequentially.
+  template <typename F>
+  void for_each_cell_in_order(F f) const {
+    std::vector<std::uint64_t> sizes(grid_.dims());
+    for (int d = 0; d < grid_.dims(); ++d) sizes[d] = grid_.block(d);
+    for_each_coord(sizes, [&](std::span<const std::uint64_t> local) { f(grid_.index(local)); });
+  }
+
   // f(padded index, global coordinates) for every interior cell; rows of
-  // the first dimension run in parallel on the FinD workers.
+  // the first dimension run in parallel on the FinD workers, so f must only
+  // write what belongs to its cell.
   template <typename F>
   void for_each_cell(F f) const {
     const int n = grid_.dims();
