@@ -75,10 +75,14 @@ int main(int argc, char** argv) {
     std::string in, report, formulation = "intermap";
     for (int i = 1; i < argc; ++i) {
       std::string arg = argv[i];
-      if (arg == "--in" && i + 1 < argc) in = argv[++i];
-      else if (arg == "--report" && i + 1 < argc) report = argv[++i];
-      else if (arg == "--formulation" && i + 1 < argc) formulation = argv[++i];
-      else throw std::invalid_argument(kUsage);
+      if (arg == "--in" && i + 1 < argc)
+        in = argv[++i];
+      else if (arg == "--report" && i + 1 < argc)
+        report = argv[++i];
+      else if (arg == "--formulation" && i + 1 < argc)
+        formulation = argv[++i];
+      else
+        throw std::invalid_argument(kUsage);
     }
     if (in.empty() || (formulation != "intermap" && formulation != "shuffle"))
       throw std::invalid_argument(kUsage);
@@ -104,8 +108,11 @@ int main(int argc, char** argv) {
     }
     double seconds = MPI_Wtime() - start;
     if (rank == 0) {
-      nlohmann::json json{{"n", run.n}, {"nu", run.nu}, {"formulation", formulation},
-                          {"ranks", size}, {"seconds", seconds}};
+      nlohmann::json json{{"n", run.n},
+                          {"nu", run.nu},
+                          {"formulation", formulation},
+                          {"ranks", size},
+                          {"seconds", seconds}};
       std::printf("dns3d-analyse: %zu snapshots of %llu^3 on %d ranks (Topo, %s, %.3f s)\n",
                   stats.size(), static_cast<unsigned long long>(run.n), size, formulation.c_str(),
                   seconds);

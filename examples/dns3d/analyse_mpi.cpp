@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
     }
     std::sort(snapshots.begin(), snapshots.end());
     if (snapshots.empty()) throw std::runtime_error("no u_*.bin snapshots in " + in);
+    double start = MPI_Wtime();
     const int n = run.n;
     const double h = 2 * M_PI / n;
     int per = n / size, extra = n % size;
@@ -132,7 +133,8 @@ int main(int argc, char** argv) {
       std::ostringstream json;
       json << std::setprecision(10) << "{\"n\": " << n << ", \"nu\": " << run.nu
            << ", \"snapshots\": [";
-      std::printf("dns3d-analyse-mpi: %zu snapshots of %d^3 on %d ranks\n", stats.size(), n, size);
+      std::printf("dns3d-analyse-mpi: %zu snapshots of %d^3 on %d ranks (MPI, %.3f s)\n",
+                  stats.size(), n, size, MPI_Wtime() - start);
       std::printf("%8s %12s %12s %12s %12s %12s\n", "step", "time", "mean", "rms", "max|u|",
                   "<|grad u|^2>");
       double rate = 0;

@@ -56,6 +56,11 @@ TEST(Apps, WordCountMatchesASequentialCount) {
   if (context().rank() == 0) std::ofstream(path) << text;
   MPI_Barrier(MPI_COMM_WORLD);
   auto counts = word_count(Dataset<std::string>::read_text(context(), path)).collect();
+  auto from_chunks =
+      word_count(Dataset<std::string>::read_text_chunks(context(), path, 100)).collect();
+  std::map<std::string, std::uint64_t> by_lines(counts.begin(), counts.end());
+  std::map<std::string, std::uint64_t> by_chunks(from_chunks.begin(), from_chunks.end());
+  EXPECT_EQ(by_chunks, by_lines);
   std::map<std::string, std::uint64_t> expected;
   std::istringstream in(text);
   for (std::string w; in >> w;) ++expected[w];
@@ -146,7 +151,8 @@ TEST(Apps, KMeansMatchesSequentialLloyd) {
   // The three true centres are found (in some order).
   for (const P& truth : {P{0, 0}, P{5, 5}, P{-4, 6}}) {
     double best = 1e9;
-    for (const P& c : result.centers) best = std::min(best, std::hypot(c[0] - truth[0], c[1] - truth[1]));
+    for (const P& c : result.centers)
+      best = std::min(best, std::hypot(c[0] - truth[0], c[1] - truth[1]));
     EXPECT_LT(best, 0.1);
   }
 }
@@ -230,7 +236,8 @@ TEST(Apps, FieldStatsAgreeBetweenInterMapShufflesAndASequentialPass) {
   for (std::uint64_t z = 0; z < n; ++z)
     for (std::uint64_t y = 0; y < n; ++y)
       for (std::uint64_t x = 0; x < n; ++x)
-        field[(z * n + y) * n + x] = std::sin(x * h) * std::cos(2.0 * y * h) + 0.3 * std::sin(z * h);
+        field[(z * n + y) * n + x] =
+            std::sin(x * h) * std::cos(2.0 * y * h) + 0.3 * std::sin(z * h);
   std::string path = shared_temp("u.bin");
   if (ctx.rank() == 0)
     std::ofstream(path, std::ios::binary)

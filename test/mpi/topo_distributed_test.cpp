@@ -321,3 +321,25 @@ TEST(Files, BinaryAndTextOfPairs) {
   remove_on_rank0(text);
   EXPECT_THROW(Dataset<std::string>::read_text(ctx, "/nonexistent/topo/input"), std::runtime_error);
 }
+
+TEST(Files, TextChunksHoldWholeLinesAndTogetherTheWholeFile) {
+  auto& ctx = context();
+  std::string path = shared_temp("chunks.txt");
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += std::string(i % 50, char('a' + i % 26)) + "\n";
+  text += "no final newline";
+  write_on_rank0(path, text);
+  for (std::size_t chunk : {1u, 100u, 4096u, 1u << 20}) {
+    auto chunks = Dataset<std::string>::read_text_chunks(ctx, path, chunk).collect();
+    std::string joined;
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      joined += chunks[i];
+      if (i + 1 < chunks.size()) {
+        EXPECT_EQ(chunks[i].back(), '\n') << chunk;
+      }
+      EXPECT_LE(chunks[i].size(), chunk + 50) << chunk;  // at most one line over
+    }
+    EXPECT_EQ(joined, text) << chunk;
+  }
+  remove_on_rank0(path);
+}

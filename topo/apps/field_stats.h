@@ -60,14 +60,18 @@ inline FieldStats field_stats_shuffle(const Dataset<double>& u, std::uint64_t n,
   auto messages = u.zip_with_index().flat_map([n](const std::pair<double, std::uint64_t>& cell) {
     const auto [v, id] = cell;
     std::uint64_t z = id / (n * n), y = id / n % n, x = id % n;
-    auto at = [n](std::uint64_t z, std::uint64_t y, std::uint64_t x) { return (z * n + y) * n + x; };
+    auto at = [n](std::uint64_t z, std::uint64_t y, std::uint64_t x) {
+      return (z * n + y) * n + x;
+    };
     auto up = [n](std::uint64_t c) { return (c + 1) % n; };
     auto down = [n](std::uint64_t c) { return (c + n - 1) % n; };
-    return std::array<Message, 7>{
-        Message{at(z, y, up(x)), {0, v}},   Message{at(z, y, down(x)), {1, v}},
-        Message{at(z, up(y), x), {2, v}},   Message{at(z, down(y), x), {3, v}},
-        Message{at(up(z), y, x), {4, v}},   Message{at(down(z), y, x), {5, v}},
-        Message{id, {6, v}}};
+    return std::array<Message, 7>{Message{at(z, y, up(x)), {0, v}},
+                                  Message{at(z, y, down(x)), {1, v}},
+                                  Message{at(z, up(y), x), {2, v}},
+                                  Message{at(z, down(y), x), {3, v}},
+                                  Message{at(up(z), y, x), {4, v}},
+                                  Message{at(down(z), y, x), {5, v}},
+                                  Message{id, {6, v}}};
   });
   auto sums = messages.group_by_key().map(
       [h](const std::pair<std::uint64_t, std::vector<std::pair<int, double>>>& cell) {

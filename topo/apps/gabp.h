@@ -39,7 +39,7 @@ struct Belief {
 struct GaBPResult {
   std::vector<double> x;  // this rank's unknowns (ids first() ..)
   int iterations = 0;
-  double change = 0;      // largest |x_i| change in the last iteration
+  double change = 0;  // largest |x_i| change in the last iteration
 };
 
 // The rows of the 5-point Poisson matrix on an m x m grid with zero
@@ -198,8 +198,8 @@ inline GaBPResult gabp_shuffle(Context& ctx, std::uint64_t n, const std::vector<
   std::uint64_t mine = ctx.exclusive_sum(sorted.local().size());
   std::vector<std::pair<std::uint64_t, double>> x;
   for (const auto& [id, s] : sorted.local()) x.emplace_back(id, s.belief.h / s.belief.P);
-  auto placed = redistribute(ctx, std::vector<Run<std::pair<std::uint64_t, double>>>{{mine, &x}},
-                             bounds);
+  auto placed =
+      redistribute(ctx, std::vector<Run<std::pair<std::uint64_t, double>>>{{mine, &x}}, bounds);
   for (const auto& [id, value] : placed) result.x.push_back(value);
   return result;
 }

@@ -35,15 +35,20 @@ inline LinkGraph link_graph(Context& ctx, const Dataset<Edge>& edges, std::uint6
   std::uint64_t first = Graph::first_of(vertices, ctx.size(), ctx.rank());
   std::uint64_t count = Graph::first_of(vertices, ctx.size(), ctx.rank() + 1) - first;
   std::vector<std::uint64_t> out_degree(count, 0);
-  for (const Edge& e : shuffle(ctx, edges.local(), [&](const Edge& e) { return to_owner(e.first); }))
+  for (const Edge& e :
+       shuffle(ctx, edges.local(), [&](const Edge& e) { return to_owner(e.first); }))
     ++out_degree[e.first - first];
+  auto incoming = shuffle(ctx, edges.local(), [&](const Edge& e) { return to_owner(e.second); });
+  std::vector<std::uint64_t> in_degree(count, 0);
+  for (const Edge& e : incoming) ++in_degree[e.second - first];
   std::vector<std::vector<Neighbor>> in(count);
-  for (const Edge& e : shuffle(ctx, edges.local(), [&](const Edge& e) { return to_owner(e.second); }))
-    in[e.second - first].push_back({e.first, 1.0});
+  for (std::uint64_t i = 0; i < count; ++i) in[i].reserve(in_degree[i]);
+  for (const Edge& e : incoming) in[e.second - first].push_back({e.first, 1.0});
   return {Graph(ctx, vertices, in), std::move(out_degree)};
 }
 
-inline GraphDataset<double> page_rank(const LinkGraph& links, int iterations, double damping = 0.85) {
+inline GraphDataset<double> page_rank(const LinkGraph& links, int iterations,
+                                      double damping = 0.85) {
   const Graph& g = links.graph;
   Context& ctx = g.context();
   const double n = static_cast<double>(g.vertices());

@@ -44,7 +44,8 @@ inline Record make_record(std::uint64_t seed, std::uint64_t i) {
 }
 
 inline Dataset<Record> generate_records(Context& ctx, std::uint64_t n, std::uint64_t seed) {
-  return Dataset<Record>::generate(ctx, n, [seed](std::uint64_t i) { return make_record(seed, i); });
+  return Dataset<Record>::generate(ctx, n,
+                                   [seed](std::uint64_t i) { return make_record(seed, i); });
 }
 
 inline Dataset<Record> tera_sort(const Dataset<Record>& records) {

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// WordCount: (word, occurrences) for every whitespace-separated word of the
-// lines. Each rank counts its lines in one hash table (a combiner, as
-// mapPartitions would), then reduce_by_key merges the tables by word.
+// WordCount: (word, occurrences) for every whitespace-separated word of a
+// text. Each rank counts its part in one hash table (a combiner, as
+// mapPartitions would), then reduce_by_key merges the tables by word. The
+// input is lines, or chunks of whole lines (read_text_chunks) to save the
+// allocation of every line.
 #pragma once
 
 #include "core/dataset.h"
@@ -23,10 +25,13 @@ struct StringHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-// Calls f(word) for each word of `line` (separated by spaces, tabs, \r, \f, \v).
+// Calls f(word) for each word of `text` (separated by spaces, tabs, line
+// breaks, \f, \v).
 template <typename F>
 void for_each_word(std::string_view line, F f) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; };
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
   std::size_t i = 0;
   while (i < line.size()) {
     while (i < line.size() && space(line[i])) ++i;
@@ -43,8 +48,10 @@ inline WordCounts word_count(const Dataset<std::string>& lines) {
         for (const std::string& line : part) {
           for_each_word(line, [&](std::string_view word) {
             auto it = counts.find(word);
-            if (it == counts.end()) counts.emplace(std::string(word), 1);
-            else ++it->second;
+            if (it == counts.end())
+              counts.emplace(std::string(word), 1);
+            else
+              ++it->second;
           });
         }
         return std::vector<std::pair<std::string, std::uint64_t>>(counts.begin(), counts.end());

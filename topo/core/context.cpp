@@ -62,19 +62,29 @@ Received Context::allgather(const std::vector<char>& mine) const {
 Received Context::exchange(const std::vector<std::vector<char>>& outgoing) const {
   if (outgoing.size() != static_cast<std::size_t>(size_))
     throw std::logic_error("topo::Context::exchange: one part per rank expected");
-  std::vector<int> send_counts(size_), recv_counts(size_);
-  for (int r = 0; r < size_; ++r) send_counts[r] = as_count(outgoing[r].size());
-  std::vector<std::size_t> send_offsets;
-  std::vector<int> send_displs = displacements(send_counts, send_offsets);
+  std::vector<std::size_t> offsets{0};
+  for (const auto& part : outgoing) offsets.push_back(offsets.back() + part.size());
+  std::vector<char> send;
+  send.reserve(offsets.back());
+  for (const auto& part : outgoing) send.insert(send.end(), part.begin(), part.end());
+  return exchange(send, offsets);
+}
+
+Received Context::exchange(const std::vector<char>& send,
+                           const std::vector<std::size_t>& offsets) const {
+  if (offsets.size() != static_cast<std::size_t>(size_) + 1 || offsets.back() != send.size())
+    throw std::logic_error("topo::Context::exchange: P + 1 offsets ending at the buffer's size");
+  std::vector<int> send_counts(size_), recv_counts(size_), send_displs(size_);
+  for (int r = 0; r < size_; ++r) {
+    send_counts[r] = as_count(offsets[r + 1] - offsets[r]);
+    send_displs[r] = as_count(offsets[r]);
+  }
   MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm_);
   if (spill_.mode != SpillMode::off) {
-    std::uint64_t total = sum(send_offsets.back());  // the same decision on every rank
+    std::uint64_t total = sum(send.size());  // the same decision on every rank
     if (total > spill_.threshold || spill_.threshold == 0)
-      return exchange_through_files(outgoing, send_counts, recv_counts);
+      return exchange_through_files(send, offsets, send_counts, recv_counts);
   }
-  std::vector<char> send;
-  send.reserve(send_offsets.back());
-  for (const auto& part : outgoing) send.insert(send.end(), part.begin(), part.end());
   Received in;
   std::vector<int> recv_displs = displacements(recv_counts, in.offsets);
   in.bytes.resize(in.offsets.back());

@@ -64,6 +64,13 @@ class Dataset {
   static Dataset read_text(Context& ctx,
                            const std::string& path) requires std::is_same_v<T, std::string>;
 
+  // The same lines, grouped: each element holds whole lines (with their
+  // '\n'), about chunk_bytes of them, for parsers that scan text without
+  // needing each line apart.
+  static Dataset read_text_chunks(
+      Context& ctx, const std::string& path,
+      std::size_t chunk_bytes = 1 << 20) requires std::is_same_v<T, std::string>;
+
   // A file of fixed-size records (as save_binary writes them).
   static Dataset read_binary(Context& ctx,
                              const std::string& path) requires std::is_trivially_copyable_v<T>;
@@ -396,37 +403,79 @@ class Dataset {
 
 // ---- Sources that read files ----------------------------------------------
 
-template <typename T>
-Dataset<T> Dataset<T>::read_text(Context& ctx,
-                                 const std::string& path) requires std::is_same_v<T, std::string> {
+namespace detail {
+
+// The bytes of the lines (with their '\n') that start in this rank's
+// balanced byte range of the file: a line belongs to the rank whose range
+// holds its first byte; the byte before the range says whether a line
+// starts right at its beginning, and the last line may run past its end.
+struct OwnLines {
+  Bytes bytes;
+  std::size_t begin = 0;  // the first of them in `bytes`; they run to its end
+  std::size_t size() const { return bytes.size() - begin; }
+  const char* data() const { return bytes.data() + begin; }
+};
+
+inline OwnLines read_own_lines(Context& ctx, const std::string& path) {
   SharedFile file(ctx.comm(), path, SharedFile::Mode::read);
   auto bounds = balanced_bounds(file.size(), ctx.size());
   std::uint64_t begin = bounds[ctx.rank()], end = bounds[ctx.rank() + 1];
-  std::vector<T> lines;
-  if (begin == end) return Dataset(ctx, std::move(lines));
-  // A line belongs to the rank whose range holds its first byte; the byte
-  // before the range says whether a line starts right at `begin`.
+  if (begin == end) return {};
   std::uint64_t from = begin == 0 ? 0 : begin - 1;
-  std::vector<char> bytes = file.read_at(from, end - from);
-  std::size_t at = 0;
+  OwnLines own{file.read_at(from, end - from), 0};
+  Bytes& bytes = own.bytes;
   if (begin > 0) {
-    auto nl = std::find(bytes.begin(), bytes.end(), '\n');
-    at = static_cast<std::size_t>(nl - bytes.begin()) + 1;  // past the end: no line starts here
+    // memchr: std::find compares byte by byte. None: no line starts here.
+    const void* nl = std::memchr(bytes.data(), '\n', bytes.size());
+    own.begin = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - bytes.data()) + 1
+                   : bytes.size();
   }
-  // The last line may run past `end`: read on until its newline.
   constexpr std::uint64_t kChunk = 1 << 16;
-  for (std::uint64_t next = end; at < bytes.size() && bytes.back() != '\n'; next += kChunk) {
+  for (std::uint64_t next = end; own.begin < bytes.size() && bytes.back() != '\n'; next += kChunk) {
     auto more = file.read_at(next, kChunk);
     if (more.empty()) break;
-    auto nl = std::find(more.begin(), more.end(), '\n');
-    bytes.insert(bytes.end(), more.begin(), nl == more.end() ? nl : nl + 1);
+    const void* nl = std::memchr(more.data(), '\n', more.size());
+    auto stop = nl ? static_cast<const char*>(nl) + 1 : more.data() + more.size();
+    bytes.insert(bytes.end(), static_cast<const char*>(more.data()), stop);
   }
-  while (at < bytes.size()) {
-    auto nl = std::find(bytes.begin() + at, bytes.end(), '\n');
-    lines.emplace_back(bytes.begin() + at, nl);
-    at = static_cast<std::size_t>(nl - bytes.begin()) + 1;
+  own.begin = std::min(own.begin, bytes.size());
+  return own;
+}
+
+}  // namespace detail
+
+template <typename T>
+Dataset<T> Dataset<T>::read_text(Context& ctx,
+                                 const std::string& path) requires std::is_same_v<T, std::string> {
+  detail::OwnLines text = detail::read_own_lines(ctx, path);
+  std::vector<T> lines;
+  for (std::size_t at = 0; at < text.size();) {
+    const void* nl = std::memchr(text.data() + at, '\n', text.size() - at);
+    std::size_t end =
+        nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
+    lines.emplace_back(text.data() + at, end - at);
+    at = end + 1;
   }
   return Dataset(ctx, std::move(lines));
+}
+
+template <typename T>
+Dataset<T> Dataset<T>::read_text_chunks(
+    Context& ctx, const std::string& path,
+    std::size_t chunk_bytes) requires std::is_same_v<T, std::string> {
+  detail::OwnLines text = detail::read_own_lines(ctx, path);
+  std::vector<T> chunks;
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = std::min(text.size(), at + std::max<std::size_t>(chunk_bytes, 1));
+    if (end < text.size()) {  // on to the end of the line
+      const void* nl = std::memchr(text.data() + end - 1, '\n', text.size() - end + 1);
+      end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) + 1
+               : text.size();
+    }
+    chunks.emplace_back(text.data() + at, end - at);
+    at = end;
+  }
+  return Dataset(ctx, std::move(chunks));
 }
 
 template <typename T>

@@ -42,7 +42,8 @@ struct KeyHash {
 // evenly as possible in order; P + 1 entries, the last being n.
 inline std::vector<std::uint64_t> balanced_bounds(std::uint64_t n, int ranks) {
   std::vector<std::uint64_t> bounds(ranks + 1);
-  for (int r = 0; r <= ranks; ++r) bounds[r] = n * r / ranks;
+  for (int r = 0; r <= ranks; ++r)
+    bounds[r] = static_cast<std::uint64_t>(static_cast<unsigned __int128>(n) * r / ranks);
   return bounds;
 }
 
@@ -59,13 +60,31 @@ inline std::vector<std::uint64_t> part_bounds(const Context& ctx, std::size_t lo
 // and, from each sender, in its local order.
 template <typename T, typename Dest>
 std::vector<T> shuffle(const Context& ctx, const std::vector<T>& local, Dest dest) {
-  std::vector<std::vector<char>> out(ctx.size());
-  for (const T& x : local) {
-    std::size_t to = dest(x);
-    Writer(out[to]).put(x);
+  Received in;
+  if constexpr (fixed_size<T>() > 0) {
+    // Count, then encode each element straight into its place in one buffer.
+    std::vector<std::uint32_t> to(local.size());
+    std::vector<std::size_t> offsets(ctx.size() + 1, 0);
+    for (std::size_t i = 0; i < local.size(); ++i) {
+      to[i] = static_cast<std::uint32_t>(dest(local[i]));
+      offsets[to[i] + 1] += fixed_size<T>();
+    }
+    for (int r = 0; r < ctx.size(); ++r) offsets[r + 1] += offsets[r];
+    std::vector<char> send(offsets.back());
+    std::vector<char*> at(ctx.size());
+    for (int r = 0; r < ctx.size(); ++r) at[r] = send.data() + offsets[r];
+    for (std::size_t i = 0; i < local.size(); ++i) at[to[i]] = encode_fixed(local[i], at[to[i]]);
+    in = ctx.exchange(send, offsets);
+  } else {
+    std::vector<std::vector<char>> out(ctx.size());
+    for (const T& x : local) {
+      std::size_t to = dest(x);
+      Writer(out[to]).put(x);
+    }
+    in = ctx.exchange(out);
   }
-  Received in = ctx.exchange(out);
   std::vector<T> result;
+  if constexpr (fixed_size<T>() > 0) result.reserve(in.bytes.size() / fixed_size<T>());
   for (int r = 0; r < ctx.size(); ++r) decode_into(in.data(r), in.size(r), result);
   return result;
 }

@@ -40,10 +40,10 @@ std::uint64_t SharedFile::size() const {
   return static_cast<std::uint64_t>(size);
 }
 
-std::vector<char> SharedFile::read_at(std::uint64_t offset, std::uint64_t n) const {
+Bytes SharedFile::read_at(std::uint64_t offset, std::uint64_t n) const {
   std::uint64_t total = size();
   n = offset >= total ? 0 : std::min(n, total - offset);
-  std::vector<char> out(n);
+  Bytes out(n);
   for (std::uint64_t done = 0; done < n;) {
     int piece = static_cast<int>(std::min(kMaxPiece, n - done));
     MPI_Status status;

@@ -135,12 +135,77 @@ class Reader {
   const char* end_;
 };
 
+// The encoded size of every value of T when it is the same for all of them
+// (trivially copyable types and pairs and tuples of them), else 0. Such
+// values are encoded straight into place by encode_fixed/decode_fixed.
+template <typename T>
+constexpr std::size_t fixed_size() {
+  if constexpr (is_pair<T>::value) {
+    constexpr std::size_t a = fixed_size<typename T::first_type>();
+    constexpr std::size_t b = fixed_size<typename T::second_type>();
+    return a && b ? a + b : 0;
+  } else if constexpr (is_tuple<T>::value) {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      constexpr std::size_t sizes[] = {fixed_size<std::tuple_element_t<I, T>>()..., 1};
+      std::size_t total = 0;
+      for (std::size_t i = 0; i < sizeof...(I); ++i) {
+        if (sizes[i] == 0) return std::size_t{0};
+        total += sizes[i];
+      }
+      return total;
+    }
+    (std::make_index_sequence<std::tuple_size_v<T>>{});
+  } else if constexpr (std::is_same_v<T, std::string> || is_vector<T>::value) {
+    return 0;
+  } else if constexpr (std::is_trivially_copyable_v<T>) {
+    return sizeof(T);
+  } else {
+    return 0;
+  }
+}
+
+// For fixed_size<T>() > 0: writes value at `to` and returns the end.
+template <typename T>
+char* encode_fixed(const T& value, char* to) {
+  if constexpr (is_pair<T>::value) {
+    return encode_fixed(value.second, encode_fixed(value.first, to));
+  } else if constexpr (is_tuple<T>::value) {
+    std::apply([&](const auto&... field) { ((to = encode_fixed(field, to)), ...); }, value);
+    return to;
+  } else {
+    std::memcpy(to, &value, sizeof(T));
+    return to + sizeof(T);
+  }
+}
+
+template <typename T>
+T decode_fixed(const char*& from) {
+  if constexpr (is_pair<T>::value) {
+    auto first = decode_fixed<typename T::first_type>(from);
+    return T(std::move(first), decode_fixed<typename T::second_type>(from));
+  } else if constexpr (is_tuple<T>::value) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return T{decode_fixed<std::tuple_element_t<I, T>>(from)...};
+    }
+    (std::make_index_sequence<std::tuple_size_v<T>>{});
+  } else {
+    T value;
+    std::memcpy(&value, from, sizeof(T));
+    from += sizeof(T);
+    return value;
+  }
+}
+
 template <typename T>
 std::vector<char> encode(const std::vector<T>& values) {
   std::vector<char> out;
   Writer w(out);
   if constexpr (std::is_trivially_copyable_v<T>) {
     w.bytes(values.data(), values.size() * sizeof(T));
+  } else if constexpr (fixed_size<T>() > 0) {
+    out.resize(values.size() * fixed_size<T>());
+    char* at = out.data();
+    for (const T& v : values) at = encode_fixed(v, at);
   } else {
     for (const T& v : values) w.put(v);
   }
@@ -154,6 +219,10 @@ void decode_into(const char* data, std::size_t size, std::vector<T>& out) {
     std::size_t first = out.size();
     out.resize(first + size / sizeof(T));
     if (size) std::memcpy(out.data() + first, data, size);
+  } else if constexpr (fixed_size<T>() > 0) {
+    if (size % fixed_size<T>()) throw std::runtime_error("topo: truncated record");
+    out.reserve(out.size() + size / fixed_size<T>());
+    for (const char* at = data; at < data + size;) out.push_back(decode_fixed<T>(at));
   } else {
     Reader r(data, size);
     while (!r.done()) out.push_back(r.get<T>());

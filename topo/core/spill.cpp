@@ -21,11 +21,11 @@ namespace {
   throw std::runtime_error(path + ": cannot " + what + ": " + std::strerror(errno));
 }
 
-void write_file(const std::string& path, const std::vector<char>& bytes) {
+void write_file(const std::string& path, const char* data, std::size_t size) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) fail(path, "create");
-  for (std::size_t done = 0; done < bytes.size();) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+  for (std::size_t done = 0; done < size;) {
+    ssize_t n = ::write(fd, data + done, size - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       ::close(fd);
@@ -74,7 +74,8 @@ const char* spill_mode_name(SpillMode mode) {
   return "?";
 }
 
-Received Context::exchange_through_files(const std::vector<std::vector<char>>& outgoing,
+Received Context::exchange_through_files(const std::vector<char>& send,
+                                         const std::vector<std::size_t>& send_offsets,
                                          const std::vector<int>& send_counts,
                                          const std::vector<int>& recv_counts) const {
   const std::string base = (std::filesystem::path(spill_.dir) /
@@ -88,8 +89,7 @@ Received Context::exchange_through_files(const std::vector<std::vector<char>>& o
   ++spill_stats_.shuffles;
 
   if (spill_.mode == SpillMode::shared_file) {
-    std::vector<char> mine;
-    for (const auto& part : outgoing) mine.insert(mine.end(), part.begin(), part.end());
+    const std::vector<char>& mine = send;
     std::uint64_t start = exclusive_sum(mine.size());
     // Where each piece for rank r starts in the file, and where the pieces
     // for this rank are.
@@ -132,11 +132,12 @@ Received Context::exchange_through_files(const std::vector<std::vector<char>>& o
   };
   try {
     for (int r = 0; r < size_; ++r) {
-      if (outgoing[r].empty()) continue;
-      write_file(pair_path(rank_, r), outgoing[r]);
+      if (send_counts[r] == 0) continue;
+      write_file(pair_path(rank_, r), send.data() + send_offsets[r],
+                 static_cast<std::size_t>(send_counts[r]));
       ++spill_stats_.files_created;
       ++spill_stats_.opens;
-      spill_stats_.bytes_written += outgoing[r].size();
+      spill_stats_.bytes_written += static_cast<std::uint64_t>(send_counts[r]);
     }
   } catch (const std::runtime_error& e) {
     problem = e.what();

@@ -17,20 +17,15 @@ Graph::State::~State() {
 }
 
 int Graph::owner_of(std::uint64_t v, std::uint64_t vertices, int ranks) {
-  // The largest r with first_of(r) <= v.
-  int lo = 0, hi = ranks - 1;
-  while (lo < hi) {
-    int mid = (lo + hi + 1) / 2;
-    if (first_of(vertices, ranks, mid) <= v)
-      lo = mid;
-    else
-      hi = mid - 1;
-  }
-  return lo;
+  // Blocks are balanced, so v * ranks / vertices is at most one off.
+  int r = static_cast<int>(static_cast<unsigned __int128>(v) * ranks / vertices);
+  while (r + 1 < ranks && first_of(vertices, ranks, r + 1) <= v) ++r;
+  while (r > 0 && first_of(vertices, ranks, r) > v) --r;
+  return r;
 }
 
 std::uint64_t Graph::first_of(std::uint64_t vertices, int ranks, int rank) {
-  return balanced_bounds(vertices, ranks)[rank];
+  return static_cast<std::uint64_t>(static_cast<unsigned __int128>(vertices) * rank / ranks);
 }
 
 Graph::Graph(Context& ctx, std::uint64_t vertices,
@@ -89,14 +84,21 @@ Graph::Graph(Context& ctx, std::uint64_t vertices,
     s.sends.push_back(std::move(ids));
   }
 
-  // Edges as slots into [local values | ghost values].
-  std::map<std::uint64_t, std::uint64_t> ghost_slot;
-  for (std::size_t g = 0; g < s.ghost_ids.size(); ++g) ghost_slot[s.ghost_ids[g]] = s.count + g;
+  // Edges as slots into [local values | ghost values]. Owners come in rank
+  // order and own increasing ids, so ghost_ids is sorted.
+  auto ghost_slot = [&](std::uint64_t id) {
+    auto at = std::lower_bound(s.ghost_ids.begin(), s.ghost_ids.end(), id);
+    return s.count + static_cast<std::uint64_t>(at - s.ghost_ids.begin());
+  };
+  std::size_t edge_count = 0;
+  for (const auto& list : adjacency) edge_count += list.size();
+  s.edges.reserve(edge_count);
+  s.offsets.reserve(adjacency.size() + 1);
   s.offsets.push_back(0);
   for (const auto& list : adjacency) {
     for (const Neighbor& n : list) {
       bool local = n.id >= s.first && n.id < s.first + s.count;
-      s.edges.push_back({local ? n.id - s.first : ghost_slot.at(n.id), n.id, n.weight});
+      s.edges.push_back({local ? n.id - s.first : ghost_slot(n.id), n.id, n.weight});
     }
     s.offsets.push_back(s.edges.size());
   }
