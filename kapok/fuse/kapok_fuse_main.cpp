@@ -31,6 +31,9 @@ using kapok::Client;
 
 constexpr double kTimeout = 1.0;  // seconds the kernel may cache entries and attributes
 
+// For close-to-open consistency (op_open).
+fuse_session* g_session = nullptr;
+
 constexpr const char* kUsage =
     R"(usage: kapok-fuse --members FILE [--config FILE] [-f] [-o OPTIONS] MOUNTPOINT
 
@@ -246,6 +249,11 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       g_client->truncate(ino, 0);
     }
     fi->keep_cache = 0;
+    // Close-to-open consistency: what another client wrote and closed
+    // before this open must be seen, size included, even if the kernel
+    // cached this file's attributes less than kTimeout ago. Dropping them
+    // (attributes only: no page lock is taken) makes the next stat ask us.
+    if (g_session) fuse_lowlevel_notify_inval_inode(g_session, ino, -1, 0);
     fi->fh = reinterpret_cast<std::uint64_t>(g_open_files.open(ino));
     fuse_reply_open(req, fi);
   });
@@ -433,6 +441,7 @@ int main(int argc, char** argv) {
   for (auto& s : arg_strings) fuse_argv.push_back(s.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(fuse_argv.size()), fuse_argv.data());
   fuse_session* session = fuse_session_new(&args, &ops, sizeof ops, nullptr);
+  g_session = session;
   if (!session) {
     log::error("cannot create the FUSE session");
     return 1;
@@ -453,6 +462,7 @@ int main(int argc, char** argv) {
     }
     fuse_remove_signal_handlers(session);
   }
+  g_session = nullptr;
   fuse_session_destroy(session);
   fuse_opt_free_args(&args);
   return rc;

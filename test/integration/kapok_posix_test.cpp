@@ -18,6 +18,9 @@
 #include <random>
 #include <set>
 
+#include "converge/poll.h"
+#include "converge/process.h"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -227,4 +230,49 @@ TEST_F(Posix, RandomizedOperationsMatchALocalDirectory) {
     }
   }
   fs::remove_all(local);
+}
+
+namespace {
+
+bool mounted(const std::string& path) {
+  std::ifstream mounts("/proc/mounts");
+  for (std::string line; std::getline(mounts, line);)
+    if (line.find(" " + path + " ") != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_F(Posix, ASecondClientSeesWhatTheFirstWroteAndClosedWhenItOpens) {
+  // A second FUSE client of the same servers, as on another node.
+  std::string other = std::string(KAPOK_TEST_DIR) + "/mnt-other";
+  fs::create_directories(other);
+  converge::process::SpawnOptions options;
+  options.argv = {std::string(CONVERGE_BIN_DIR) + "/kapok-fuse", "--members",
+                  std::string(KAPOK_TEST_DIR) + "/members.json", "-f", other};
+  options.log_path = std::string(KAPOK_TEST_DIR) + "/log/fuse-other.log";
+  auto fuse = converge::process::spawn_detached(options);
+  ASSERT_TRUE(converge::poll_until(std::chrono::seconds(20), std::chrono::milliseconds(20),
+                                   [&] { return mounted(other); }));
+  std::string name = fs::path(dir_).filename().string() + "/grows";
+  std::string here = path("grows"), there = other + "/" + name;
+  std::string content = "first part\n";
+  std::ofstream(here) << content;
+  struct stat st {};
+  ASSERT_EQ(::stat(there.c_str(), &st), 0);  // the other client caches the size now
+  EXPECT_EQ(st.st_size, off_t(content.size()));
+  for (int round = 0; round < 5; ++round) {
+    std::string more(1000 * (round + 1), char('a' + round));
+    std::ofstream(here, std::ios::app) << more;
+    content += more;
+    // Within the other client's attribute cache time: open, then stat and read.
+    int fd = ::open(there.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::fstat(fd, &st), 0);
+    EXPECT_EQ(st.st_size, off_t(content.size())) << "round " << round;
+    ::close(fd);
+    EXPECT_EQ(read_all(there), content) << "round " << round;
+  }
+  converge::process::run({"fusermount3", "-u", other});
+  converge::process::terminate(fuse, std::chrono::seconds(5));
 }

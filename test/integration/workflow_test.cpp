@@ -209,3 +209,63 @@ TEST(Workflow, Dns3dOnFourRanksMatchesTheAnalyticSolutionAndRestartsFromKapok) {
   EXPECT_EQ(last_snapshot("dns3d-analyse").size(), 5u) << out;
   EXPECT_EQ(last_snapshot("dns3d-analyse"), last_snapshot("dns3d-analyse-mpi")) << out;
 }
+
+namespace {
+
+// The columns of `step`'s row in the table that follows the first line
+// starting with `header` in `out`, the mean (rounding noise) left out.
+std::vector<std::string> table_row(const std::string& out, const std::string& header,
+                                   const std::string& step) {
+  auto at = out.find(header);
+  if (at == std::string::npos) return {};
+  std::istringstream table(out.substr(at));
+  for (std::string line; std::getline(table, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> row{std::istream_iterator<std::string>(words), {}};
+    if (row.size() == 6 && row[0] == step) {
+      row.erase(row.begin() + 2);
+      return row;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST(Workflow, TheTopoServiceRunsTheAnalysisAsTasksPulledByWorkersOnEveryNode) {
+  std::string dir = fresh_dir("topo-service");
+  std::ofstream(dir + "/job.sh")
+      << "#!/bin/sh\nexport OMPI_MCA_btl=self,tcp OMPI_MCA_mpi_yield_when_idle=1\n"
+      << "b=" << kBinDir << "\nk=$CONVERGE_KAPOK_MOUNT\n"
+      << "srun --mpi=pmix -n4 $b/dns3d --n 24 --steps 40 --output-every 10 --out $k/d >/dev/null\n"
+      << "$b/topo-service submit dns3d-stats --in $k/d --report $k/d/service.json || exit 1\n"
+      << "srun --mpi=pmix -n2 $b/dns3d-analyse --in $k/d\n"
+      << "$b/topo-service submit dns3d-stats --in $k/nothing-here 2>&1; echo \"missing: $?\"\n"
+      << "$b/topo-service submit word-count $k/no-such-file 2>&1; echo \"bad task: $?\"\n"
+      << "echo 'a b a' > $k/words.txt\n"
+      << "$b/topo-service submit word-count $k/words.txt\n";
+  auto submit = sh("sbatch --parsable -N4 --ntasks-per-node=1 --converge-services=kapok,topo -o " +
+                   dir + "/job.out " + dir + "/job.sh");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  std::string id = submit.output.substr(0, submit.output.find_first_of(";\n"));
+  EXPECT_EQ(wait_for_job(id), 0) << read_file(dir + "/job.out");
+  std::string out = read_file(dir + "/job.out");
+  // Four snapshots analysed as service tasks, matching the MPI-rank version.
+  EXPECT_NE(out.find("4 snapshots of 24^3 by the Topo service"), std::string::npos) << out;
+  auto service = table_row(out, "dns3d-analyse: 4 snapshots of 24^3 by the Topo service", "40");
+  EXPECT_EQ(service.size(), 5u) << out;
+  EXPECT_EQ(service, table_row(out, "dns3d-analyse: 4 snapshots of 24^3 on 2 ranks", "40")) << out;
+  // Bad input: one-line errors and a failing exit status; a failed task
+  // names the worker (node:pid) it failed on.
+  EXPECT_NE(out.find("topo-service: cannot read "), std::string::npos) << out;
+  EXPECT_NE(out.find("nothing-here/run.json (is it dns3d output?)"), std::string::npos) << out;
+  EXPECT_NE(out.find("missing: 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("failed: task 0 on n"), std::string::npos) << out;
+  EXPECT_NE(out.find("bad task: 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"distinct\":2"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"words\":3"), std::string::npos) << out;
+  // The service went with the job.
+  EXPECT_TRUE(converge::poll_until(std::chrono::seconds(30), std::chrono::milliseconds(100), [] {
+    return sh("pgrep -x topo-service").output.empty();
+  })) << sh("ps -eo pid,args | grep [t]opo-service").output;
+}

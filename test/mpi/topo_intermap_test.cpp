@@ -217,3 +217,33 @@ TEST(InterMapGraph, BadInputIsRefusedOnEveryRank) {
   EXPECT_THROW(Graph(ctx, n, adjacency), std::invalid_argument);
   EXPECT_THROW(Graph(ctx, n, std::vector<std::vector<Neighbor>>(count + 1)), std::invalid_argument);
 }
+
+TEST(InterMapGrid, StencilReduceEqualsAStencilMapThenAReduction) {
+  for (std::vector<std::uint64_t> extents :
+       {std::vector<std::uint64_t>{40}, std::vector<std::uint64_t>{13, 9},
+        std::vector<std::uint64_t>{6, 7, 8}}) {
+    std::vector<bool> periodic(extents.size(), false);
+    periodic[0] = true;
+    Grid grid(context(), extents, periodic);
+    auto field = GridDataset<long>::generate(
+        grid,
+        [](auto c) {
+          long v = 1;
+          for (auto x : c) v = v * 31 + long(x);
+          return v % 1000;
+        },
+        -5);
+    auto f = [](const Stencil<long>& s) {
+      long left = s.coords().size() == 1 ? s(-1) : s.coords().size() == 2 ? s(-1, 0) : s(-1, 0, 0);
+      return s.center() * 3 - left;
+    };
+    long expected = field.stencil_map(f).reduce([](long a, long b) { return a + b; }, 0L);
+    long fused = field.stencil_reduce(
+        f, [](long a, long b) { return a + b; }, 0L);
+    EXPECT_EQ(fused, expected) << extents.size() << " dimensions";
+    long top = field.stencil_reduce(
+        f, [](long a, long b) { return std::max(a, b); }, -1000000L);
+    EXPECT_EQ(
+        top, field.stencil_map(f).reduce([](long a, long b) { return std::max(a, b); }, -1000000L));
+  }
+}

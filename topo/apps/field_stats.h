@@ -4,8 +4,8 @@
 // demo's analysis step): mean, rms, max |u| and the mean squared gradient
 // by second-order central differences with spacing h. Two formulations of
 // the same computation:
-//   field_stats_intermap - a stencil_map over the grid (halo exchange with
-//                          the neighbouring blocks only);
+//   field_stats_intermap - a stencil_reduce over the grid (halo exchange
+//                          with the neighbouring blocks only);
 //   field_stats_shuffle  - what a framework without topology must do: every
 //                          cell sends its value to its six neighbours
 //                          (flat_map), group_by_key gathers them, and each
@@ -45,11 +45,14 @@ inline FieldSums cell_sums(double v, double gx, double gy, double gz) {
 
 // u on a periodic n x n x n grid (dimensions z, y, x).
 inline FieldStats field_stats_intermap(GridDataset<double>& u, double h) {
-  auto sums = u.stencil_map([h](const Stencil<double>& s) {
-    return cell_sums(s.center(), (s(0, 0, 1) - s(0, 0, -1)) / (2 * h),
-                     (s(0, 1, 0) - s(0, -1, 0)) / (2 * h), (s(1, 0, 0) - s(-1, 0, 0)) / (2 * h));
-  });
-  return sums.reduce(FieldSums::combine, FieldSums{}).stats(double(u.grid().cells()));
+  auto sums = u.stencil_reduce(
+      [h](const Stencil<double>& s) {
+        return cell_sums(s.center(), (s(0, 0, 1) - s(0, 0, -1)) / (2 * h),
+                         (s(0, 1, 0) - s(0, -1, 0)) / (2 * h),
+                         (s(1, 0, 0) - s(-1, 0, 0)) / (2 * h));
+      },
+      FieldSums::combine, FieldSums{});
+  return sums.stats(double(u.grid().cells()));
 }
 
 // u: the n^3 values in row-major order (z, y, x), as read_binary gives them.

@@ -99,8 +99,10 @@ nlohmann::json page_rank_app(Context& ctx, const Args& a) {
   auto edges = Dataset<EdgeRecord>::read_binary(ctx, a.get("edges")).map([](const EdgeRecord& e) {
     return Edge(e.source, e.target);
   });
-  auto bad = edges.filter([&](const Edge& e) { return e.first >= vertices || e.second >= vertices; });
-  if (bad.count() != 0) throw std::invalid_argument(a.get("edges") + ": an edge names a vertex >= --vertices");
+  auto bad =
+      edges.filter([&](const Edge& e) { return e.first >= vertices || e.second >= vertices; });
+  if (bad.count() != 0)
+    throw std::invalid_argument(a.get("edges") + ": an edge names a vertex >= --vertices");
   auto links = link_graph(ctx, edges, vertices);
   auto ranks = page_rank(links, static_cast<int>(a.number("iterations", "20")));
   std::vector<std::pair<double, std::uint64_t>> mine;
@@ -109,7 +111,8 @@ nlohmann::json page_rank_app(Context& ctx, const Args& a) {
   Dataset<std::pair<double, std::uint64_t>> by_rank(ctx, std::move(mine));
   double sum = by_rank.map([](const auto& p) { return p.first; }).reduce(std::plus<>(), 0.0);
   nlohmann::json r{{"vertices", vertices}, {"edges", edges.count()}, {"rank_sum", sum}};
-  for (const auto& [rank, v] : by_rank.take_ordered(5, std::greater<>())) r["top"].push_back({v, rank});
+  for (const auto& [rank, v] : by_rank.take_ordered(5, std::greater<>()))
+    r["top"].push_back({v, rank});
   return r;
 }
 
@@ -121,7 +124,8 @@ nlohmann::json k_means_app(Context& ctx, const Args& a) {
   if (initial.size() < k) throw std::invalid_argument("fewer points than --k");
   auto result = k_means(points, initial, static_cast<int>(a.number("iterations", "10")));
   nlohmann::json r{{"points", points.count()}, {"iterations", result.iterations}};
-  for (const auto& c : result.centers) r["centers"].push_back(std::vector<double>(c.begin(), c.end()));
+  for (const auto& c : result.centers)
+    r["centers"].push_back(std::vector<double>(c.begin(), c.end()));
   return r;
 }
 
@@ -145,9 +149,12 @@ nlohmann::json gabp_app(Context& ctx, const Args& a) {
   int iterations = static_cast<int>(a.number("iterations", "5000"));
   double tolerance = std::stod(a.get("tolerance", "1e-8"));
   GaBPResult result;
-  if (formulation == "intermap") result = gabp_intermap(ctx, n, rows, iterations, tolerance);
-  else if (formulation == "shuffle") result = gabp_shuffle(ctx, n, rows, iterations, tolerance);
-  else throw std::invalid_argument("--formulation: expected intermap or shuffle");
+  if (formulation == "intermap")
+    result = gabp_intermap(ctx, n, rows, iterations, tolerance);
+  else if (formulation == "shuffle")
+    result = gabp_shuffle(ctx, n, rows, iterations, tolerance);
+  else
+    throw std::invalid_argument("--formulation: expected intermap or shuffle");
   // Residual |A x - b|_inf of the result, with the neighbours' x from a collect.
   std::vector<double> x = Dataset<double>(ctx, result.x).collect();
   double residual = 0;
@@ -157,8 +164,11 @@ nlohmann::json gabp_app(Context& ctx, const Args& a) {
     for (const auto& e : row.off) ax += e.weight * x[e.id];
     residual = std::max(residual, std::abs(ax - row.b));
   }
-  return {{"unknowns", n}, {"formulation", formulation}, {"iterations", result.iterations},
-          {"change", result.change}, {"residual", ctx.max_double(residual)}};
+  return {{"unknowns", n},
+          {"formulation", formulation},
+          {"iterations", result.iterations},
+          {"change", result.change},
+          {"residual", ctx.max_double(residual)}};
 }
 
 }  // namespace
@@ -179,19 +189,33 @@ int main(int argc, char** argv) {
     MPI_Barrier(MPI_COMM_WORLD);
     double start = MPI_Wtime();
     nlohmann::json result;
-    if (a.command == "wordcount") result = word_count_app(ctx, a);
-    else if (a.command == "pagerank") result = page_rank_app(ctx, a);
+    if (a.command == "wordcount")
+      result = word_count_app(ctx, a);
+    else if (a.command == "pagerank")
+      result = page_rank_app(ctx, a);
     else if (a.command == "kmeans") {
       switch (a.number("dims")) {
-        case 2: result = k_means_app<2>(ctx, a); break;
-        case 3: result = k_means_app<3>(ctx, a); break;
-        case 4: result = k_means_app<4>(ctx, a); break;
-        case 8: result = k_means_app<8>(ctx, a); break;
-        default: throw std::invalid_argument("--dims: 2, 3, 4 or 8");
+        case 2:
+          result = k_means_app<2>(ctx, a);
+          break;
+        case 3:
+          result = k_means_app<3>(ctx, a);
+          break;
+        case 4:
+          result = k_means_app<4>(ctx, a);
+          break;
+        case 8:
+          result = k_means_app<8>(ctx, a);
+          break;
+        default:
+          throw std::invalid_argument("--dims: 2, 3, 4 or 8");
       }
-    } else if (a.command == "terasort") result = tera_sort_app(ctx, a);
-    else if (a.command == "gabp") result = gabp_app(ctx, a);
-    else throw std::invalid_argument("unknown command " + a.command);
+    } else if (a.command == "terasort")
+      result = tera_sort_app(ctx, a);
+    else if (a.command == "gabp")
+      result = gabp_app(ctx, a);
+    else
+      throw std::invalid_argument("unknown command " + a.command);
     MPI_Barrier(MPI_COMM_WORLD);
     double seconds = MPI_Wtime() - start;
     if (rank == 0) {
@@ -199,7 +223,8 @@ int main(int argc, char** argv) {
       result["ranks"] = ctx.size();
       result["seconds"] = seconds;
       std::printf("%s\nseconds: %.4f\n", result.dump().c_str(), seconds);
-      if (a.options.count("json")) std::ofstream(a.get("json"), std::ios::app) << result.dump() << "\n";
+      if (a.options.count("json"))
+        std::ofstream(a.get("json"), std::ios::app) << result.dump() << "\n";
     }
   } catch (const std::exception& e) {
     if (rank == 0) std::fprintf(stderr, "topo-apps: %s\n", e.what());

@@ -42,20 +42,25 @@ std::uint64_t SharedFile::size() const {
 
 Bytes SharedFile::read_at(std::uint64_t offset, std::uint64_t n) const {
   std::uint64_t total = size();
-  n = offset >= total ? 0 : std::min(n, total - offset);
-  Bytes out(n);
-  for (std::uint64_t done = 0; done < n;) {
+  Bytes out(offset >= total ? 0 : std::min(n, total - offset));
+  out.resize(read_into(offset, out.size(), out.data()));
+  return out;
+}
+
+std::uint64_t SharedFile::read_into(std::uint64_t offset, std::uint64_t n, char* to) const {
+  std::uint64_t done = 0;
+  while (done < n) {
     int piece = static_cast<int>(std::min(kMaxPiece, n - done));
     MPI_Status status;
-    check(MPI_File_read_at(file_, static_cast<MPI_Offset>(offset + done), out.data() + done, piece,
+    check(MPI_File_read_at(file_, static_cast<MPI_Offset>(offset + done), to + done, piece,
                            MPI_BYTE, &status),
           "read");
     int got = 0;
     MPI_Get_count(&status, MPI_BYTE, &got);
-    if (got <= 0) throw std::runtime_error(path_ + ": cannot read: unexpected end of file");
+    if (got <= 0) break;  // the end of the file
     done += static_cast<std::uint64_t>(got);
   }
-  return out;
+  return done;
 }
 
 void SharedFile::write_at_all(std::uint64_t offset, const std::vector<char>& bytes) {
@@ -74,13 +79,11 @@ void SharedFile::write_at_all(std::uint64_t offset, const std::vector<char>& byt
 }
 
 void SharedFile::read_all_through(MPI_Datatype element, MPI_Datatype view, void* to,
-                                  std::uint64_t count) {
-  if (count > static_cast<std::uint64_t>(INT_MAX))
-    throw std::length_error(path_ + ": a block of over 2^31 cells");
+                                  MPI_Datatype memory) {
   char native[] = "native";
   check(MPI_File_set_view(file_, 0, element, view, native, MPI_INFO_NULL), "set a view on");
   MPI_Status status;
-  check(MPI_File_read_all(file_, to, static_cast<int>(count), element, &status), "read");
+  check(MPI_File_read_all(file_, to, 1, memory, &status), "read");
 }
 
 void SharedFile::sync() {

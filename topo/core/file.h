@@ -51,12 +51,14 @@ class SharedFile {
   std::uint64_t size() const;
   // Up to n bytes from offset (fewer at the end of the file).
   Bytes read_at(std::uint64_t offset, std::uint64_t n) const;
+  // Up to n bytes from offset into `to`; returns how many (fewer at the end).
+  std::uint64_t read_into(std::uint64_t offset, std::uint64_t n, char* to) const;
   // Collective: every rank writes its bytes at its own offset.
   void write_at_all(std::uint64_t offset, const std::vector<char>& bytes);
   void write_at(std::uint64_t offset, const char* data, std::uint64_t n);
-  // Collective: reads `count` elements of `element` through the file view
-  // `view` (from offset 0) into `to`.
-  void read_all_through(MPI_Datatype element, MPI_Datatype view, void* to, std::uint64_t count);
+  // Collective: reads what the file view `view` (of `element`s, from
+  // offset 0) selects into one `memory` datatype at `to`.
+  void read_all_through(MPI_Datatype element, MPI_Datatype view, void* to, MPI_Datatype memory);
   // Collective: makes every rank's writes visible to every rank's reads.
   void sync();
 

@@ -39,6 +39,7 @@ class Grid {
   std::uint64_t padded(int d) const { return state_->block[d] + 2 * state_->halo; }
   std::uint64_t padded_cells() const;
   std::uint64_t stride(int d) const { return state_->stride[d]; }
+  std::span<const std::uint64_t> strides() const { return state_->stride; }
   // Index in the padded block of interior cell `local` (0-based, no halo).
   std::uint64_t index(std::span<const std::uint64_t> local) const;
 

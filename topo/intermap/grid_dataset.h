@@ -7,6 +7,8 @@
 //    value past a non-periodic edge. Dimension by dimension, each rank
 //    swaps slabs with its two neighbours only (MPI_Sendrecv); there is no
 //    global barrier or shuffle.
+//  - stencil_reduce(f, combine, identity): the same f folded over the grid
+//    without storing the results (a map and a reduction in one pass).
 //  - stencil_map(f): a halo update, then f(stencil) for every cell, where
 //    stencil(o0, o1, ...) is the value at that offset (|o| <= halo), and
 //    stencil.inside(o...) says whether the offset is a real cell (false
@@ -37,14 +39,14 @@ class Stencil {
  public:
   Stencil(const Grid& grid, const T* values, std::uint64_t at,
           std::span<const std::uint64_t> global)
-      : grid_(grid), values_(values), at_(at), global_(global) {}
+      : grid_(grid), values_(values), at_(at), global_(global), strides_(grid.strides().data()) {}
 
   template <typename... O>
   const T& operator()(O... offset) const {
     const long o[] = {static_cast<long>(offset)...};
     static_assert(sizeof...(O) > 0);
     long at = static_cast<long>(at_);
-    for (std::size_t d = 0; d < sizeof...(O); ++d) at += o[d] * static_cast<long>(grid_.stride(d));
+    for (std::size_t d = 0; d < sizeof...(O); ++d) at += o[d] * static_cast<long>(strides_[d]);
     return values_[at];
   }
 
@@ -67,6 +69,7 @@ class Stencil {
   const T* values_;
   std::uint64_t at_;
   std::span<const std::uint64_t> global_;
+  const std::uint64_t* strides_;
 };
 
 template <typename T>
@@ -100,12 +103,18 @@ class GridDataset {
       sub[d] = static_cast<int>(gr.block(d));
       starts[d] = static_cast<int>(gr.origin(d));
     }
-    MPI_Datatype cell, view;
+    // The file view selects this rank's block of the global array; the
+    // memory type puts it straight into the padded block's interior.
+    std::vector<int> padded(n), halo(n, gr.halo());
+    for (int d = 0; d < n; ++d) padded[d] = static_cast<int>(gr.padded(d));
+    MPI_Datatype cell, view, interior;
     MPI_Type_contiguous(static_cast<int>(sizeof(T)), MPI_BYTE, &cell);
     MPI_Type_commit(&cell);
     MPI_Type_create_subarray(n, sizes.data(), sub.data(), starts.data(), MPI_ORDER_C, cell, &view);
     MPI_Type_commit(&view);
-    std::vector<T> block(gr.block_cells());
+    MPI_Type_create_subarray(n, padded.data(), sub.data(), halo.data(), MPI_ORDER_C, cell,
+                             &interior);
+    MPI_Type_commit(&interior);
     std::string problem;
     {
       SharedFile file(gr.context().comm(), path, SharedFile::Mode::read);
@@ -114,13 +123,12 @@ class GridDataset {
         problem = path + ": " + std::to_string(file.size()) + " bytes, expected " +
                   std::to_string(expected) + " for the grid";
       else
-        file.read_all_through(cell, view, block.data(), block.size());
+        file.read_all_through(cell, view, g.values_.data(), interior);
     }
+    MPI_Type_free(&interior);
     MPI_Type_free(&view);
     MPI_Type_free(&cell);
     if (!problem.empty()) throw std::runtime_error(problem);
-    std::size_t next = 0;
-    g.for_each_cell_in_order([&](std::uint64_t at) { g.values_[at] = block[next++]; });
     return g;
   }
 
@@ -153,6 +161,35 @@ class GridDataset {
       out.values_mut()[at] = f(Stencil<T>(grid_, values, at, global));
     });
     return out;
+  }
+
+  // A halo update, then f(stencil) for every cell folded with `combine`
+  // (associative) from `identity`, without storing a grid of results; every
+  // rank gets the total. Cells fold in row-major order within each index
+  // along dimension 0, those partial results in order, then the ranks' in
+  // rank order.
+  template <typename F, typename Combine, typename U>
+  U stencil_reduce(F f, Combine combine, U identity) {
+    halo_update();
+    const int n = grid_.dims();
+    std::vector<U> partial(n == 1 ? 1 : grid_.block(0), identity);
+    const T* values = values_.data();
+    const std::uint64_t origin0 = grid_.origin(0);
+    for_each_cell([&](std::uint64_t at, std::span<const std::uint64_t> global) {
+      U& mine = partial[n == 1 ? 0 : global[0] - origin0];  // one task per index: no race
+      mine = combine(mine, f(Stencil<T>(grid_, values, at, global)));
+    });
+    U rank_total = identity;
+    for (const U& p : partial) rank_total = combine(rank_total, p);
+    static_assert(std::is_trivially_copyable_v<U>, "stencil_reduce results travel as bytes");
+    Received parts = grid_.context().allgather(encode(std::vector<U>{rank_total}));
+    U all = identity;
+    for (int r = 0; r < grid_.context().size(); ++r) {
+      std::vector<U> p;
+      decode_into(parts.data(r), parts.size(r), p);
+      all = combine(all, p.at(0));
+    }
+    return all;
   }
 
   // Every cell in global row-major order, on every rank.
@@ -208,19 +245,36 @@ class GridDataset {
   template <typename F>
   void for_each_cell(F f) const {
     const int n = grid_.dims();
-    auto row = [&](std::uint64_t i0) {
-      std::vector<std::uint64_t> local(n, 0), global(n);
-      local[0] = i0;
-      std::vector<std::uint64_t> rest(grid_.dims());
-      for (int d = 0; d < n; ++d) rest[d] = d == 0 ? 1 : grid_.block(d);
-      for_each_coord(rest, [&](std::span<const std::uint64_t> c) {
-        for (int d = 1; d < n; ++d) local[d] = c[d];
-        for (int d = 0; d < n; ++d) global[d] = grid_.origin(d) + local[d];
-        f(grid_.index(local), std::span<const std::uint64_t>(global));
+    const std::uint64_t h = static_cast<std::uint64_t>(grid_.halo());
+    const std::uint64_t last = grid_.block(n - 1), last_origin = grid_.origin(n - 1);
+    // One task per index along dimension 0; inside, a tight loop along the
+    // last dimension (stride 1) for every combination of the others.
+    auto rows = [&](std::uint64_t i0) {
+      std::vector<std::uint64_t> global(n);
+      std::vector<std::uint64_t> middle(n > 2 ? n - 2 : 0);
+      for (int d = 1; d + 1 < n; ++d) middle[d - 1] = grid_.block(d);
+      auto row = [&](std::uint64_t base) {
+        for (std::uint64_t x = 0; x < last; ++x) {
+          global[n - 1] = last_origin + x;
+          f(base + x, std::span<const std::uint64_t>(global));
+        }
+      };
+      if (n == 1) return row(h);
+      global[0] = grid_.origin(0) + i0;
+      std::uint64_t base0 = (i0 + h) * grid_.stride(0) + h;
+      if (n == 2) return row(base0);
+      for_each_coord(middle, [&](std::span<const std::uint64_t> c) {
+        std::uint64_t base = base0;
+        for (int d = 1; d + 1 < n; ++d) {
+          global[d] = grid_.origin(d) + c[d - 1];
+          base += (c[d - 1] + h) * grid_.stride(d);
+        }
+        row(base);
       });
     };
+    std::uint64_t outer = n == 1 ? 1 : grid_.block(0);
     grid_.context().local().run(
-        [&] { find::parallel_for(0, grid_.block(0), 1, [&](std::size_t i0) { row(i0); }); });
+        [&] { find::parallel_for(0, outer, 1, [&](std::size_t i0) { rows(i0); }); });
   }
 
  private:

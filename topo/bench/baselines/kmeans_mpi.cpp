@@ -44,7 +44,8 @@ std::string run(const std::string& path, std::size_t k, int iterations) {
       for (std::size_t j = 0; j < D; ++j) centers[c][j] = total[c * (D + 1) + j] / count;
     }
   }
-  return "\"first_center\":[" + std::to_string(centers[0][0]) + "," + std::to_string(centers[0][1]) + "]";
+  return "\"first_center\":[" + std::to_string(centers[0][0]) + "," +
+         std::to_string(centers[0][1]) + "]";
 }
 
 }  // namespace
@@ -60,10 +61,17 @@ int main(int argc, char** argv) {
     double start = MPI_Wtime();
     std::string summary;
     switch (dims) {
-      case 2: summary = run<2>(argv[1], k, iterations); break;
-      case 4: summary = run<4>(argv[1], k, iterations); break;
-      case 8: summary = run<8>(argv[1], k, iterations); break;
-      default: throw std::invalid_argument("DIMS: 2, 4 or 8");
+      case 2:
+        summary = run<2>(argv[1], k, iterations);
+        break;
+      case 4:
+        summary = run<4>(argv[1], k, iterations);
+        break;
+      case 8:
+        summary = run<8>(argv[1], k, iterations);
+        break;
+      default:
+        throw std::invalid_argument("DIMS: 2, 4 or 8");
     }
     double seconds = MPI_Wtime() - start;
     baseline::report("kmeans", seconds, summary);

@@ -36,7 +36,8 @@ inline MPI_Offset file_size(MPI_File f) {
 
 inline MPI_File open_read(const std::string& path) {
   MPI_File f;
-  if (MPI_File_open(MPI_COMM_WORLD, path.c_str(), MPI_MODE_RDONLY, MPI_INFO_NULL, &f) != MPI_SUCCESS)
+  if (MPI_File_open(MPI_COMM_WORLD, path.c_str(), MPI_MODE_RDONLY, MPI_INFO_NULL, &f) !=
+      MPI_SUCCESS)
     throw std::runtime_error("cannot open " + path);
   return f;
 }
@@ -81,7 +82,7 @@ inline std::string read_lines(const std::string& path) {
     if (at == std::string::npos) return "";
     ++at;
   }
-  std::size_t last = end - from;         // lines starting before `end` are ours
+  std::size_t last = end - from;  // lines starting before `end` are ours
   if (last > bytes.size()) last = bytes.size();
   std::size_t cut = last == 0 ? 0 : bytes.find('\n', last - 1);
   if (at > last) return "";
@@ -113,7 +114,8 @@ std::string top_list(std::vector<std::pair<V, std::string>> mine, std::size_t co
   std::vector<std::pair<double, std::string>> merged;
   for (std::size_t at = 0; at < all.size();) {
     std::size_t space = all.find(' ', at), nl = all.find('\n', at);
-    merged.emplace_back(std::stod(all.substr(at, space - at)), all.substr(space + 1, nl - space - 1));
+    merged.emplace_back(std::stod(all.substr(at, space - at)),
+                        all.substr(space + 1, nl - space - 1));
     at = nl + 1;
   }
   std::sort(merged.begin(), merged.end(), larger);

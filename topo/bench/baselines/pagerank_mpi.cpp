@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
     std::vector<std::uint64_t> out_degree(count, 0);
     for (const Edge& e : exchange(false)) ++out_degree[e.source - first];
     std::vector<Edge> in = exchange(true);
-    std::sort(in.begin(), in.end(), [](const Edge& a, const Edge& b) { return a.target < b.target; });
+    std::sort(in.begin(), in.end(),
+              [](const Edge& a, const Edge& b) { return a.target < b.target; });
     std::vector<int> counts(p), displs(p);
     for (int r = 0; r < p; ++r) {
       counts[r] = static_cast<int>(first_of(r + 1) - first_of(r));
@@ -83,7 +84,8 @@ int main(int argc, char** argv) {
     for (double r : rank) sum += r;
     MPI_Allreduce(&sum, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     std::vector<std::pair<double, std::string>> entries;
-    for (std::uint64_t i = 0; i < count; ++i) entries.emplace_back(rank[i], std::to_string(first + i));
+    for (std::uint64_t i = 0; i < count; ++i)
+      entries.emplace_back(rank[i], std::to_string(first + i));
     std::string top = baseline::top_list(std::move(entries), 5);
     double seconds = MPI_Wtime() - start;
     baseline::report("pagerank", seconds,

@@ -21,8 +21,10 @@ using Counts = std::unordered_map<std::string, std::uint64_t, Hash, std::equal_t
 
 void add(Counts& counts, std::string_view word, std::uint64_t n) {
   auto it = counts.find(word);
-  if (it == counts.end()) counts.emplace(std::string(word), n);
-  else it->second += n;
+  if (it == counts.end())
+    counts.emplace(std::string(word), n);
+  else
+    it->second += n;
 }
 
 }  // namespace
@@ -36,7 +38,9 @@ int main(int argc, char** argv) {
     double start = MPI_Wtime();
     std::string text = baseline::read_lines(argv[1]);
     Counts counts;
-    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+    auto space = [](char c) {
+      return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    };
     for (std::size_t i = 0; i < text.size();) {
       while (i < text.size() && space(text[i])) ++i;
       std::size_t s = i;
@@ -83,8 +87,8 @@ int main(int argc, char** argv) {
     std::string top = baseline::top_list(std::move(entries), 5);
     double seconds = MPI_Wtime() - start;
     baseline::report("wordcount", seconds,
-                     "\"words\":" + std::to_string(global[0]) + ",\"distinct\":" +
-                         std::to_string(global[1]) + ",\"top\":" + top);
+                     "\"words\":" + std::to_string(global[0]) +
+                         ",\"distinct\":" + std::to_string(global[1]) + ",\"top\":" + top);
   } catch (const std::exception& e) {
     if (baseline::rank() == 0) std::fprintf(stderr, "wordcount-mpi: %s\n", e.what());
     status = 1;

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "service/job_queue.h"
+
+#include <algorithm>
+
+namespace topo::service {
+
+const char* job_state_name(JobState state) {
+  switch (state) {
+    case JobState::running: return "running";
+    case JobState::done: return "done";
+    case JobState::failed: return "failed";
+  }
+  return "?";
+}
+
+JobQueue::JobQueue(std::chrono::milliseconds lease, std::size_t finished_kept)
+    : lease_(lease), finished_kept_(finished_kept) {}
+
+std::uint64_t JobQueue::submit(const std::string& app, std::vector<nlohmann::json> tasks) {
+  std::lock_guard lock(mutex_);
+  std::uint64_t id = next_id_++;
+  Job& job = jobs_[id];
+  job.app = app;
+  for (auto& params : tasks) {
+    Task& task = job.tasks.emplace_back();
+    task.params = std::move(params);
+  }
+  for (std::uint32_t i = 0; i < job.tasks.size(); ++i) pending_.emplace_back(id, i);
+  if (job.tasks.empty()) retire(id, JobState::done);  // nothing to do: done at once
+  work_.notify_all();
+  return id;
+}
+
+void JobQueue::requeue_expired(Clock::time_point now) {
+  for (auto& [id, job] : jobs_) {
+    if (job.state != JobState::running) continue;
+    for (std::uint32_t i = 0; i < job.tasks.size(); ++i) {
+      Task& t = job.tasks[i];
+      if (t.state == Task::State::running && t.deadline <= now) {
+        t.state = Task::State::pending;
+        pending_.emplace_front(id, i);  // first in line again
+      }
+    }
+  }
+}
+
+std::optional<Assignment> JobQueue::next(const std::string& worker,
+                                         std::chrono::milliseconds wait) {
+  std::unique_lock lock(mutex_);
+  auto until = Clock::now() + wait;
+  while (true) {
+    requeue_expired(Clock::now());
+    while (!pending_.empty()) {
+      auto [id, index] = pending_.front();
+      pending_.pop_front();
+      auto it = jobs_.find(id);
+      if (it == jobs_.end() || it->second.state != JobState::running) continue;
+      Task& t = it->second.tasks[index];
+      if (t.state != Task::State::pending) continue;
+      t.state = Task::State::running;
+      t.worker = worker;
+      t.deadline = Clock::now() + lease_;
+      return Assignment{id, index, it->second.app, t.params};
+    }
+    // Wake for new work, or in time to requeue an expiring lease.
+    if (work_.wait_until(lock, std::min(until, Clock::now() + lease_)) == std::cv_status::timeout &&
+        Clock::now() >= until)
+      return std::nullopt;
+  }
+}
+
+bool JobQueue::complete(std::uint64_t job_id, std::uint32_t index, nlohmann::json result) {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || index >= it->second.tasks.size()) return false;
+  Job& job = it->second;
+  Task& t = job.tasks[index];
+  if (job.state != JobState::running || t.state == Task::State::done) return true;  // late: ignored
+  t.state = Task::State::done;
+  t.result = std::move(result);
+  if (++job.finished == job.tasks.size()) retire(job_id, JobState::done);
+  return true;
+}
+
+bool JobQueue::fail(std::uint64_t job_id, std::uint32_t index, const std::string& error) {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || index >= it->second.tasks.size()) return false;
+  Job& job = it->second;
+  if (job.state != JobState::running || job.tasks[index].state == Task::State::done) return true;
+  job.error = "task " + std::to_string(index) + " on " + job.tasks[index].worker + ": " + error;
+  retire(job_id, JobState::failed);
+  return true;
+}
+
+void JobQueue::retire(std::uint64_t id, JobState state) {
+  jobs_[id].state = state;
+  finished_.push_back(id);
+  while (finished_.size() > finished_kept_) {
+    jobs_.erase(finished_.front());
+    finished_.pop_front();
+  }
+}
+
+std::optional<JobStatus> JobQueue::status(std::uint64_t job_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return std::nullopt;
+  const Job& job = it->second;
+  JobStatus s{job.state, static_cast<std::uint32_t>(job.tasks.size()), job.finished, {}, job.error};
+  if (job.state == JobState::done)
+    for (const Task& t : job.tasks) s.results.push_back(t.result);
+  return s;
+}
+
+std::size_t JobQueue::pending() const {
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (const auto& [id, job] : jobs_) {
+    if (job.state != JobState::running) continue;
+    n += static_cast<std::size_t>(std::count_if(job.tasks.begin(), job.tasks.end(), [](const Task& t) {
+      return t.state == Task::State::pending;
+    }));
+  }
+  return n;
+}
+
+}  // namespace topo::service

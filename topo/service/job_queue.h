@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// The Topo service's job queue: clients submit jobs (an application and one
+// parameter set per task), workers pull tasks one at a time and report
+// each result or failure, clients poll a job until it is done. A task
+// handed to a worker carries a lease: if the worker neither finishes nor
+// fails it in time (it died, say), the task goes back to the queue. The
+// first result of a task wins; a failed task fails its job. Thread-safe;
+// no I/O, so it is tested on its own.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace topo::service {
+
+using Clock = std::chrono::steady_clock;
+
+struct Assignment {
+  std::uint64_t job = 0;
+  std::uint32_t index = 0;
+  std::string app;
+  nlohmann::json params;
+};
+
+enum class JobState { running, done, failed };
+const char* job_state_name(JobState state);
+
+struct JobStatus {
+  JobState state = JobState::running;
+  std::uint32_t total = 0, finished = 0;
+  std::vector<nlohmann::json> results;  // by task, once done
+  std::string error;                    // once failed
+};
+
+class JobQueue {
+ public:
+  explicit JobQueue(std::chrono::milliseconds lease = std::chrono::minutes(5),
+                    std::size_t finished_kept = 100);
+
+  std::uint64_t submit(const std::string& app, std::vector<nlohmann::json> tasks);
+
+  // The next pending task for `worker`, waiting up to `wait` for one.
+  std::optional<Assignment> next(const std::string& worker, std::chrono::milliseconds wait);
+
+  // False if the job or task is unknown (say, forgotten): the caller's
+  // report is dropped.
+  bool complete(std::uint64_t job, std::uint32_t index, nlohmann::json result);
+  bool fail(std::uint64_t job, std::uint32_t index, const std::string& error);
+
+  std::optional<JobStatus> status(std::uint64_t job) const;
+  std::size_t pending() const;
+
+ private:
+  struct Task {
+    nlohmann::json params;
+    enum class State { pending, running, done } state = State::pending;
+    std::string worker;
+    Clock::time_point deadline;
+    nlohmann::json result;
+  };
+  struct Job {
+    std::string app;
+    std::vector<Task> tasks;
+    std::uint32_t finished = 0;
+    JobState state = JobState::running;
+    std::string error;
+  };
+
+  void requeue_expired(Clock::time_point now);  // with mutex_ held
+  void retire(std::uint64_t id, JobState state);  // with mutex_ held
+
+  std::chrono::milliseconds lease_;
+  std::size_t finished_kept_;
+  mutable std::mutex mutex_;
+  std::condition_variable work_;
+  std::uint64_t next_id_ = 1;
+  std::map<std::uint64_t, Job> jobs_;
+  std::deque<std::pair<std::uint64_t, std::uint32_t>> pending_;  // FIFO
+  std::deque<std::uint64_t> finished_;  // oldest first, forgotten beyond finished_kept_
+};
+
+}  // namespace topo::service

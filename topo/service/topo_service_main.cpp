@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// topo-service: the Topo service that converge-launch brings up in an
+// allocation (configs/services/topo.json), and its client.
+//
+//   topo-service queue  --listen HOST:PORT [--lease-seconds 300]
+//   topo-service worker (--queue HOST:PORT | --queue-file F) [--threads N]
+//                       [--kapok-mount DIR]
+//   topo-service submit dns3d-stats --in DIR [--report FILE] [queue] [--timeout S]
+//   topo-service submit word-count FILE... [queue] [--timeout S]
+//   topo-service status JOB [queue]
+//
+// [queue] is --queue HOST:PORT or --queue-file F; inside a job with the
+// service up, neither is needed ($CONVERGE_JOB_DIR/topo/queue.json). The
+// queue keeps jobs and hands out their tasks; each worker (one per node,
+// on the node's worker cores) pulls a task, runs it on its own Topo context
+// (its FinD workers on those cores; service/tasks.h lists what it runs),
+// and reports the result. SIGTERM stops queue and workers.
+#include "apps/dns3d_analysis.h"
+#include "service/client.h"
+#include "service/job_queue.h"
+#include "service/protocol.h"
+#include "service/queue_server.h"
+#include "service/tasks.h"
+
+#include <mpi.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+using namespace topo::service;
+using Json = nlohmann::json;
+
+constexpr const char* kUsage =
+    "usage: topo-service queue --listen HOST:PORT [--lease-seconds 300]\n"
+    "       topo-service worker (--queue HOST:PORT | --queue-file F) [--threads N] [--kapok-mount "
+    "DIR]\n"
+    "       topo-service submit dns3d-stats --in DIR [--report FILE] [queue] [--timeout S]\n"
+    "       topo-service submit word-count FILE... [queue] [--timeout S]\n"
+    "       topo-service status JOB [queue]\n"
+    "[queue]: --queue HOST:PORT or --queue-file F (default $CONVERGE_JOB_DIR/topo/queue.json)\n";
+
+struct Args {
+  std::vector<std::string> words;  // positional
+  std::map<std::string, std::string> options;
+  std::string get(const std::string& name, const std::string& fallback = "") const {
+    auto it = options.find(name);
+    return it == options.end() ? fallback : it->second;
+  }
+};
+
+Args parse(int argc, char** argv, int from) {
+  Args a;
+  for (int i = from; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) == 0) {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      a.options[arg.substr(2)] = argv[++i];
+    } else {
+      a.words.push_back(arg);
+    }
+  }
+  return a;
+}
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+
+void stop_on_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+int queue_command(const Args& a) {
+  auto listen = converge::rpc::Endpoint::parse(a.get("listen"));
+  JobQueue queue(std::chrono::seconds(std::stoul(a.get("lease-seconds", "300"))));
+  converge::rpc::Server server;
+  serve_queue(server, queue);
+  stop_on_signals();
+  server.start(listen.host, listen.port);
+  std::fprintf(stderr, "topo-service: queue listening on %s:%u\n", listen.host.c_str(), server.port());
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server.stop();
+  return 0;
+}
+
+// The worker runs as a process of its own, not as a rank of the step that
+// started it: it must not present that step's PMIx identity to MPI_Init, or
+// MPI would wait for the step's other ranks. Without it, MPI_Init makes a
+// singleton (MPI_COMM_WORLD of one process).
+void forget_launcher_identity() {
+  std::vector<std::string> names;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e, name = entry.substr(0, entry.find('='));
+    bool mca = name.rfind("OMPI_MCA_", 0) == 0;
+    for (const char* prefix : {"PMIX_", "PMI_", "OMPI_", "ORTE_", "SLURM_STEP", "SLURM_PROCID",
+                               "SLURM_LOCALID", "SLURM_NODEID", "SLURM_NTASKS", "SLURM_NPROCS"})
+      if (!mca && name.rfind(prefix, 0) == 0) names.push_back(name);
+  }
+  for (const auto& name : names) unsetenv(name.c_str());
+}
+
+unsigned cores_given() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
+}
+
+int worker_command(const Args& a, int argc, char** argv) {
+  auto endpoint = find_queue(a.get("queue"), a.get("queue-file"));
+  std::string mount = a.get("kapok-mount");
+  unsigned threads = a.options.count("threads") ? std::stoul(a.get("threads")) : cores_given();
+  forget_launcher_identity();
+  MPI_Init(&argc, &argv);
+  int status = 0;
+  {
+    topo::find::Scheduler local({threads, false, true});
+    topo::Context ctx(MPI_COMM_SELF, local);
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    std::string name = std::string(host) + ":" + std::to_string(getpid());
+    const char* node = std::getenv("SLURMD_NODENAME");
+    if (node) name = std::string(node) + ":" + std::to_string(getpid());
+    converge::rpc::Client queue(endpoint, std::chrono::seconds(10));
+    stop_on_signals();
+    std::fprintf(stderr, "topo-service: worker %s (%u threads) pulling from %s\n", name.c_str(),
+                 threads, endpoint.to_string().c_str());
+    while (!g_stop) {
+      Json task;
+      try {
+        task = call(queue, method::kNext, {{"worker", name}, {"wait_ms", 1000}});
+      } catch (const std::exception& e) {
+        // The queue may not be up yet, or be gone: try again shortly.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      if (!task.contains("job")) continue;
+      Json report{{"job", task["job"]}, {"index", task["index"]}};
+      std::uint32_t method = method::kDone;
+      try {
+        Json params = task.value("params", Json::object());
+        if (params.contains("path") && params["path"].is_string())
+          params["path"] = to_local_path(params["path"].get<std::string>(), mount);
+        report["result"] = run_task(ctx, task.value("app", ""), params);
+      } catch (const std::exception& e) {
+        method = method::kFailed;
+        report["error"] = e.what();
+      }
+      try {
+        call(queue, method, report);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "topo-service: worker %s could not report job %s: %s\n",
+                     name.c_str(), task["job"].dump().c_str(), e.what());
+      }
+    }
+  }
+  MPI_Finalize();
+  return status;
+}
+
+std::chrono::seconds timeout_of(const Args& a) {
+  return std::chrono::seconds(std::stoul(a.get("timeout", "600")));
+}
+
+int submit_command(const Args& a) {
+  if (a.words.empty()) throw std::invalid_argument("submit needs a job: dns3d-stats or word-count");
+  converge::rpc::Client queue(find_queue(a.get("queue"), a.get("queue-file")),
+                              std::chrono::seconds(10));
+  const char* mount_env = std::getenv("CONVERGE_KAPOK_MOUNT");
+  std::string mount = a.get("kapok-mount", mount_env ? mount_env : "");
+  auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  if (a.words[0] == "dns3d-stats") {
+    std::string in = a.get("in");
+    if (in.empty() || a.words.size() != 1)
+      throw std::invalid_argument("usage: topo-service submit dns3d-stats --in DIR [--report FILE]");
+    auto run = topo::apps::read_dns3d_run(in);
+    auto files = topo::apps::dns3d_snapshots(in);
+    std::vector<Json> tasks;
+    for (const auto& [step, path] : files)
+      tasks.push_back({{"path", to_portable_path(path, mount)}, {"n", run.n}, {"h", run.spacing()}});
+    Json status = run_job(queue, "field-stats", tasks, timeout_of(a));
+    if (status["state"] != "done")
+      throw std::runtime_error("job " + status["job"].dump() + " failed: " + status.value("error", ""));
+    std::vector<std::pair<int, topo::apps::FieldStats>> stats;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const Json& r = status["results"][i];
+      stats.emplace_back(files[i].first, topo::apps::FieldStats{r.at("mean"), r.at("rms"), r.at("max"),
+                                                                r.at("gradient2")});
+    }
+    char header[200];
+    std::snprintf(header, sizeof header,
+                  "dns3d-analyse: %zu snapshots of %llu^3 by the Topo service (job %s, %.3f s)",
+                  stats.size(), static_cast<unsigned long long>(run.n), status["job"].dump().c_str(),
+                  seconds());
+    Json report = topo::apps::dns3d_report(header, run, stats);
+    report["service_job"] = status["job"];
+    report["seconds"] = seconds();
+    if (a.options.count("report")) std::ofstream(a.get("report")) << report.dump(2) << "\n";
+    return 0;
+  }
+  if (a.words[0] == "word-count") {
+    if (a.words.size() < 2) throw std::invalid_argument("usage: topo-service submit word-count FILE...");
+    std::vector<Json> tasks;
+    for (std::size_t i = 1; i < a.words.size(); ++i)
+      tasks.push_back({{"path", to_portable_path(a.words[i], mount)}});
+    Json status = run_job(queue, "word-count", tasks, timeout_of(a));
+    if (status["state"] != "done")
+      throw std::runtime_error("job " + status["job"].dump() + " failed: " + status.value("error", ""));
+    for (std::size_t i = 1; i < a.words.size(); ++i)
+      std::printf("%s %s\n", a.words[i].c_str(), status["results"][i - 1].dump().c_str());
+    return 0;
+  }
+  throw std::invalid_argument("unknown job \"" + a.words[0] + "\" (dns3d-stats, word-count)");
+}
+
+int status_command(const Args& a) {
+  if (a.words.size() != 1) throw std::invalid_argument("usage: topo-service status JOB");
+  converge::rpc::Client queue(find_queue(a.get("queue"), a.get("queue-file")),
+                              std::chrono::seconds(10));
+  std::printf("%s\n", call(queue, method::kStatus, {{"job", std::stoull(a.words[0])}}).dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    if (argc < 2 || std::string(argv[1]) == "--help") {
+      std::fputs(kUsage, argc < 2 ? stderr : stdout);
+      return argc < 2 ? 1 : 0;
+    }
+    std::string command = argv[1];
+    Args a = parse(argc, argv, 2);
+    if (command == "queue") return queue_command(a);
+    if (command == "worker") return worker_command(a, argc, argv);
+    if (command == "submit") return submit_command(a);
+    if (command == "status") return status_command(a);
+    throw std::invalid_argument("unknown command \"" + command + "\" (topo-service --help)");
+  } catch (const converge::rpc::Error& e) {
+    std::fprintf(stderr, "topo-service: %s (%s)\n", e.what(), std::strerror(e.code()));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "topo-service: %s\n", e.what());
+  }
+  return 1;
+}
