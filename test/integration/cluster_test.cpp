@@ -106,6 +106,16 @@ TEST(Cluster, MpiAllreduceUnderPmixAcrossTwoNodes) {
   EXPECT_EQ(nodes.size(), 2u) << run.output;
 }
 
+TEST(Cluster, TopoOperationsPassOnRanksAcrossVirtualNodes) {
+  // Topo's MPI tests (datasets, InterMap, spill, applications) as one job
+  // step over four virtual nodes, instead of mpiexec on one host.
+  auto run = sh("srun --mpi=pmix -N4 -n4 " + kBinDir + "/topo_mpi_tests 2>&1",
+                {"OMPI_MCA_btl=self,tcp", "HWLOC_COMPONENTS=-pci"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("[  PASSED  ]"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("FAILED"), std::string::npos) << run.output;
+}
+
 TEST(Cluster, BogusTypeIsRefusedAndCreatesNoJob) {
   auto before = job_ids();
   auto submit = sh("sbatch --converge-type=bogus --wrap true 2>&1");

@@ -11,7 +11,9 @@
 
 namespace topo::apps {
 
-double Dns3dRun::spacing() const { return 2 * M_PI / double(n); }
+double Dns3dRun::spacing() const {
+  return 2 * M_PI / double(n);
+}
 
 Dns3dRun read_dns3d_run(const std::string& dir) {
   std::ifstream in(dir + "/run.json");
@@ -30,9 +32,8 @@ std::vector<std::pair<int, std::string>> dns3d_snapshots(const std::string& dir)
     if (name.size() < 7 || name.rfind("u_", 0) != 0 || name.substr(name.size() - 4) != ".bin")
       continue;
     std::string digits = name.substr(2, name.size() - 6);
-    if (digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), [](unsigned char c) {
-          return std::isdigit(c);
-        }))
+    if (digits.size() > 9 ||
+        !std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); }))
       continue;
     found.emplace_back(std::stoi(digits), e.path().string());
   }
@@ -50,8 +51,11 @@ nlohmann::json dns3d_report(const std::string& header, const Dns3dRun& run,
   for (const auto& [step, s] : stats) {
     std::printf("%8d %12.5f %12.3e %12.5e %12.5e %12.5e\n", step, step * run.dt, s.mean, s.rms,
                 s.max, s.gradient2);
-    json["snapshots"].push_back(
-        {{"step", step}, {"mean", s.mean}, {"rms", s.rms}, {"max", s.max}, {"gradient2", s.gradient2}});
+    json["snapshots"].push_back({{"step", step},
+                                 {"mean", s.mean},
+                                 {"rms", s.rms},
+                                 {"max", s.max},
+                                 {"gradient2", s.gradient2}});
   }
   double rate = 0;
   if (stats.size() >= 2) {

@@ -26,7 +26,8 @@ converge::rpc::Endpoint find_queue(const std::string& explicit_endpoint,
     path = std::string(job_dir) + "/topo/queue.json";
   }
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path + " (is the topo service up in this job?)");
+  if (!in)
+    throw std::runtime_error("cannot read " + path + " (is the topo service up in this job?)");
   Json j = Json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.contains("queue") || !j["queue"].is_array() || j["queue"].empty() ||
       !j["queue"][0].is_string())
@@ -36,8 +37,8 @@ converge::rpc::Endpoint find_queue(const std::string& explicit_endpoint,
 
 std::string to_portable_path(const std::string& path, const std::string& kapok_mount) {
   if (kapok_mount.empty()) return path;
-  std::string mount = kapok_mount.back() == '/' ? kapok_mount.substr(0, kapok_mount.size() - 1)
-                                                : kapok_mount;
+  std::string mount =
+      kapok_mount.back() == '/' ? kapok_mount.substr(0, kapok_mount.size() - 1) : kapok_mount;
   if (path == mount) return "kapok:/";
   if (path.rfind(mount + "/", 0) == 0) return "kapok:" + path.substr(mount.size());
   return path;

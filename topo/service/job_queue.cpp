@@ -7,9 +7,12 @@ namespace topo::service {
 
 const char* job_state_name(JobState state) {
   switch (state) {
-    case JobState::running: return "running";
-    case JobState::done: return "done";
-    case JobState::failed: return "failed";
+    case JobState::running:
+      return "running";
+    case JobState::done:
+      return "done";
+    case JobState::failed:
+      return "failed";
   }
   return "?";
 }
@@ -119,9 +122,9 @@ std::size_t JobQueue::pending() const {
   std::size_t n = 0;
   for (const auto& [id, job] : jobs_) {
     if (job.state != JobState::running) continue;
-    n += static_cast<std::size_t>(std::count_if(job.tasks.begin(), job.tasks.end(), [](const Task& t) {
-      return t.state == Task::State::pending;
-    }));
+    n += static_cast<std::size_t>(
+        std::count_if(job.tasks.begin(), job.tasks.end(),
+                      [](const Task& t) { return t.state == Task::State::pending; }));
   }
   return n;
 }

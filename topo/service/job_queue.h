@@ -76,7 +76,7 @@ class JobQueue {
     std::string error;
   };
 
-  void requeue_expired(Clock::time_point now);  // with mutex_ held
+  void requeue_expired(Clock::time_point now);    // with mutex_ held
   void retire(std::uint64_t id, JobState state);  // with mutex_ held
 
   std::chrono::milliseconds lease_;

@@ -6,7 +6,8 @@
 //   next    {"worker", "wait_ms"}                     -> {} or {"job", "index", "app", "params"}
 //   done    {"job", "index", "result"}                -> {}
 //   failed  {"job", "index", "error"}                 -> {}
-//   status  {"job"}                                   -> {"state", "total", "finished", "results"?, "error"?}
+//   status  {"job"}                                   -> {"state", "total", "finished", "results"?,
+//   "error"?}
 // A malformed request gets EINVAL with a message; an unknown job ENOENT.
 #pragma once
 

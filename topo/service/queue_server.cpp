@@ -26,13 +26,17 @@ template <typename T>
 T field(const Json& body, const char* name) {
   auto it = body.find(name);
   bool ok = it != body.end();
-  if constexpr (std::is_same_v<T, std::string>) ok = ok && it->is_string();
-  else if constexpr (std::is_integral_v<T>) ok = ok && it->is_number_unsigned();
+  if constexpr (std::is_same_v<T, std::string>)
+    ok = ok && it->is_string();
+  else if constexpr (std::is_integral_v<T>)
+    ok = ok && it->is_number_unsigned();
   if (!ok) throw Error(EINVAL, std::string("missing or wrong field \"") + name + "\"");
   return it->get<T>();
 }
 
-void reply(Writer& out, const Json& body) { out.bytes(body.dump()); }
+void reply(Writer& out, const Json& body) {
+  out.bytes(body.dump());
+}
 
 }  // namespace
 
@@ -51,7 +55,9 @@ void serve_queue(converge::rpc::Server& server, JobQueue& queue) {
     auto wait = std::min<std::uint64_t>(body.value("wait_ms", 0u), 10000);
     auto task = queue.next(worker, std::chrono::milliseconds(wait));
     if (!task) return reply(out, Json::object());
-    reply(out, {{"job", task->job}, {"index", task->index}, {"app", task->app}, {"params", task->params}});
+    reply(
+        out,
+        {{"job", task->job}, {"index", task->index}, {"app", task->app}, {"params", task->params}});
   });
   server.handle(method::kDone, [&queue](Reader& in, Writer& out) {
     Json body = body_of(in);
@@ -73,7 +79,9 @@ void serve_queue(converge::rpc::Server& server, JobQueue& queue) {
     auto job = field<std::uint64_t>(body_of(in), "job");
     auto status = queue.status(job);
     if (!status) throw Error(ENOENT, "no job " + std::to_string(job));
-    Json r{{"state", job_state_name(status->state)}, {"total", status->total}, {"finished", status->finished}};
+    Json r{{"state", job_state_name(status->state)},
+           {"total", status->total},
+           {"finished", status->finished}};
     if (status->state == JobState::done) r["results"] = status->results;
     if (status->state == JobState::failed) r["error"] = status->error;
     reply(out, r);

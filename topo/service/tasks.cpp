@@ -16,9 +16,12 @@ template <typename T>
 T param(const Json& params, const char* name) {
   auto it = params.find(name);
   bool ok = it != params.end();
-  if constexpr (std::is_same_v<T, std::string>) ok = ok && it->is_string();
-  else if constexpr (std::is_floating_point_v<T>) ok = ok && it->is_number();
-  else ok = ok && it->is_number_unsigned();
+  if constexpr (std::is_same_v<T, std::string>)
+    ok = ok && it->is_string();
+  else if constexpr (std::is_floating_point_v<T>)
+    ok = ok && it->is_number();
+  else
+    ok = ok && it->is_number_unsigned();
   if (!ok) throw std::invalid_argument(std::string("missing or wrong parameter \"") + name + "\"");
   return it->get<T>();
 }

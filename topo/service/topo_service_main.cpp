@@ -81,7 +81,9 @@ Args parse(int argc, char** argv, int from) {
 }
 
 std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop = true; }
+void on_signal(int) {
+  g_stop = true;
+}
 
 void stop_on_signals() {
   struct sigaction sa {};
@@ -98,7 +100,8 @@ int queue_command(const Args& a) {
   serve_queue(server, queue);
   stop_on_signals();
   server.start(listen.host, listen.port);
-  std::fprintf(stderr, "topo-service: queue listening on %s:%u\n", listen.host.c_str(), server.port());
+  std::fprintf(stderr, "topo-service: queue listening on %s:%u\n", listen.host.c_str(),
+               server.port());
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   server.stop();
   return 0;
@@ -169,8 +172,8 @@ int worker_command(const Args& a, int argc, char** argv) {
       try {
         call(queue, method, report);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "topo-service: worker %s could not report job %s: %s\n",
-                     name.c_str(), task["job"].dump().c_str(), e.what());
+        std::fprintf(stderr, "topo-service: worker %s could not report job %s: %s\n", name.c_str(),
+                     task["job"].dump().c_str(), e.what());
       }
     }
   }
@@ -195,26 +198,29 @@ int submit_command(const Args& a) {
   if (a.words[0] == "dns3d-stats") {
     std::string in = a.get("in");
     if (in.empty() || a.words.size() != 1)
-      throw std::invalid_argument("usage: topo-service submit dns3d-stats --in DIR [--report FILE]");
+      throw std::invalid_argument(
+          "usage: topo-service submit dns3d-stats --in DIR [--report FILE]");
     auto run = topo::apps::read_dns3d_run(in);
     auto files = topo::apps::dns3d_snapshots(in);
     std::vector<Json> tasks;
     for (const auto& [step, path] : files)
-      tasks.push_back({{"path", to_portable_path(path, mount)}, {"n", run.n}, {"h", run.spacing()}});
+      tasks.push_back(
+          {{"path", to_portable_path(path, mount)}, {"n", run.n}, {"h", run.spacing()}});
     Json status = run_job(queue, "field-stats", tasks, timeout_of(a));
     if (status["state"] != "done")
-      throw std::runtime_error("job " + status["job"].dump() + " failed: " + status.value("error", ""));
+      throw std::runtime_error("job " + status["job"].dump() +
+                               " failed: " + status.value("error", ""));
     std::vector<std::pair<int, topo::apps::FieldStats>> stats;
     for (std::size_t i = 0; i < files.size(); ++i) {
       const Json& r = status["results"][i];
-      stats.emplace_back(files[i].first, topo::apps::FieldStats{r.at("mean"), r.at("rms"), r.at("max"),
-                                                                r.at("gradient2")});
+      stats.emplace_back(files[i].first, topo::apps::FieldStats{r.at("mean"), r.at("rms"),
+                                                                r.at("max"), r.at("gradient2")});
     }
     char header[200];
     std::snprintf(header, sizeof header,
                   "dns3d-analyse: %zu snapshots of %llu^3 by the Topo service (job %s, %.3f s)",
-                  stats.size(), static_cast<unsigned long long>(run.n), status["job"].dump().c_str(),
-                  seconds());
+                  stats.size(), static_cast<unsigned long long>(run.n),
+                  status["job"].dump().c_str(), seconds());
     Json report = topo::apps::dns3d_report(header, run, stats);
     report["service_job"] = status["job"];
     report["seconds"] = seconds();
@@ -222,13 +228,15 @@ int submit_command(const Args& a) {
     return 0;
   }
   if (a.words[0] == "word-count") {
-    if (a.words.size() < 2) throw std::invalid_argument("usage: topo-service submit word-count FILE...");
+    if (a.words.size() < 2)
+      throw std::invalid_argument("usage: topo-service submit word-count FILE...");
     std::vector<Json> tasks;
     for (std::size_t i = 1; i < a.words.size(); ++i)
       tasks.push_back({{"path", to_portable_path(a.words[i], mount)}});
     Json status = run_job(queue, "word-count", tasks, timeout_of(a));
     if (status["state"] != "done")
-      throw std::runtime_error("job " + status["job"].dump() + " failed: " + status.value("error", ""));
+      throw std::runtime_error("job " + status["job"].dump() +
+                               " failed: " + status.value("error", ""));
     for (std::size_t i = 1; i < a.words.size(); ++i)
       std::printf("%s %s\n", a.words[i].c_str(), status["results"][i - 1].dump().c_str());
     return 0;
@@ -240,7 +248,8 @@ int status_command(const Args& a) {
   if (a.words.size() != 1) throw std::invalid_argument("usage: topo-service status JOB");
   converge::rpc::Client queue(find_queue(a.get("queue"), a.get("queue-file")),
                               std::chrono::seconds(10));
-  std::printf("%s\n", call(queue, method::kStatus, {{"job", std::stoull(a.words[0])}}).dump().c_str());
+  std::printf("%s\n",
+              call(queue, method::kStatus, {{"job", std::stoull(a.words[0])}}).dump().c_str());
   return 0;
 }
 
