@@ -9,11 +9,13 @@ void validate(const Request& r, const ModelConfig& c) {
   if (r.prompt.empty()) throw std::invalid_argument("the prompt is empty");
   for (int t : r.prompt)
     if (t < 0 || t >= c.vocab_size)
-      throw std::invalid_argument("prompt token " + std::to_string(t) + " is outside the vocabulary (0.." +
+      throw std::invalid_argument("prompt token " + std::to_string(t) +
+                                  " is outside the vocabulary (0.." +
                                   std::to_string(c.vocab_size - 1) + ")");
   if (int(r.prompt.size()) >= c.seq_len)
     throw std::invalid_argument("a prompt of " + std::to_string(r.prompt.size()) +
-                                " tokens leaves no room in the model's " + std::to_string(c.seq_len));
+                                " tokens leaves no room in the model's " +
+                                std::to_string(c.seq_len));
   if (r.max_tokens < 1) throw std::invalid_argument("max_tokens must be at least 1");
 }
 

@@ -76,8 +76,10 @@ std::span<const float> ReferenceModel::forward(int token, int pos) {
     rope(q_.data(), dim, hs, pos, c.rope_theta);
     rope(k_.data(), kv_dim, hs, pos, c.rope_theta);
     std::size_t layer_base = std::size_t(l) * c.seq_len * kv_dim;
-    std::copy(k_.begin(), k_.end(), key_cache_.begin() + long(layer_base + std::size_t(pos) * kv_dim));
-    std::copy(v_.begin(), v_.end(), value_cache_.begin() + long(layer_base + std::size_t(pos) * kv_dim));
+    std::copy(k_.begin(), k_.end(),
+              key_cache_.begin() + long(layer_base + std::size_t(pos) * kv_dim));
+    std::copy(v_.begin(), v_.end(),
+              value_cache_.begin() + long(layer_base + std::size_t(pos) * kv_dim));
     for (int h = 0; h < c.n_heads; ++h) {
       const float* q = q_.data() + h * hs;
       int kv_head = h / c.kv_group();

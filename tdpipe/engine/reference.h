@@ -33,7 +33,7 @@ class ReferenceModel {
 // Shared by every engine: the numerics of one step.
 void rmsnorm(float* out, const float* x, const float* weight, int n, float eps);
 void matmul(float* out, const float* x, const float* w, int cols, int rows);  // out = W x
-void rope(float* vec, int n, int head_size, int pos, float theta);           // in place, pairs
+void rope(float* vec, int n, int head_size, int pos, float theta);            // in place, pairs
 void softmax(float* x, int n);
 
 }  // namespace tdpipe

@@ -14,7 +14,8 @@ int argmax(std::span<const float> logits) {
   return best;
 }
 
-Sampler::Sampler(Sampling sampling) : sampling_(sampling), state_(sampling.seed ? sampling.seed : 1) {
+Sampler::Sampler(Sampling sampling)
+    : sampling_(sampling), state_(sampling.seed ? sampling.seed : 1) {
   if (!(sampling.temperature >= 0.0f))
     throw std::invalid_argument("the temperature must be 0 (greedy) or positive");
 }

@@ -16,7 +16,7 @@ struct ModelConfig {
   int n_heads = 0;     // query heads
   int n_kv_heads = 0;  // key/value heads (grouped-query attention: n_heads is a multiple)
   int vocab_size = 0;
-  int seq_len = 0;     // longest sequence the model handles
+  int seq_len = 0;                // longest sequence the model handles
   bool shared_classifier = true;  // the output layer reuses the token embeddings
   float rope_theta = 10000.0f;
   float norm_eps = 1e-5f;

@@ -78,9 +78,10 @@ void save_llama2c(const Weights& weights, const std::string& path) {
   {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);
     if (!out) throw std::runtime_error(partial + ": cannot create");
-    std::int32_t header[7] = {c.dim,     c.hidden_dim, c.n_layers,
-                              c.n_heads, c.n_kv_heads,
-                              c.shared_classifier ? c.vocab_size : -c.vocab_size, c.seq_len};
+    std::int32_t header[7] = {c.dim,        c.hidden_dim,
+                              c.n_layers,   c.n_heads,
+                              c.n_kv_heads, c.shared_classifier ? c.vocab_size : -c.vocab_size,
+                              c.seq_len};
     out.write(reinterpret_cast<const char*>(header), sizeof header);
     for_each_tensor(
         weights,

@@ -27,8 +27,8 @@ struct Weights {
   ModelConfig config;
   std::vector<float> token_embedding;  // vocab x dim
   std::vector<LayerWeights> layers;
-  std::vector<float> final_norm;       // dim
-  std::vector<float> classifier;       // vocab x dim; empty when shared with the embedding
+  std::vector<float> final_norm;  // dim
+  std::vector<float> classifier;  // vocab x dim; empty when shared with the embedding
 
   // Zeroed weights of the config's shape.
   static Weights zeros(const ModelConfig& config);

@@ -44,8 +44,9 @@ class Options {
       used = 0;
     }
     if (used != t.size() || t.empty() || v < low || v > high)
-      throw std::invalid_argument("--" + name + ": expected a whole number in " + std::to_string(low) +
-                                  ".." + std::to_string(high) + ", got \"" + t + "\"");
+      throw std::invalid_argument("--" + name + ": expected a whole number in " +
+                                  std::to_string(low) + ".." + std::to_string(high) + ", got \"" +
+                                  t + "\"");
     return v;
   }
   double real(const std::string& name, double fallback) const {
@@ -58,7 +59,8 @@ class Options {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used != t.size() || t.empty()) throw std::invalid_argument("--" + name + ": not a number: " + t);
+    if (used != t.size() || t.empty())
+      throw std::invalid_argument("--" + name + ": not a number: " + t);
     return v;
   }
   // "1,2,3" -> {1, 2, 3}

@@ -41,8 +41,10 @@ int main(int argc, char** argv) {
     tdpipe::ReferenceModel model(weights);
     auto start = std::chrono::steady_clock::now();
     tdpipe::Completion c = tdpipe::generate(model, r);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    for (std::size_t i = 0; i < c.tokens.size(); ++i) std::printf("%s%d", i ? "," : "", c.tokens[i]);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (std::size_t i = 0; i < c.tokens.size(); ++i)
+      std::printf("%s%d", i ? "," : "", c.tokens[i]);
     std::printf("\n");
     std::fprintf(stderr, "tdpipe-generate: %zu tokens after a prompt of %zu in %.3f s (%s)\n",
                  c.tokens.size(), r.prompt.size(), seconds, c.finish_reason.c_str());

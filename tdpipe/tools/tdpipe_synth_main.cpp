@@ -4,7 +4,8 @@
 // weights from a seed (the same file for the same arguments everywhere).
 //   tdpipe-synth --out FILE --dim D --hidden H --layers L --heads NH
 //                [--kv-heads NKV] --vocab V --seq-len S [--seed X] [--unshared]
-//   tdpipe-synth --out FILE --shape 100m [--seed X]   (dim 768, 12 layers, vocab 32000: ~110M parameters)
+//   tdpipe-synth --out FILE --shape 100m [--seed X]   (dim 768, 12 layers, vocab 32000: ~110M
+//   parameters)
 #include "model/llama2c.h"
 #include "model/synthetic.h"
 #include "tools/options.h"

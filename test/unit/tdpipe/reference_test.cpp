@@ -52,7 +52,8 @@ TEST(TdpipeCheckpoint, SyntheticModelsRoundTripThroughTheLlama2cFormat) {
     EXPECT_EQ(back.layers[1].w2, w.layers[1].w2);
     EXPECT_EQ(back.final_norm, w.final_norm);
     EXPECT_EQ(back.classifier, w.classifier);
-    EXPECT_EQ(fs::file_size(path), 28 + 4 * (c.parameters() + std::uint64_t(c.seq_len) * c.head_size()));
+    EXPECT_EQ(fs::file_size(path),
+              28 + 4 * (c.parameters() + std::uint64_t(c.seq_len) * c.head_size()));
     fs::remove(path);
   }
   // The same seed, the same weights; another seed, others.
@@ -68,7 +69,8 @@ TEST(TdpipeCheckpoint, BadFilesAreRefusedWithTheReason) {
     load_llama2c(path);
     ADD_FAILURE() << "a short file was accepted";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("but its header (dim 32, 2 layers) needs"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("but its header (dim 32, 2 layers) needs"),
+              std::string::npos)
         << e.what();
   }
   std::ofstream(path) << "this is not a model at all, just some text";
