@@ -51,4 +51,12 @@ void closed_nodes(std::optional<JobType> type, bitstr_t* closed) {
     fn(type ? static_cast<int>(*type) : -1, closed);
 }
 
+bool data_nodes(const std::string& path, bitstr_t* holders) {
+  using Fn = int (*)(const char*, bitstr_t*);
+  static std::atomic<bool> resolved{false};
+  static std::atomic<Fn> entry{nullptr};
+  auto fn = entry_point(resolved, entry, "sched_converge.so", CONVERGE_DATA_NODES_SYMBOL);
+  return fn && fn(path.c_str(), holders) > 0;
+}
+
 }  // namespace converge::slurm

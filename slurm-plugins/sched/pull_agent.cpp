@@ -140,6 +140,15 @@ void PullAgent::wake() {
   wakeup_.notify_one();
 }
 
+std::vector<std::string> PullAgent::data_nodes(const std::string& path) const {
+  std::shared_ptr<const sched::LocalityMap> locality;
+  {
+    std::lock_guard lock(mutex_);
+    locality = locality_;
+  }
+  return locality->nodes_for(path);
+}
+
 void PullAgent::set_locality(std::shared_ptr<const sched::LocalityMap> map) {
   std::lock_guard lock(mutex_);
   locality_ = std::move(map);

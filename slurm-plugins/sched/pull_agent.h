@@ -37,6 +37,8 @@ class PullAgent {
   void stop();
   void wake();  // capacity freed: look now
   void set_locality(std::shared_ptr<const sched::LocalityMap> map);
+  // The nodes the locality map names for `path` (none: empty).
+  std::vector<std::string> data_nodes(const std::string& path) const;
   // More sections for the status file (the pools'), asked for at each write.
   void set_status_source(std::function<nlohmann::json()> source);
   // The status changed elsewhere (a pool move): write it soon.
@@ -61,7 +63,7 @@ class PullAgent {
   int dispatch();        // scheduler write locks; returns jobs started
 
   std::thread thread_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wakeup_;
   bool stopping_ = false;
   bool woken_ = false;

@@ -213,3 +213,17 @@ CONVERGE_EXPORT int sched_p_reconfig(void) {
 CONVERGE_EXPORT void converge_sched_capacity_freed(void) {
   g_pull.wake();
 }
+
+// For select/converge (common/sibling_plugins.h); the caller holds the node
+// read lock, so node records can be looked up.
+CONVERGE_EXPORT int converge_sched_data_nodes(const char* path, bitstr_t* holders) {
+  if (!path || !holders) return 0;
+  int found = 0;
+  for (const auto& name : g_pull.data_nodes(path)) {
+    if (node_record_t* node = find_node_record(const_cast<char*>(name.c_str()))) {
+      bit_set(holders, node->index);
+      ++found;
+    }
+  }
+  return found;
+}

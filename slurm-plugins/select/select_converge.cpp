@@ -131,6 +131,38 @@ bool place_by_topology(job_record_t* job, const converge::JobRequest& request, b
 
 // Closes the nodes the job may not use, then places it by topology or,
 // failing that, wherever cons_tres finds room among the open nodes.
+// Tries cons_tres on the usable nodes that hold the job's data (the
+// locality map of sched/converge); true (and `bitmap` set to its pick) on
+// success. Whichever scheduler starts a job with --converge-data, it runs
+// near its data when one of those nodes has room.
+bool place_near_data(job_record_t* job, const converge::JobRequest& request, bitstr_t* bitmap,
+                     uint32_t min_nodes, uint32_t max_nodes, uint32_t req_nodes, uint16_t mode,
+                     List preemptee_candidates, List* preemptee_job_list,
+                     bitstr_t* exc_core_bitmap) {
+  if (mode != SELECT_MODE_RUN_NOW || request.data.empty() ||
+      (job->details && job->details->req_node_bitmap))
+    return false;
+  bitstr_t* near = bit_alloc(node_record_count);
+  bool any = converge::slurm::data_nodes(request.data, near);
+  if (any) bit_and(near, bitmap);
+  int count = any ? bit_set_count(near) : 0;
+  if (count == 0 || count == bit_set_count(bitmap)) {  // nothing to prefer
+    FREE_NULL_BITMAP(near);
+    return false;
+  }
+  int rc = g_ops.job_test(job, near, min_nodes, max_nodes, req_nodes, mode, preemptee_candidates,
+                          preemptee_job_list, exc_core_bitmap);
+  if (rc == SLURM_SUCCESS) {
+    bit_copybits(bitmap, near);
+    log::info("job {} class={} placed near its data on {}", job->job_id,
+              request.type ? converge::to_string(*request.type) : "none", node_names(bitmap));
+  } else if (preemptee_job_list && *preemptee_job_list) {
+    FREE_NULL_LIST(*preemptee_job_list);
+  }
+  FREE_NULL_BITMAP(near);
+  return rc == SLURM_SUCCESS;
+}
+
 int place_job(job_record_t* job_ptr, bitstr_t* bitmap, uint32_t min_nodes, uint32_t max_nodes,
               uint32_t req_nodes, uint16_t mode, List preemptee_candidates,
               List* preemptee_job_list, bitstr_t* exc_core_bitmap) {
@@ -147,7 +179,9 @@ int place_job(job_record_t* job_ptr, bitstr_t* bitmap, uint32_t min_nodes, uint3
       FREE_NULL_BITMAP(closed);
     }
     return place_by_topology(job_ptr, request, bitmap, min_nodes, max_nodes, req_nodes, mode,
-                             preemptee_candidates, preemptee_job_list, exc_core_bitmap);
+                             preemptee_candidates, preemptee_job_list, exc_core_bitmap) ||
+           place_near_data(job_ptr, request, bitmap, min_nodes, max_nodes, req_nodes, mode,
+                           preemptee_candidates, preemptee_job_list, exc_core_bitmap);
   });
   if (placed) return SLURM_SUCCESS;
   int rc = g_ops.job_test(job_ptr, bitmap, min_nodes, max_nodes, req_nodes, mode,

@@ -17,7 +17,9 @@ namespace tdpipe {
 
 inline constexpr int kBlockTokens = 16;
 
-inline int blocks_for(int tokens) { return (tokens + kBlockTokens - 1) / kBlockTokens; }
+inline int blocks_for(int tokens) {
+  return (tokens + kBlockTokens - 1) / kBlockTokens;
+}
 
 class KvCache {
  public:

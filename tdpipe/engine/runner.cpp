@@ -14,13 +14,14 @@ Runner::Runner(const Weights& weights, RunnerOptions options)
 
 void Runner::submit(std::uint64_t id, const Request& request) {
   validate(request, model_.config());
-  int longest = std::min<int>(model_.config().seq_len,
-                              int(request.prompt.size()) + request.max_tokens);
+  int longest =
+      std::min<int>(model_.config().seq_len, int(request.prompt.size()) + request.max_tokens);
   if (blocks_for(longest) > model_.cache().total_blocks())
     throw std::invalid_argument("request " + std::to_string(id) + " may need " +
                                 std::to_string(blocks_for(longest)) + " KV blocks, the cache has " +
                                 std::to_string(model_.cache().total_blocks()));
-  waiting_.push_back(std::make_unique<Sequence>(Sequence{id, request, Sampler(request.sampling), {}, {}, 0, false}));
+  waiting_.push_back(std::make_unique<Sequence>(
+      Sequence{id, request, Sampler(request.sampling), {}, {}, 0, false}));
 }
 
 void Runner::preempt(Sequence& s) {

@@ -50,7 +50,8 @@ void StageModel::forward(const std::vector<Chunk>& chunks, std::vector<float>& x
   const int dim = c.dim, kv_dim = c.kv_dim(), hs = c.head_size(), hidden = c.hidden_dim;
   int n = 0;
   for (const Chunk& ch : chunks) n += ch.count;
-  if (x.size() != std::size_t(n) * dim) throw std::invalid_argument("activations do not match the chunks");
+  if (x.size() != std::size_t(n) * dim)
+    throw std::invalid_argument("activations do not match the chunks");
   xb_.resize(std::size_t(n) * dim);
   q_.resize(std::size_t(n) * dim);
   k_.resize(std::size_t(n) * kv_dim);
@@ -76,8 +77,10 @@ void StageModel::forward(const std::vector<Chunk>& chunks, std::vector<float>& x
     for (int t = 0; t < n; ++t) {
       rope(q_.data() + std::size_t(t) * dim, dim, hs, position[t], c.rope_theta);
       rope(k_.data() + std::size_t(t) * kv_dim, kv_dim, hs, position[t], c.rope_theta);
-      std::copy_n(k_.data() + std::size_t(t) * kv_dim, kv_dim, cache_.key(*owner[t]->table, l, position[t]));
-      std::copy_n(v_.data() + std::size_t(t) * kv_dim, kv_dim, cache_.value(*owner[t]->table, l, position[t]));
+      std::copy_n(k_.data() + std::size_t(t) * kv_dim, kv_dim,
+                  cache_.key(*owner[t]->table, l, position[t]));
+      std::copy_n(v_.data() + std::size_t(t) * kv_dim, kv_dim,
+                  cache_.value(*owner[t]->table, l, position[t]));
     }
     // Attention: each token over its own sequence's positions 0 .. its own.
 #pragma omp parallel
@@ -120,7 +123,8 @@ void StageModel::forward(const std::vector<Chunk>& chunks, std::vector<float>& x
   }
 }
 
-std::vector<float> StageModel::logits(const std::vector<Chunk>& chunks, const std::vector<float>& x) const {
+std::vector<float> StageModel::logits(const std::vector<Chunk>& chunks,
+                                      const std::vector<float>& x) const {
   const ModelConfig& c = config();
   std::vector<float> last(chunks.size() * std::size_t(c.dim));
   for (std::size_t i = 0, t = 0; i < chunks.size(); ++i) {

@@ -113,11 +113,14 @@ TEST(TdpipeRunner, EveryRequestGetsTheReferenceTokensEvenWhenPreempted) {
     auto done = runner.run();
     ASSERT_EQ(done.size(), requests.size());
     for (std::size_t i = 0; i < requests.size(); ++i) {
-      EXPECT_EQ(done[i].tokens, expected[i].tokens) << "request " << i << ", " << blocks << " blocks";
+      EXPECT_EQ(done[i].tokens, expected[i].tokens)
+          << "request " << i << ", " << blocks << " blocks";
       EXPECT_EQ(done[i].finish_reason, expected[i].finish_reason) << i;
     }
-    if (blocks == 12) EXPECT_GT(runner.stats().preemptions, 0u);
-    else EXPECT_EQ(runner.stats().preemptions, 0u);
+    if (blocks == 12)
+      EXPECT_GT(runner.stats().preemptions, 0u);
+    else
+      EXPECT_EQ(runner.stats().preemptions, 0u);
   }
 }
 
