@@ -3,34 +3,64 @@
 // tdpipe-generate: one completion from a model file, printed as token ids.
 //   tdpipe-generate --model FILE --prompt-ids 1,2,... --max-tokens N
 //                   [--greedy | --temperature T --seed S] [--eos ID] [--ignore-eos]
-//                   [--stages 1]
+//                   [--stages P]
 // The prompt's tokens are fed in order, then up to N tokens are generated;
 // they are printed on stdout separated by commas, and a summary (count,
 // time, why it stopped) on stderr. llama2.c checkpoints end a sequence
 // with token 1 (the models were trained with BOS between texts, and
-// llama2.c stops there too); --eos overrides that.
+// llama2.c stops there too); --eos overrides that. With --stages P > 1 the
+// model runs as a pipeline of P processes: started as one process, the
+// program starts itself again under mpiexec with P ranks.
 #include "engine/generate.h"
 #include "model/llama2c.h"
+#include "pipeline/pipeline_runner.h"
 #include "tools/options.h"
+
+#include <mpi.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <vector>
+
+namespace {
+
+// Under mpiexec already (Open MPI's launcher sets this for every rank)?
+bool under_mpiexec() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr;
+}
+
+[[noreturn]] void restart_under_mpiexec(int stages, int argc, char** argv) {
+  std::vector<std::string> args{"mpiexec", "-n", std::to_string(stages), "--oversubscribe"};
+  if (geteuid() == 0) args.push_back("--allow-run-as-root");
+  for (int i = 0; i < argc; ++i) args.push_back(argv[i]);
+  std::vector<char*> raw;
+  for (auto& a : args) raw.push_back(a.data());
+  raw.push_back(nullptr);
+  execvp("mpiexec", raw.data());
+  throw std::runtime_error("cannot run mpiexec for --stages " + std::to_string(stages));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  int rank = 0;
+  bool mpi = false;
+  int status = 0;
   try {
     tdpipe::Options o(argc, argv, {"greedy", "ignore-eos", "help"});
     if (o.has("help")) {
       std::puts(
           "usage: tdpipe-generate --model FILE --prompt-ids 1,2,... --max-tokens N\n"
-          "                       [--greedy | --temperature T --seed S] [--eos ID] [--ignore-eos]");
+          "                       [--greedy | --temperature T --seed S] [--eos ID] [--ignore-eos]\n"
+          "                       [--stages P]");
       return 0;
     }
     if (o.has("greedy") && o.has("temperature"))
       throw std::invalid_argument("--greedy and --temperature exclude each other");
-    if (o.number("stages", 1, 1, 64) != 1)
-      throw std::invalid_argument("--stages: this build runs one stage only");
-    tdpipe::Weights weights = tdpipe::load_llama2c(o.text("model"));
+    int stages = int(o.number("stages", 1, 1, 64));
     tdpipe::Request r;
     r.prompt = o.ids("prompt-ids");
     r.max_tokens = int(o.number("max-tokens", 16, 1, 1 << 20));
@@ -38,19 +68,47 @@ int main(int argc, char** argv) {
     r.ignore_eos = o.has("ignore-eos");
     r.sampling.temperature = float(o.real("temperature", 0.0));
     r.sampling.seed = std::uint64_t(o.number("seed", 1, 0, 1L << 62));
-    tdpipe::ReferenceModel model(weights);
-    auto start = std::chrono::steady_clock::now();
-    tdpipe::Completion c = tdpipe::generate(model, r);
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    for (std::size_t i = 0; i < c.tokens.size(); ++i)
-      std::printf("%s%d", i ? "," : "", c.tokens[i]);
-    std::printf("\n");
-    std::fprintf(stderr, "tdpipe-generate: %zu tokens after a prompt of %zu in %.3f s (%s)\n",
-                 c.tokens.size(), r.prompt.size(), seconds, c.finish_reason.c_str());
-    return 0;
+    tdpipe::Weights weights = tdpipe::load_llama2c(o.text("model"));
+    if (stages > weights.config.n_layers)
+      throw std::invalid_argument("--stages " + std::to_string(stages) + " for a model of " +
+                                  std::to_string(weights.config.n_layers) + " layers");
+    tdpipe::validate(r, weights.config);
+    if (stages > 1 && !under_mpiexec()) restart_under_mpiexec(stages, argc, argv);
+    MPI_Init(&argc, &argv);
+    mpi = true;
+    int size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (size != stages)
+      throw std::invalid_argument("--stages " + std::to_string(stages) + " but " +
+                                  std::to_string(size) + " MPI ranks");
+    int blocks = tdpipe::blocks_for(weights.config.seq_len);
+    if (rank != 0) {
+      tdpipe::serve_stage(weights, MPI_COMM_WORLD, blocks);
+    } else {
+      auto start = std::chrono::steady_clock::now();
+      tdpipe::Completion c;
+      {
+        tdpipe::PipelineRunner runner(weights, MPI_COMM_WORLD, {blocks, 4096});
+        runner.submit(0, r);
+        c = runner.run().at(0);
+      }
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      for (std::size_t i = 0; i < c.tokens.size(); ++i)
+        std::printf("%s%d", i ? "," : "", c.tokens[i]);
+      std::printf("\n");
+      std::fprintf(
+          stderr,
+          "tdpipe-generate: %zu tokens after a prompt of %zu in %.3f s on %d stage%s (%s)\n",
+          c.tokens.size(), r.prompt.size(), seconds, stages, stages == 1 ? "" : "s",
+          c.finish_reason.c_str());
+    }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "tdpipe-generate: %s\n", e.what());
-    return 1;
+    if (rank == 0) std::fprintf(stderr, "tdpipe-generate: %s\n", e.what());
+    status = 1;
+    if (mpi) MPI_Abort(MPI_COMM_WORLD, 1);
   }
+  if (mpi) MPI_Finalize();
+  return status;
 }

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// TD-Pipe's pipeline on real MPI ranks (CTest runs it on 2 and 3): rank 0
+// schedules and is stage 0, the other ranks are stages. Every request gets
+// exactly the tokens of the single-process reference, with and without
+// preemption. Rank 0 tells the others which model and cache each scenario
+// uses (a broadcast), so they can serve it.
+#include "engine/generate.h"
+#include "engine/reference.h"
+#include "model/llama2c.h"
+#include "model/synthetic.h"
+#include "pipeline/pipeline_runner.h"
+
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <filesystem>
+
+using namespace tdpipe;
+
+namespace {
+
+const std::string kStories = std::string(TDPIPE_MODELS_DIR) + "/stories260K.bin";
+
+// {which model (0: synthetic, 1: stories260K, -1: no more), KV blocks}
+Weights model_of(int which) {
+  if (which == 1) return load_llama2c(kStories);
+  ModelConfig c;
+  c.dim = 32;
+  c.hidden_dim = 40;
+  c.n_layers = 4;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.vocab_size = 60;
+  c.seq_len = 96;
+  return synthetic_weights(c, 77);
+}
+
+void announce(int which, int blocks) {
+  int scenario[2] = {which, blocks};
+  MPI_Bcast(scenario, 2, MPI_INT, 0, MPI_COMM_WORLD);
+}
+
+std::vector<Request> mixed_requests(int n, int vocab) {
+  std::vector<Request> out;
+  for (int i = 0; i < n; ++i) {
+    Request r;
+    r.prompt.push_back(1);
+    for (int t = 0; t < 2 + (i * 7) % 20; ++t) r.prompt.push_back((i * 13 + t * 5) % vocab);
+    r.max_tokens = 5 + (i * 11) % 30;
+    r.eos = i % 3 == 0 ? 7 : -1;
+    if (i % 4 == 1) r.sampling = {0.9f, std::uint64_t(100 + i)};
+    out.push_back(r);
+  }
+  return out;
+}
+
+void expect_reference_tokens(int which, int blocks, bool expect_preemption) {
+  Weights w = model_of(which);
+  auto requests = mixed_requests(14, w.config.vocab_size);
+  announce(which, blocks);
+  std::map<std::uint64_t, Completion> done;
+  RunnerStats stats;
+  {
+    PipelineRunner runner(w, MPI_COMM_WORLD, {blocks, 64});
+    for (std::size_t i = 0; i < requests.size(); ++i) runner.submit(i, requests[i]);
+    done = runner.run();
+    stats = runner.stats();
+  }
+  ASSERT_EQ(done.size(), requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    ReferenceModel model(w);
+    Completion expected = generate(model, requests[i]);
+    EXPECT_EQ(done[i].tokens, expected.tokens) << "request " << i << ", " << blocks << " blocks";
+    EXPECT_EQ(done[i].finish_reason, expected.finish_reason) << i;
+  }
+  if (expect_preemption) EXPECT_GT(stats.preemptions, 0u);
+  else EXPECT_EQ(stats.preemptions, 0u);
+}
+
+}  // namespace
+
+TEST(TdpipePipeline, SyntheticModelGivesTheReferenceTokensOnEveryStageCount) {
+  expect_reference_tokens(0, 300, false);
+}
+
+TEST(TdpipePipeline, PreemptedRequestsStillGiveTheReferenceTokens) {
+  expect_reference_tokens(0, 12, true);
+}
+
+TEST(TdpipePipeline, Stories260KGivesTheReferenceTokens) {
+  if (!std::filesystem::exists(kStories)) GTEST_SKIP() << kStories << " is not on this machine";
+  expect_reference_tokens(1, 64, false);
+}
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  int rank = 0, status = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) {
+    ::testing::InitGoogleTest(&argc, argv);
+    status = RUN_ALL_TESTS();
+    announce(-1, 0);
+  } else {
+    // Serve each scenario rank 0 announces until it says there are no more.
+    while (true) {
+      int scenario[2];
+      MPI_Bcast(scenario, 2, MPI_INT, 0, MPI_COMM_WORLD);
+      if (scenario[0] < 0) break;
+      Weights w = model_of(scenario[0]);
+      serve_stage(w, MPI_COMM_WORLD, scenario[1]);
+    }
+  }
+  MPI_Finalize();
+  return status;
+}
