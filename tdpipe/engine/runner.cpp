@@ -13,36 +13,14 @@ Runner::Runner(const Weights& weights, RunnerOptions options)
 }
 
 void Runner::submit(std::uint64_t id, const Request& request) {
-  validate(request, model_.config());
-  int longest =
-      std::min<int>(model_.config().seq_len, int(request.prompt.size()) + request.max_tokens);
-  if (blocks_for(longest) > model_.cache().total_blocks())
-    throw std::invalid_argument("request " + std::to_string(id) + " may need " +
-                                std::to_string(blocks_for(longest)) + " KV blocks, the cache has " +
-                                std::to_string(model_.cache().total_blocks()));
-  waiting_.push_back(std::make_unique<Sequence>(
-      Sequence{id, request, Sampler(request.sampling), {}, {}, 0, false}));
+  check_admissible(id, request, model_.config(), model_.cache().total_blocks());
+  waiting_.push_back(std::make_unique<Sequence>(id, request));
 }
 
 void Runner::preempt(Sequence& s) {
   model_.cache().release(s.table);
   s.cached = 0;
   ++stats_.preemptions;
-}
-
-void Runner::finish_token(Sequence& s, const float* logits) {
-  const ModelConfig& c = model_.config();
-  int next = s.sampler.next(std::span<const float>(logits, c.vocab_size));
-  if (next == s.request.eos && !s.request.ignore_eos) {
-    s.completion.finish_reason = "stop";
-    s.done = true;
-    return;
-  }
-  s.completion.tokens.push_back(next);
-  if (int(s.completion.tokens.size()) >= s.request.max_tokens || s.length() >= c.seq_len) {
-    s.completion.finish_reason = "length";
-    s.done = true;
-  }
 }
 
 void Runner::step() {
@@ -92,8 +70,10 @@ void Runner::step() {
   model_.forward(chunks, x);
   std::vector<float> logits = model_.logits(chunks, x);
   ++stats_.steps;
+  const int vocab = model_.config().vocab_size;
   for (std::size_t i = 0; i < order.size(); ++i)
-    finish_token(*order[i], logits.data() + i * std::size_t(model_.config().vocab_size));
+    order[i]->take_next(std::span<const float>(logits.data() + i * std::size_t(vocab), vocab),
+                        model_.config());
   // 4. Finished sequences leave and free their blocks.
   for (std::size_t i = 0; i < running_.size();) {
     if (!running_[i]->done) {

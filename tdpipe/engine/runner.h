@@ -12,6 +12,7 @@
 #pragma once
 
 #include "engine/generate.h"
+#include "engine/sequence.h"
 #include "engine/stage_model.h"
 
 #include <cstdint>
@@ -43,25 +44,8 @@ class Runner {
   const RunnerStats& stats() const { return stats_; }
 
  private:
-  struct Sequence {
-    std::uint64_t id;
-    Request request;
-    Sampler sampler;
-    Completion completion;
-    std::vector<int> table;  // KV blocks
-    int cached = 0;          // positions whose keys and values are in the cache
-    bool done = false;
-    // Everything fed so far or to feed: prompt, then generated tokens.
-    int length() const { return int(request.prompt.size() + completion.tokens.size()); }
-    int token_at(int pos) const {
-      int p = int(request.prompt.size());
-      return pos < p ? request.prompt[pos] : completion.tokens[pos - p];
-    }
-  };
-
   void step();
   void preempt(Sequence& s);
-  void finish_token(Sequence& s, const float* logits);
 
   StageModel model_;
   RunnerOptions options_;

@@ -78,7 +78,9 @@ PipelineRunner::PipelineRunner(const Weights& weights, MPI_Comm comm, RunnerOpti
   if (rank_of(comm) != 0) throw std::logic_error("the pipeline's scheduler runs on rank 0");
 }
 
-PipelineRunner::~PipelineRunner() { stop_stages(); }
+PipelineRunner::~PipelineRunner() {
+  stop_stages();
+}
 
 void PipelineRunner::stop_stages() {
   if (stopped_ || stages_ == 1) return;
@@ -88,14 +90,8 @@ void PipelineRunner::stop_stages() {
 }
 
 void PipelineRunner::submit(std::uint64_t id, const Request& request) {
-  validate(request, stage_.config());
-  int longest = std::min<int>(stage_.config().seq_len, int(request.prompt.size()) + request.max_tokens);
-  if (blocks_for(longest) > stage_.cache().total_blocks())
-    throw std::invalid_argument("request " + std::to_string(id) + " may need " +
-                                std::to_string(blocks_for(longest)) + " KV blocks, the cache has " +
-                                std::to_string(stage_.cache().total_blocks()));
-  waiting_.push_back(std::make_unique<Sequence>(
-      Sequence{id, request, Sampler(request.sampling), {}, {}, 0, false, false}));
+  check_admissible(id, request, stage_.config(), stage_.cache().total_blocks());
+  waiting_.push_back(std::make_unique<Sequence>(id, request));
 }
 
 bool PipelineRunner::launch() {
@@ -177,17 +173,7 @@ void PipelineRunner::complete(InFlight& batch, const float* logits) {
   for (std::size_t i = 0; i < batch.sequences.size(); ++i) {
     Sequence& s = *batch.sequences[i];
     s.in_flight = false;
-    int next = s.sampler.next(std::span<const float>(logits + i * std::size_t(c.vocab_size), c.vocab_size));
-    if (next == s.request.eos && !s.request.ignore_eos) {
-      s.completion.finish_reason = "stop";
-      s.done = true;
-      continue;
-    }
-    s.completion.tokens.push_back(next);
-    if (int(s.completion.tokens.size()) >= s.request.max_tokens || s.length() >= c.seq_len) {
-      s.completion.finish_reason = "length";
-      s.done = true;
-    }
+    s.take_next(std::span<const float>(logits + i * std::size_t(c.vocab_size), c.vocab_size), c);
   }
   for (std::size_t i = 0; i < running_.size();) {
     if (!running_[i]->done) {
@@ -204,7 +190,8 @@ void PipelineRunner::receive_one() {
   std::vector<char> bytes = receive_bytes(comm_, stages_ - 1, kLogitsTag);
   std::int32_t id = 0;
   std::memcpy(&id, bytes.data(), 4);
-  auto it = std::find_if(in_flight_.begin(), in_flight_.end(), [&](const InFlight& b) { return b.id == id; });
+  auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
+                         [&](const InFlight& b) { return b.id == id; });
   if (it == in_flight_.end()) throw std::logic_error("logits of an unknown micro-batch");
   MPI_Wait(&it->send, MPI_STATUS_IGNORE);
   std::vector<float> logits((bytes.size() - 4) / 4);
@@ -218,7 +205,8 @@ std::map<std::uint64_t, Completion> PipelineRunner::run() {
   while (!waiting_.empty() || !running_.empty() || !in_flight_.empty()) {
     while (int(in_flight_.size()) < stages_ && launch()) {
     }
-    if (!in_flight_.empty()) receive_one();
+    if (!in_flight_.empty())
+      receive_one();
     else if (!waiting_.empty() || !running_.empty())
       throw std::logic_error("nothing in flight and nothing can start");
   }

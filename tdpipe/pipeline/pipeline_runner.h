@@ -15,6 +15,7 @@
 
 #include "engine/generate.h"
 #include "engine/runner.h"
+#include "engine/sequence.h"
 #include "engine/stage_model.h"
 #include "pipeline/micro_batch.h"
 
@@ -44,20 +45,6 @@ class PipelineRunner {
   int stages() const { return stages_; }
 
  private:
-  struct Sequence {
-    std::uint64_t id;
-    Request request;
-    Sampler sampler;
-    Completion completion;
-    std::vector<int> table;
-    int cached = 0;
-    bool done = false, in_flight = false;
-    int length() const { return int(request.prompt.size() + completion.tokens.size()); }
-    int token_at(int pos) const {
-      int p = int(request.prompt.size());
-      return pos < p ? request.prompt[pos] : completion.tokens[pos - p];
-    }
-  };
   struct InFlight {
     std::int32_t id;
     std::vector<Sequence*> sequences;  // in chunk order

@@ -74,8 +74,10 @@ void expect_reference_tokens(int which, int blocks, bool expect_preemption) {
     EXPECT_EQ(done[i].tokens, expected.tokens) << "request " << i << ", " << blocks << " blocks";
     EXPECT_EQ(done[i].finish_reason, expected.finish_reason) << i;
   }
-  if (expect_preemption) EXPECT_GT(stats.preemptions, 0u);
-  else EXPECT_EQ(stats.preemptions, 0u);
+  if (expect_preemption)
+    EXPECT_GT(stats.preemptions, 0u);
+  else
+    EXPECT_EQ(stats.preemptions, 0u);
 }
 
 }  // namespace

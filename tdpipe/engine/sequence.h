@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// A request as the serving loops track it (runner.h in one process,
+// pipeline/pipeline_runner.h over stages): its sampler, what it generated,
+// its KV block table and how many positions are cached; and the rules both
+// loops share for admitting a request and for ending it.
+#pragma once
+
+#include "engine/generate.h"
+#include "engine/kv_cache.h"
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace tdpipe {
+
+struct Sequence {
+  std::uint64_t id;
+  Request request;
+  Sampler sampler;
+  Completion completion;
+  std::vector<int> table;  // KV blocks
+  int cached = 0;          // positions whose keys and values are in the cache
+  bool done = false;
+  bool in_flight = false;  // in a pipeline's micro-batch
+
+  Sequence(std::uint64_t id, Request request)
+      : id(id), request(std::move(request)), sampler(this->request.sampling) {}
+
+  // Everything fed so far or to feed: the prompt, then generated tokens
+  // (all of them again after a preemption).
+  int length() const { return int(request.prompt.size() + completion.tokens.size()); }
+  int token_at(int pos) const {
+    int p = int(request.prompt.size());
+    return pos < p ? request.prompt[pos] : completion.tokens[pos - p];
+  }
+
+  // Samples the next token from the logits of the sequence's last position
+  // and decides whether it is done (as generate() does).
+  void take_next(std::span<const float> logits, const ModelConfig& config);
+};
+
+// Throws std::invalid_argument for a request the model cannot take or
+// that could never fit a cache of `blocks` blocks.
+void check_admissible(std::uint64_t id, const Request& request, const ModelConfig& config, int blocks);
+
+}  // namespace tdpipe
