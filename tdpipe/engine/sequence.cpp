@@ -21,7 +21,8 @@ void Sequence::take_next(std::span<const float> logits, const ModelConfig& confi
   }
 }
 
-void check_admissible(std::uint64_t id, const Request& request, const ModelConfig& config, int blocks) {
+void check_admissible(std::uint64_t id, const Request& request, const ModelConfig& config,
+                      int blocks) {
   validate(request, config);
   int longest = std::min<int>(config.seq_len, int(request.prompt.size()) + request.max_tokens);
   if (blocks_for(longest) > blocks)

@@ -43,6 +43,7 @@ struct Sequence {
 
 // Throws std::invalid_argument for a request the model cannot take or
 // that could never fit a cache of `blocks` blocks.
-void check_admissible(std::uint64_t id, const Request& request, const ModelConfig& config, int blocks);
+void check_admissible(std::uint64_t id, const Request& request, const ModelConfig& config,
+                      int blocks);
 
 }  // namespace tdpipe

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// tdpipe-bench: single-stage decode throughput of the batched engine,
+// beside the reference decoder's in the same run.
+//   tdpipe-bench --model FILE [--batches 1,32] [--steps 32] [--context 32] [--rounds 3]
+// For each batch size B, B sequences are prefilled with `context` tokens
+// (not timed), then `steps` decode steps each feed one token per sequence;
+// tokens/s = B * steps / seconds, the median of `rounds`. The reference
+// decodes one sequence the same way. OMP_NUM_THREADS sets the engine's
+// threads.
+#include "engine/reference.h"
+#include "engine/stage_model.h"
+#include "model/llama2c.h"
+#include "tools/options.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double engine_rate(const tdpipe::Weights& w, int batch, int context, int steps) {
+  const auto& c = w.config;
+  tdpipe::StageModel engine(w, 0, c.n_layers, batch * tdpipe::blocks_for(context + steps));
+  std::vector<std::vector<int>> tables(batch);
+  std::vector<tdpipe::Chunk> prefill;
+  std::vector<int> tokens;
+  for (int b = 0; b < batch; ++b) {
+    engine.cache().reserve(tables[b], context + steps);
+    prefill.push_back({&tables[b], 0, context});
+    for (int t = 0; t < context; ++t) tokens.push_back((b * 31 + t * 7) % c.vocab_size);
+  }
+  std::vector<float> x;
+  engine.embed(tokens, x);
+  engine.forward(prefill, x);
+  auto start = Clock::now();
+  for (int s = 0; s < steps; ++s) {
+    std::vector<tdpipe::Chunk> decode;
+    std::vector<int> next;
+    for (int b = 0; b < batch; ++b) {
+      decode.push_back({&tables[b], context + s, 1});
+      next.push_back((b + s) % c.vocab_size);
+    }
+    engine.embed(next, x);
+    engine.forward(decode, x);
+    engine.logits(decode, x);
+  }
+  return batch * steps / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double reference_rate(const tdpipe::Weights& w, int context, int steps) {
+  tdpipe::ReferenceModel model(w);
+  for (int t = 0; t < context; ++t) model.forward((t * 7) % w.config.vocab_size, t);
+  auto start = Clock::now();
+  for (int s = 0; s < steps; ++s) model.forward(s % w.config.vocab_size, context + s);
+  return steps / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    tdpipe::Options o(argc, argv, {});
+    tdpipe::Weights w = tdpipe::load_llama2c(o.text("model"));
+    std::vector<int> batches = o.has("batches") ? o.ids("batches") : std::vector<int>{1, 32};
+    int steps = int(o.number("steps", 32, 1, 1 << 16));
+    int context = int(o.number("context", 32, 1, 1 << 16));
+    int rounds = int(o.number("rounds", 3, 1, 100));
+    if (context + steps > w.config.seq_len)
+      throw std::invalid_argument("--context + --steps exceed the model's sequence length");
+    std::printf("model %s: %llu parameters, dim %d, %d layers; %d threads; context %d, %d steps, "
+                "median of %d\n",
+                o.text("model").c_str(), static_cast<unsigned long long>(w.config.parameters()),
+                w.config.dim, w.config.n_layers, omp_get_max_threads(), context, steps, rounds);
+    std::vector<double> ref;
+    for (int r = 0; r < rounds; ++r) ref.push_back(reference_rate(w, context, steps));
+    double baseline = median(ref);
+    std::printf("%-28s %12.1f tokens/s\n", "reference, 1 sequence", baseline);
+    for (int b : batches) {
+      if (b < 1) throw std::invalid_argument("--batches: sizes must be positive");
+      std::vector<double> rates;
+      for (int r = 0; r < rounds; ++r) rates.push_back(engine_rate(w, b, context, steps));
+      double rate = median(rates);
+      std::printf("engine, batch %-14d %12.1f tokens/s  (%.2fx the reference)\n", b, rate, rate / baseline);
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tdpipe-bench: %s\n", e.what());
+    return 1;
+  }
+}
