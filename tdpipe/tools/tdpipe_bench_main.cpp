@@ -78,10 +78,11 @@ int main(int argc, char** argv) {
     int rounds = int(o.number("rounds", 3, 1, 100));
     if (context + steps > w.config.seq_len)
       throw std::invalid_argument("--context + --steps exceed the model's sequence length");
-    std::printf("model %s: %llu parameters, dim %d, %d layers; %d threads; context %d, %d steps, "
-                "median of %d\n",
-                o.text("model").c_str(), static_cast<unsigned long long>(w.config.parameters()),
-                w.config.dim, w.config.n_layers, omp_get_max_threads(), context, steps, rounds);
+    std::printf(
+        "model %s: %llu parameters, dim %d, %d layers; %d threads; context %d, %d steps, "
+        "median of %d\n",
+        o.text("model").c_str(), static_cast<unsigned long long>(w.config.parameters()),
+        w.config.dim, w.config.n_layers, omp_get_max_threads(), context, steps, rounds);
     std::vector<double> ref;
     for (int r = 0; r < rounds; ++r) ref.push_back(reference_rate(w, context, steps));
     double baseline = median(ref);
@@ -91,7 +92,8 @@ int main(int argc, char** argv) {
       std::vector<double> rates;
       for (int r = 0; r < rounds; ++r) rates.push_back(engine_rate(w, b, context, steps));
       double rate = median(rates);
-      std::printf("engine, batch %-14d %12.1f tokens/s  (%.2fx the reference)\n", b, rate, rate / baseline);
+      std::printf("engine, batch %-14d %12.1f tokens/s  (%.2fx the reference)\n", b, rate,
+                  rate / baseline);
     }
     return 0;
   } catch (const std::exception& e) {

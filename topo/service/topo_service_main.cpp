@@ -25,6 +25,7 @@
 
 #include <mpi.h>
 #include <sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -96,13 +97,20 @@ void stop_on_signals() {
 int queue_command(const Args& a) {
   auto listen = converge::rpc::Endpoint::parse(a.get("listen"));
   JobQueue queue(std::chrono::seconds(std::stoul(a.get("lease-seconds", "300"))));
+  // SIGTERM and SIGINT blocked before the server's threads start (they
+  // inherit the mask), then awaited here.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   converge::rpc::Server server;
   serve_queue(server, queue);
-  stop_on_signals();
   server.start(listen.host, listen.port);
   std::fprintf(stderr, "topo-service: queue listening on %s:%u\n", listen.host.c_str(),
                server.port());
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int received = 0;
+  sigwait(&signals, &received);
   server.stop();
   return 0;
 }
