@@ -403,58 +403,20 @@ class Dataset {
 
 // ---- Sources that read files ----------------------------------------------
 
-namespace detail {
-
-// The bytes of the lines (with their '\n') that start in this rank's
-// balanced byte range of the file: a line belongs to the rank whose range
-// holds its first byte; the byte before the range says whether a line
-// starts right at its beginning, and the last line may run past its end.
-struct OwnLines {
-  Bytes bytes;
-  std::size_t begin = 0;  // the first of them in `bytes`; they run to its end
-  std::size_t size() const { return bytes.size() - begin; }
-  const char* data() const { return bytes.data() + begin; }
-};
-
-inline OwnLines read_own_lines(Context& ctx, const std::string& path) {
-  SharedFile file(ctx.comm(), path, SharedFile::Mode::read);
-  auto bounds = balanced_bounds(file.size(), ctx.size());
-  std::uint64_t begin = bounds[ctx.rank()], end = bounds[ctx.rank() + 1];
-  if (begin == end) return {};
-  std::uint64_t from = begin == 0 ? 0 : begin - 1;
-  OwnLines own{file.read_at(from, end - from), 0};
-  Bytes& bytes = own.bytes;
-  if (begin > 0) {
-    // memchr: std::find compares byte by byte. None: no line starts here.
-    const void* nl = std::memchr(bytes.data(), '\n', bytes.size());
-    own.begin = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - bytes.data()) + 1
-                   : bytes.size();
-  }
-  constexpr std::uint64_t kChunk = 1 << 16;
-  for (std::uint64_t next = end; own.begin < bytes.size() && bytes.back() != '\n'; next += kChunk) {
-    auto more = file.read_at(next, kChunk);
-    if (more.empty()) break;
-    const void* nl = std::memchr(more.data(), '\n', more.size());
-    auto stop = nl ? static_cast<const char*>(nl) + 1 : more.data() + more.size();
-    bytes.insert(bytes.end(), static_cast<const char*>(more.data()), stop);
-  }
-  own.begin = std::min(own.begin, bytes.size());
-  return own;
-}
-
-}  // namespace detail
-
 template <typename T>
 Dataset<T> Dataset<T>::read_text(Context& ctx,
                                  const std::string& path) requires std::is_same_v<T, std::string> {
-  detail::OwnLines text = detail::read_own_lines(ctx, path);
+  // The chunks hold whole lines, so splitting each gives the lines in order.
   std::vector<T> lines;
-  for (std::size_t at = 0; at < text.size();) {
-    const void* nl = std::memchr(text.data() + at, '\n', text.size() - at);
-    std::size_t end =
-        nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
-    lines.emplace_back(text.data() + at, end - at);
-    at = end + 1;
+  Dataset chunks = read_text_chunks(ctx, path);
+  for (const std::string& text : chunks.local()) {
+    for (std::size_t at = 0; at < text.size();) {
+      const void* nl = std::memchr(text.data() + at, '\n', text.size() - at);
+      std::size_t end =
+          nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
+      lines.emplace_back(text.data() + at, end - at);
+      at = end + 1;
+    }
   }
   return Dataset(ctx, std::move(lines));
 }
