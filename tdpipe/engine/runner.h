@@ -1,58 +1,61 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// A single-process serving loop over the batched engine (continuous
-// batching, the way vLLM runs one engine): every step decodes one token for
-// each running sequence and prefills waiting ones while the KV cache has
-// blocks and the step's token budget allows. When a running sequence needs
-// a block and none is free, the most recently admitted one is preempted by
-// recomputation: its blocks are released and it waits, first in line, to
-// prefill its prompt and what it has generated so far again. Its sampler
-// keeps its state, so a preempted request produces exactly what it would
-// have; no request is ever dropped.
+// A single-process serving loop over the batched engine: a scheduler
+// (sched/scheduler.h, any policy) plans each batch, the engine runs it
+// over every layer and samples. With the cache short of blocks, sequences
+// are preempted by recomputation; their samplers keep their state, so a
+// preempted request produces exactly what it would have. No request is
+// ever dropped.
 #pragma once
 
 #include "engine/generate.h"
-#include "engine/sequence.h"
+#include "engine/measured_cost.h"
+#include "engine/request_table.h"
 #include "engine/stage_model.h"
+#include "sched/scheduler.h"
 
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
-#include <vector>
+#include <string>
 
 namespace tdpipe {
 
 struct RunnerOptions {
   int kv_blocks = 256;
-  int step_tokens = 512;  // most tokens in one step (prefill chunks and decodes)
+  int step_tokens = 512;  // most tokens in one micro-batch
+  std::string scheduler = "continuous";
+  int max_batch_seqs = 256;
+  int chunk_tokens = 64;     // chunked prefill's budget per micro-batch
+  double kv_fraction = 0.9;  // TD-Pipe's projected KV usage limit
+  // Predicted output tokens of a request, for TD-Pipe's KV projection
+  // (none: it projects each request's max_tokens).
+  std::function<int(const Request&)> predict_output;
 };
 
-struct RunnerStats {
-  std::uint64_t steps = 0, prefill_tokens = 0, decode_tokens = 0, preemptions = 0;
-};
+// The scheduler's settings for `stages` stages under these options.
+SchedulerConfig scheduler_config(const RunnerOptions& options, int stages, const StageCost* cost);
 
 class Runner {
  public:
   Runner(const Weights& weights, RunnerOptions options);
 
   // Throws std::invalid_argument for a request the model cannot take
-  // (generate.h's validate) or that could never fit the KV cache.
+  // (generate.h's validate), that could never fit the KV cache, or whose
+  // id was already submitted.
   void submit(std::uint64_t id, const Request& request);
   // Runs until every submitted request is finished.
   std::map<std::uint64_t, Completion> run();
-  const RunnerStats& stats() const { return stats_; }
+  const SchedulerStats& stats() const { return scheduler_->stats(); }
 
  private:
-  void step();
-  void preempt(Sequence& s);
-
   StageModel model_;
-  RunnerOptions options_;
-  std::deque<std::unique_ptr<Sequence>> waiting_;
-  std::vector<std::unique_ptr<Sequence>> running_;  // in admission order
-  std::map<std::uint64_t, Completion> finished_;
-  RunnerStats stats_;
+  MeasuredCost cost_;
+  std::unique_ptr<Scheduler> scheduler_;
+  RequestTable table_;
+  std::function<int(const Request&)> predict_;
+  std::size_t submitted_ = 0;
 };
 
 }  // namespace tdpipe

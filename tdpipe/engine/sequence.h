@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// A request as the serving loops track it (runner.h in one process,
-// pipeline/pipeline_runner.h over stages): its sampler, what it generated,
-// its KV block table and how many positions are cached; and the rules both
-// loops share for admitting a request and for ending it.
+// A request as the engine tracks it beside the scheduler's SeqState
+// (request_table.h): its sampler, what it generated and its KV block
+// table; and the rules for admitting a request and for ending it.
 #pragma once
 
 #include "engine/generate.h"
@@ -21,9 +20,7 @@ struct Sequence {
   Sampler sampler;
   Completion completion;
   std::vector<int> table;  // KV blocks
-  int cached = 0;          // positions whose keys and values are in the cache
   bool done = false;
-  bool in_flight = false;  // in a pipeline's micro-batch
 
   Sequence(std::uint64_t id, Request request)
       : id(id), request(std::move(request)), sampler(this->request.sampling) {}

@@ -4,6 +4,7 @@
 #include "pipeline/plan.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -74,7 +75,9 @@ PipelineRunner::PipelineRunner(const Weights& weights, MPI_Comm comm, RunnerOpti
              options.kv_blocks),
       comm_(comm),
       stages_(size_of(comm)),
-      options_(options) {
+      scheduler_(make_scheduler(options.scheduler, scheduler_config(options, stages_, &cost_))),
+      table_(stage_.cache(), stage_.config()),
+      predict_(std::move(options.predict_output)) {
   if (rank_of(comm) != 0) throw std::logic_error("the pipeline's scheduler runs on rank 0");
 }
 
@@ -90,100 +93,37 @@ void PipelineRunner::stop_stages() {
 }
 
 void PipelineRunner::submit(std::uint64_t id, const Request& request) {
-  check_admissible(id, request, stage_.config(), stage_.cache().total_blocks());
-  waiting_.push_back(std::make_unique<Sequence>(id, request));
+  table_.submit(*scheduler_, id, request, stage_.cache().total_blocks(),
+                predict_ ? predict_(request) : 0);
+  ++submitted_;
 }
 
-bool PipelineRunner::launch() {
-  KvCache& cache = stage_.cache();
-  // Room for the next position of every running sequence not in flight,
-  // preempting the latest admitted ones not in flight while there is not.
-  std::vector<Sequence*> chosen;
-  int budget = options_.step_tokens;
-  for (std::size_t i = 0; i < running_.size() && budget > 0;) {
-    Sequence& s = *running_[i];
-    if (s.in_flight) {
-      ++i;
-      continue;
-    }
-    if (cache.reserve(s.table, s.length())) {
-      chosen.push_back(&s);
-      --budget;
-      ++i;
-      continue;
-    }
-    // The latest admitted sequence that is not in the pipeline.
-    auto victim = std::find_if(running_.rbegin(), running_.rend(), [&](const auto& v) {
-      return !v->in_flight && std::find(chosen.begin(), chosen.end(), v.get()) == chosen.end();
-    });
-    if (victim == running_.rend()) break;  // wait for the pipeline to give blocks back
-    Sequence& v = **victim;
-    cache.release(v.table);
-    v.cached = 0;
-    ++stats_.preemptions;
-    auto it = std::next(victim).base();
-    waiting_.push_front(std::move(*it));
-    running_.erase(it);
-  }
-  while (!waiting_.empty()) {
-    Sequence& s = *waiting_.front();
-    int tokens = s.length();
-    if (tokens > budget && !chosen.empty()) break;
-    if (!cache.reserve(s.table, tokens)) break;
-    budget -= tokens;
-    chosen.push_back(&s);
-    running_.push_back(std::move(waiting_.front()));
-    waiting_.pop_front();
-  }
-  if (chosen.empty()) return false;
-
+void PipelineRunner::launch(Plan plan) {
+  using Clock = std::chrono::steady_clock;
+  RequestTable::Inputs in = table_.prepare(plan);
   MicroBatchHeader header{next_batch_++, {}};
-  std::vector<Chunk> chunks;
-  std::vector<int> tokens;
-  for (Sequence* s : chosen) {
-    int from = s->cached, to = s->length();
-    header.chunks.push_back({std::int32_t(s->id), from, to - from, s->table});
-    chunks.push_back({&s->table, from, to - from});
-    for (int p = from; p < to; ++p) tokens.push_back(s->token_at(p));
-    (from == 0 ? stats_.prefill_tokens : stats_.decode_tokens) += std::uint64_t(to - from);
-    s->cached = to;
-    s->in_flight = true;
-  }
+  for (std::size_t i = 0; i < plan.chunks.size(); ++i)
+    header.chunks.push_back({std::int32_t(plan.chunks[i].seq->id), in.chunks[i].start,
+                             in.chunks[i].count, *in.chunks[i].table});
+  auto start = Clock::now();
   std::vector<float> x;
-  stage_.embed(tokens, x);
-  stage_.forward(chunks, x);
-  ++stats_.steps;
-  in_flight_.push_back({header.id, chosen, {}, MPI_REQUEST_NULL});
+  stage_.embed(in.tokens, x);
+  stage_.forward(in.chunks, x);
   if (stages_ == 1) {
-    std::vector<float> logits = stage_.logits(chunks, x);
-    InFlight batch = std::move(in_flight_.back());
-    in_flight_.pop_back();
-    complete(batch, logits.data());
-    return true;
+    std::vector<float> logits = stage_.logits(in.chunks, x);
+    cost_.record(plan.shape(), std::chrono::duration<double>(Clock::now() - start).count());
+    complete(plan, logits.data());
+    return;
   }
+  cost_.record(plan.shape(), std::chrono::duration<double>(Clock::now() - start).count());
+  in_flight_.push_back({header.id, std::move(plan), pack(header, x), MPI_REQUEST_NULL});
   InFlight& batch = in_flight_.back();
-  batch.message = pack(header, x);
   MPI_Isend(batch.message.data(), int(batch.message.size()), MPI_BYTE, 1, kBatchTag, comm_,
             &batch.send);
-  return true;
 }
 
-void PipelineRunner::complete(InFlight& batch, const float* logits) {
-  const ModelConfig& c = stage_.config();
-  for (std::size_t i = 0; i < batch.sequences.size(); ++i) {
-    Sequence& s = *batch.sequences[i];
-    s.in_flight = false;
-    s.take_next(std::span<const float>(logits + i * std::size_t(c.vocab_size), c.vocab_size), c);
-  }
-  for (std::size_t i = 0; i < running_.size();) {
-    if (!running_[i]->done) {
-      ++i;
-      continue;
-    }
-    stage_.cache().release(running_[i]->table);
-    finished_[running_[i]->id] = std::move(running_[i]->completion);
-    running_.erase(running_.begin() + long(i));
-  }
+void PipelineRunner::complete(const Plan& plan, const float* logits) {
+  table_.finish(scheduler_->complete(plan, table_.sample(plan, logits)));
 }
 
 void PipelineRunner::receive_one() {
@@ -198,19 +138,25 @@ void PipelineRunner::receive_one() {
   std::memcpy(logits.data(), bytes.data() + 4, logits.size() * 4);
   InFlight batch = std::move(*it);
   in_flight_.erase(it);
-  complete(batch, logits.data());
+  complete(batch.plan, logits.data());
 }
 
 std::map<std::uint64_t, Completion> PipelineRunner::run() {
-  while (!waiting_.empty() || !running_.empty() || !in_flight_.empty()) {
-    while (int(in_flight_.size()) < stages_ && launch()) {
+  while (!scheduler_->idle()) {
+    while (int(in_flight_.size()) < stages_) {
+      std::optional<Plan> plan = scheduler_->next();
+      if (!plan) break;
+      launch(std::move(*plan));
     }
     if (!in_flight_.empty())
       receive_one();
-    else if (!waiting_.empty() || !running_.empty())
-      throw std::logic_error("nothing in flight and nothing can start");
+    else if (!scheduler_->idle() && scheduler_->in_flight() == 0)
+      throw std::logic_error("the scheduler has work but planned none");
   }
-  return std::move(finished_);
+  auto done = table_.take_finished();
+  if (done.size() != submitted_) throw std::logic_error("a request was lost");
+  submitted_ = 0;
+  return done;
 }
 
 }  // namespace tdpipe

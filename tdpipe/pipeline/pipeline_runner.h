@@ -2,22 +2,22 @@
 //
 // Pipeline parallelism: the model's layers split over the P ranks of an
 // MPI communicator (plan.h), each rank one stage with the KV cache of its
-// layers. Rank 0 is stage 0 and the scheduler: it forms micro-batches from
-// sequences that are not already in the pipeline, runs its layers on them
-// and sends the activations on; the last stage sends the logits of each
-// chunk's last token back to rank 0, which samples. Up to P micro-batches
-// are in flight, so every stage has work. Batching and preemption follow
-// runner.h (continuous batching; preemption by recomputation, never of a
-// sequence in flight); the KV blocks are allocated on rank 0 and travel in
-// the micro-batch headers, every stage keeping its layers in the same
-// blocks.
+// layers. Rank 0 is stage 0 and runs the scheduler (sched/scheduler.h,
+// any policy): whenever fewer than P micro-batches are in flight it asks
+// for the next one, runs its layers on it and sends the activations on;
+// the last stage sends the logits of each chunk's last token back to rank
+// 0, which samples and reports the micro-batch to the scheduler. The KV
+// blocks are allocated on rank 0 and travel in the micro-batch headers,
+// every stage keeping its layers in the same blocks.
 #pragma once
 
 #include "engine/generate.h"
+#include "engine/measured_cost.h"
+#include "engine/request_table.h"
 #include "engine/runner.h"
-#include "engine/sequence.h"
 #include "engine/stage_model.h"
 #include "pipeline/micro_batch.h"
+#include "sched/scheduler.h"
 
 #include <mpi.h>
 
@@ -39,35 +39,36 @@ class PipelineRunner {
   PipelineRunner(const Weights& weights, MPI_Comm comm, RunnerOptions options);
   ~PipelineRunner();  // stops the other stages
 
+  // As Runner::submit.
   void submit(std::uint64_t id, const Request& request);
   std::map<std::uint64_t, Completion> run();
-  const RunnerStats& stats() const { return stats_; }
+  const SchedulerStats& stats() const { return scheduler_->stats(); }
   int stages() const { return stages_; }
 
  private:
   struct InFlight {
     std::int32_t id;
-    std::vector<Sequence*> sequences;  // in chunk order
-    std::vector<char> message;         // kept alive until its send completes
+    Plan plan;
+    std::vector<char> message;  // kept alive until its send completes
     MPI_Request send = MPI_REQUEST_NULL;
   };
 
-  bool launch();  // forms and starts one micro-batch; false if there is nothing to do
-  void complete(InFlight& batch, const float* logits);
+  void launch(Plan plan);
+  void complete(const Plan& plan, const float* logits);
   void receive_one();
   void stop_stages();
 
   StageModel stage_;
   MPI_Comm comm_;
   int stages_;
-  RunnerOptions options_;
-  std::deque<std::unique_ptr<Sequence>> waiting_;
-  std::vector<std::unique_ptr<Sequence>> running_;
+  MeasuredCost cost_;
+  std::unique_ptr<Scheduler> scheduler_;
+  RequestTable table_;
+  std::function<int(const Request&)> predict_;
   std::deque<InFlight> in_flight_;
-  std::map<std::uint64_t, Completion> finished_;
   std::int32_t next_batch_ = 0;
+  std::size_t submitted_ = 0;
   bool stopped_ = false;
-  RunnerStats stats_;
 };
 
 }  // namespace tdpipe

@@ -89,7 +89,10 @@ int main(int argc, char** argv) {
       auto start = std::chrono::steady_clock::now();
       tdpipe::Completion c;
       {
-        tdpipe::PipelineRunner runner(weights, MPI_COMM_WORLD, {blocks, 4096});
+        tdpipe::RunnerOptions options;
+        options.kv_blocks = blocks;
+        options.step_tokens = 4096;
+        tdpipe::PipelineRunner runner(weights, MPI_COMM_WORLD, options);
         runner.submit(0, r);
         c = runner.run().at(0);
       }
