@@ -42,8 +42,8 @@ class VllmPipelineScheduler : public Scheduler {
  private:
   void plan_engine(Plan& plan, int engine);
 
-  std::vector<bool> busy_;        // the engine's batch is in flight
-  std::vector<int> unfinished_;   // requests per engine
+  std::vector<bool> busy_;       // the engine's batch is in flight
+  std::vector<int> unfinished_;  // requests per engine
   int turn_ = 0;
 };
 
@@ -65,18 +65,25 @@ class ChunkedPrefillScheduler : public Scheduler {
 //    the KV usage projected from their predicted output lengths stays under
 //    kv_fraction of the blocks at every checkpoint (kCheckpoints decode
 //    steps ahead), and switches to decode when the next one would not fit.
-//  - Inter-batch work stealing: a decode micro-batch takes ceil(R / P) of
-//    the R running sequences from those not in flight, so as sequences
-//    finish, the ones a shrunken batch leaves behind fill the next one and
-//    all in-flight micro-batches stay equal.
-//  - Intensity-based switching: decode switches to prefill when the tokens
-//    per second of the decode micro-batches fall below those a prefill
-//    phase of the admissible requests would achieve, counting the pipeline
-//    bubble (P - 1 stage times of each kind) that the switch costs.
+//  - Inter-batch work stealing: a decode micro-batch takes at most
+//    ceil(R / P) of the R running sequences, and at most a P-th of their
+//    work (a sequence weighs its context plus the context worth a token's
+//    fixed work, from the cost model), from those not in flight, those back
+//    the longest first. As sequences finish, the ones a shrunken batch
+//    leaves behind fill the next one, so all in-flight micro-batches stay
+//    equal in size and in cost.
+//  - Intensity-based switching: decode switches to prefill when the
+//    intensity of the decode micro-batches (tokens per stage-second, from
+//    the cost model) falls below what a prefill phase would achieve: the
+//    intensity of the batch refilled with the admissible requests, net of
+//    the pipeline bubble the switch costs (P - 1 stage times of a decode
+//    and of a prefill micro-batch) spread over a decode phase as long as
+//    the current one has been. Short phases are not worth a bubble;
+//    long ones with a shrunken batch are.
 class TdpipeScheduler : public Scheduler {
  public:
   // Decode steps ahead at which the projection is checked.
-  static constexpr std::array<int, 15> kCheckpoints{0,   16,  32,  64,   128,  192,  256, 384,
+  static constexpr std::array<int, 15> kCheckpoints{0,   16,  32,   64,   128,  192,  256, 384,
                                                     512, 768, 1024, 1536, 2048, 3072, 4096};
   using Usage = std::array<double, kCheckpoints.size()>;
 
@@ -95,12 +102,13 @@ class TdpipeScheduler : public Scheduler {
 
  private:
   bool fits(const Usage& usage, const SeqState& s) const;
-  void add(Usage& usage, const SeqState& s) const;
+  void add_projection(Usage& usage, const SeqState& s) const;
   bool should_switch_to_prefill() const;
   void plan_prefill(Plan& plan);
   void plan_decode(Plan& plan);
 
   bool prefill_phase_ = true;
+  double decode_time_ = 0;  // stage-seconds of this decode phase's micro-batches
 };
 
 }  // namespace tdpipe

@@ -58,10 +58,10 @@ void Scheduler::add(const SeqState& request) {
   s->running = s->in_flight = false;
   s->pool = pool_for(*s);
   if (blocks_for(s->limit) > pool_blocks(s->pool))
-    throw std::invalid_argument("request " + std::to_string(s->id) + " may need " +
-                                std::to_string(blocks_for(s->limit)) + " KV blocks, " +
-                                (free_.size() > 1 ? "a virtual engine's share has " : "the cache has ") +
-                                std::to_string(pool_blocks(s->pool)));
+    throw std::invalid_argument(
+        "request " + std::to_string(s->id) + " may need " + std::to_string(blocks_for(s->limit)) +
+        " KV blocks, " + (free_.size() > 1 ? "a virtual engine's share has " : "the cache has ") +
+        std::to_string(pool_blocks(s->pool)));
   on_add(*s);
   waiting_.push_back(std::move(s));
 }
@@ -90,12 +90,14 @@ std::vector<std::uint64_t> Scheduler::complete(const Plan& plan,
   if (finished.size() != plan.chunks.size())
     throw std::logic_error("complete(): one finished flag per chunk");
   --in_flight_;
+  ++completed_;
   std::vector<SeqState*> ended;
   for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
     const PlannedChunk& c = plan.chunks[i];
     SeqState& s = *c.seq;
     bool samples = c.samples();
     s.in_flight = false;
+    s.returned = completed_;
     if (!samples) continue;
     if (finished[i])
       ended.push_back(&s);
@@ -108,8 +110,8 @@ std::vector<std::uint64_t> Scheduler::complete(const Plan& plan,
     ids.push_back(s->id);
     free_[std::size_t(s->pool)] += s->blocks;
     on_finish(*s);
-    auto it = std::find_if(running_.begin(), running_.end(),
-                           [&](const auto& r) { return r.get() == s; });
+    auto it =
+        std::find_if(running_.begin(), running_.end(), [&](const auto& r) { return r.get() == s; });
     if (it == running_.end()) throw std::logic_error("a finished sequence was not running");
     running_.erase(it);
   }

@@ -34,11 +34,11 @@ namespace tdpipe {
 
 struct SchedulerConfig {
   int stages = 1;
-  int kv_blocks = 0;             // the whole KV cache, in blocks of 16 positions
-  int max_batch_tokens = 4096;   // most tokens in one micro-batch
-  int max_batch_seqs = 256;      // most sequences in one micro-batch
-  int chunk_tokens = 512;        // chunked prefill's token budget per micro-batch
-  double kv_fraction = 0.9;      // TD-Pipe: projected KV usage admitted in a prefill phase
+  int kv_blocks = 0;                // the whole KV cache, in blocks of 16 positions
+  int max_batch_tokens = 4096;      // most tokens in one micro-batch
+  int max_batch_seqs = 256;         // most sequences in one micro-batch
+  int chunk_tokens = 512;           // chunked prefill's token budget per micro-batch
+  double kv_fraction = 0.9;         // TD-Pipe: projected KV usage admitted in a prefill phase
   const StageCost* cost = nullptr;  // TD-Pipe's switching rule weighs phases with it
 };
 
@@ -143,7 +143,7 @@ class Scheduler {
   void add_chunk(Plan& plan, SeqState& s, int count);
 
   int in_flight_ = 0;
-  std::uint64_t next_admission_ = 0;
+  std::uint64_t next_admission_ = 0, completed_ = 0;
   std::vector<std::uint64_t> preempted_;  // not yet told to the executor
 };
 

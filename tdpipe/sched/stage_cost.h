@@ -10,9 +10,9 @@
 namespace tdpipe {
 
 struct BatchShape {
-  int prefill_tokens = 0;    // prompt tokens prefilled (packed)
-  int decode_tokens = 0;     // sequences decoding one token each
-  double decode_context = 0; // mean positions a decode token attends to
+  int prefill_tokens = 0;     // prompt tokens prefilled (packed)
+  int decode_tokens = 0;      // sequences decoding one token each
+  double decode_context = 0;  // mean positions a decode token attends to
 };
 
 class StageCost {

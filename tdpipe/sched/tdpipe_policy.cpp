@@ -19,11 +19,11 @@ int TdpipeScheduler::projected_blocks(const SeqState& s, int steps) {
 
 TdpipeScheduler::Usage TdpipeScheduler::projected_usage() const {
   Usage usage{};
-  for (const auto& s : running_) add(usage, *s);
+  for (const auto& s : running_) add_projection(usage, *s);
   return usage;
 }
 
-void TdpipeScheduler::add(Usage& usage, const SeqState& s) const {
+void TdpipeScheduler::add_projection(Usage& usage, const SeqState& s) const {
   for (std::size_t k = 0; k < kCheckpoints.size(); ++k)
     usage[k] += projected_blocks(s, kCheckpoints[k]);
 }
@@ -49,8 +49,11 @@ void TdpipeScheduler::plan(Plan& plan) {
       return;
     }
     prefill_phase_ = false;  // the projection is full, or nothing waits
+    decode_time_ = 0;
   }
   plan_decode(plan);
+  if (config_.cost != nullptr && !plan.chunks.empty())
+    decode_time_ += config_.cost->seconds(plan.shape());
 }
 
 void TdpipeScheduler::plan_prefill(Plan& plan) {
@@ -63,7 +66,7 @@ void TdpipeScheduler::plan_prefill(Plan& plan) {
     // With nothing running, the first is admitted whatever its projection.
     if (!fits(usage, s) && !running_.empty()) break;
     if (!admit(plan, 0)) break;
-    add(usage, s);
+    add_projection(usage, s);
     budget -= need;
     ++seqs;
   }
@@ -71,13 +74,39 @@ void TdpipeScheduler::plan_prefill(Plan& plan) {
 
 void TdpipeScheduler::plan_decode(Plan& plan) {
   const int stages = config_.stages;
-  const int target =
-      std::min(config_.max_batch_seqs, (int(running_.size()) + stages - 1) / stages);
+  const int target = std::min(config_.max_batch_seqs, (int(running_.size()) + stages - 1) / stages);
+  // The ready sequences, those back the longest first.
+  std::vector<SeqState*> ready;
+  for (SeqState* s : running_list())
+    if (!s->in_flight && s->prefilled()) ready.push_back(s);
+  std::stable_sort(ready.begin(), ready.end(),
+                   [](const SeqState* a, const SeqState* b) { return a->returned < b->returned; });
+  // A decode token's work grows with the context it attends to: weigh each
+  // sequence as its length plus the context worth a token's fixed work, and
+  // give each micro-batch a P-th of the running sequences' weight too.
+  double offset = 0, share = 1e300;
+  if (config_.cost != nullptr && !running_.empty()) {
+    double context = 0;
+    for (const auto& s : running_) context += s->length();
+    context /= double(running_.size());
+    const StageCost& cost = *config_.cost;
+    const double at = cost.seconds({0, target, context}),
+                 twice = cost.seconds({0, target, 2 * context});
+    const double per_position = (twice - at) / (double(target) * context);
+    if (per_position > 0) {
+      offset = std::max(0.0, at / target / per_position - context);
+      share = (context + offset) * double(running_.size()) / stages;
+    }
+  }
   int seqs = 0;
-  for (SeqState* s : running_list()) {
-    if (seqs >= target) break;
-    if (!s->running || s->in_flight || !s->prefilled()) continue;
-    if (add_decode(plan, *s)) ++seqs;
+  double weight = 0;
+  for (SeqState* s : ready) {
+    if (seqs >= target || weight >= share) break;
+    if (!s->running || s->in_flight) continue;  // preempted to make room
+    if (add_decode(plan, *s)) {
+      ++seqs;
+      weight += s->length() + offset;
+    }
   }
 }
 
@@ -91,7 +120,7 @@ bool TdpipeScheduler::should_switch_to_prefill() const {
   std::size_t admissible = 0;
   for (const auto& w : waiting_) {
     if (admissible >= room || !fits(usage, *w)) break;
-    add(usage, *w);
+    add_projection(usage, *w);
     tokens += w->length();
     ++admissible;
   }
@@ -101,25 +130,26 @@ bool TdpipeScheduler::should_switch_to_prefill() const {
     return tokens >= long(config_.max_batch_tokens) * stages;
   const StageCost& cost = *config_.cost;
 
-  // Decode: ceil(R / P) sequences per micro-batch, one micro-batch per stage time.
+  // Decode intensity: tokens per stage-second of micro-batches of
+  // ceil(R / P) sequences, now and after a prefill phase refilled them.
   double context = 0;
   for (const auto& s : running_) context += s->length();
   context /= double(running_.size());
-  const int batch =
-      std::min(config_.max_batch_seqs, (int(running_.size()) + stages - 1) / stages);
-  const double decode_time = cost.seconds({0, batch, context});
-  const double decode_rate = batch / decode_time;
-
-  // Prefill of the admissible tokens in full micro-batches, plus the bubble.
-  const long per_batch = config_.max_batch_tokens;
-  const long full = tokens / per_batch;
-  const int rest = int(tokens % per_batch);
-  const double full_time = full > 0 ? cost.seconds({int(per_batch), 0, 0}) : 0;
-  const double rest_time = rest > 0 ? cost.seconds({rest, 0, 0}) : 0;
-  const double prefill_time = double(full) * full_time + rest_time;
-  const double bubble = (stages - 1) * (decode_time + (full > 0 ? full_time : rest_time));
-  const double prefill_rate = double(tokens) / (prefill_time + bubble);
-  return decode_rate < prefill_rate;
+  auto decode_batch = [&](std::size_t sequences) {
+    return std::min(config_.max_batch_seqs, int((sequences + std::size_t(stages) - 1) / stages));
+  };
+  auto intensity = [&](int batch) { return batch / cost.seconds({0, batch, context}); };
+  const int now = decode_batch(running_.size());
+  const int refilled = decode_batch(running_.size() + admissible);
+  // The bubble a switch costs: the pipeline drains a decode micro-batch
+  // and fills with a prefill one, and back.
+  const int prefill_batch = int(std::min<long>(tokens, config_.max_batch_tokens));
+  const double bubble =
+      (stages - 1) * (cost.seconds({0, now, context}) + cost.seconds({prefill_batch, 0, 0}));
+  // A prefill phase achieves the refilled intensity, net of the bubble
+  // spread over a decode phase as long as this one has been.
+  const double net = intensity(refilled) * decode_time_ / (decode_time_ + bubble);
+  return intensity(now) < net;
 }
 
 }  // namespace tdpipe
