@@ -18,7 +18,7 @@ packages=(
   libpmix-dev libhwloc-dev hwloc
   openmpi-bin libopenmpi-dev
   nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev
-  libfuse3-dev fuse3 zlib1g-dev libxxhash-dev libfftw3-dev libtbb-dev
+  libfuse3-dev fuse3 zlib1g-dev libxxhash-dev libfftw3-dev libtbb-dev libcpp-httplib-dev
 )
 
 die() { echo "deps: $*" >&2; exit 1; }

@@ -53,8 +53,10 @@ std::vector<bool> RequestTable::sample(const Plan& plan, const float* logits) {
   for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
     if (!plan.chunks[i].samples()) continue;
     Sequence& s = sequences_.at(plan.chunks[i].seq->id);
+    const std::size_t before = s.completion.tokens.size();
     s.take_next(std::span<const float>(logits + i * vocab, vocab), config_);
     ended[i] = s.done;
+    if (on_token && s.completion.tokens.size() > before) on_token(s.id, s.completion.tokens.back());
   }
   return ended;
 }
@@ -64,7 +66,10 @@ void RequestTable::finish(const std::vector<std::uint64_t>& ids) {
     auto it = sequences_.find(id);
     if (it == sequences_.end()) throw std::logic_error("an unknown sequence finished");
     cache_.release(it->second.table);
-    finished_[id] = std::move(it->second.completion);
+    if (on_finished)
+      on_finished(id, std::move(it->second.completion));
+    else
+      finished_[id] = std::move(it->second.completion);
     sequences_.erase(it);
   }
 }

@@ -13,6 +13,7 @@
 #include "sched/scheduler.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -48,6 +49,11 @@ class RequestTable {
 
   std::map<std::uint64_t, Completion> take_finished() { return std::move(finished_); }
   std::size_t size() const { return sequences_.size(); }
+
+  // Told of each token as it is generated, and of each completion as its
+  // sequence ends (then it is not kept for take_finished()).
+  std::function<void(std::uint64_t id, int token)> on_token;
+  std::function<void(std::uint64_t id, Completion&& completion)> on_finished;
 
  private:
   KvCache& cache_;

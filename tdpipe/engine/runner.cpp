@@ -30,19 +30,24 @@ void Runner::submit(std::uint64_t id, const Request& request) {
   ++submitted_;
 }
 
-std::map<std::uint64_t, Completion> Runner::run() {
+bool Runner::step() {
   using Clock = std::chrono::steady_clock;
-  while (!scheduler_->idle()) {
-    std::optional<Plan> plan = scheduler_->next();
-    if (!plan) throw std::logic_error("the scheduler has work but planned none");
-    RequestTable::Inputs in = table_.prepare(*plan);
-    auto start = Clock::now();
-    std::vector<float> x;
-    model_.embed(in.tokens, x);
-    model_.forward(in.chunks, x);
-    std::vector<float> logits = model_.logits(in.chunks, x);
-    cost_.record(plan->shape(), std::chrono::duration<double>(Clock::now() - start).count());
-    table_.finish(scheduler_->complete(*plan, table_.sample(*plan, logits.data())));
+  if (scheduler_->idle()) return false;
+  std::optional<Plan> plan = scheduler_->next();
+  if (!plan) throw std::logic_error("the scheduler has work but planned none");
+  RequestTable::Inputs in = table_.prepare(*plan);
+  auto start = Clock::now();
+  std::vector<float> x;
+  model_.embed(in.tokens, x);
+  model_.forward(in.chunks, x);
+  std::vector<float> logits = model_.logits(in.chunks, x);
+  cost_.record(plan->shape(), std::chrono::duration<double>(Clock::now() - start).count());
+  table_.finish(scheduler_->complete(*plan, table_.sample(*plan, logits.data())));
+  return true;
+}
+
+std::map<std::uint64_t, Completion> Runner::run() {
+  while (step()) {
   }
   auto done = table_.take_finished();
   if (done.size() != submitted_) throw std::logic_error("a request was lost");

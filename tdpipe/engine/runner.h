@@ -47,6 +47,13 @@ class Runner {
   void submit(std::uint64_t id, const Request& request);
   // Runs until every submitted request is finished.
   std::map<std::uint64_t, Completion> run();
+  // Runs one batch; false if there was nothing to run. Requests may be
+  // submitted between steps; set the table's callbacks to hear of tokens
+  // and completions as they come.
+  bool step();
+  RequestTable& table() { return table_; }
+  const Scheduler& scheduler() const { return *scheduler_; }
+  const KvCache& cache() { return model_.cache(); }
   const SchedulerStats& stats() const { return scheduler_->stats(); }
 
  private:

@@ -92,8 +92,8 @@ double ProfileLayerCost::seconds(const BatchShape& s) const {
   if (s.decode_tokens > 0) {
     // The decodes' attention: their decode time beyond that at no context
     // (extrapolated from the two shortest profiled contexts).
-    t += std::max(0.0, decode_seconds(s.decode_tokens, context_of(s)) -
-                           decode_seconds(s.decode_tokens, 0));
+    t += std::max(
+        0.0, decode_seconds(s.decode_tokens, context_of(s)) - decode_seconds(s.decode_tokens, 0));
   }
   return t;
 }
@@ -114,7 +114,7 @@ double RooflineLayerCost::seconds(const BatchShape& s) const {
   double flops = 2 * shape_.layer_params() * tokens;
   flops += 4 * dim * (s.prefill_tokens * prompt / 2 + s.decode_tokens * context);
   double bytes = 2 * shape_.layer_params() + tokens * kv_bytes;  // weights, new keys and values
-  bytes += s.decode_tokens * context * kv_bytes;                   // cached keys and values read
+  bytes += s.decode_tokens * context * kv_bytes;                 // cached keys and values read
   double t = std::max(flops / gpus_ / (gpu_.flops * fit_.compute),
                       bytes / gpus_ / (gpu_.bandwidth * fit_.memory));
   t += fit_.overhead;

@@ -14,19 +14,19 @@ namespace tdpipe::sim {
 struct LlamaShape {
   std::string name;  // as in the profile: llama2-13b, ...
   int layers, dim, heads, kv_heads, hidden, vocab;
-  double layer_params() const;    // weights of one decoder layer
-  double total_params() const;    // with embedding and classifier
+  double layer_params() const;  // weights of one decoder layer
+  double total_params() const;  // with embedding and classifier
   int kv_dim() const { return dim / heads * kv_heads; }
   double kv_bytes_per_token_layer() const { return 2.0 * kv_dim() * 2; }  // K and V, bf16
 };
 
 struct Gpu {
   std::string name;
-  double flops;          // dense bf16 tensor FLOP/s
-  double bandwidth;      // memory bytes/s
-  double memory;         // bytes
-  double link;           // bytes/s to the next stage's GPU
-  double link_latency;   // seconds per transfer
+  double flops;         // dense bf16 tensor FLOP/s
+  double bandwidth;     // memory bytes/s
+  double memory;        // bytes
+  double link;          // bytes/s to the next stage's GPU
+  double link_latency;  // seconds per transfer
 };
 
 // llama2-13b, llama2-34b (Code Llama 34B's shape), llama2-70b.

@@ -23,9 +23,9 @@ struct SimSetup {
   std::string scheduler = "tdpipe";
   SchedulerConfig config;  // stages, KV blocks, batch limits (cost: stage 0's)
   std::vector<std::shared_ptr<const StageCost>> stage_costs;  // one per stage
-  double transfer_bytes_per_token = 0;  // activations sent to the next stage
-  double link = 1e12, link_latency = 0;  // bytes/s, seconds
-  double predictor_seconds = 0;          // running the length predictor, per request
+  double transfer_bytes_per_token = 0;                        // activations sent to the next stage
+  double link = 1e12, link_latency = 0;                       // bytes/s, seconds
+  double predictor_seconds = 0;  // running the length predictor, per request
   // A request may run to max_tokens (as far as the scheduler knows) within
   // the model's context; it really stops after its output length.
   int max_tokens = 2048, context = 4096;
@@ -39,9 +39,9 @@ struct SimResult {
   double total_throughput() const {
     return makespan > 0 ? (prompt_tokens + output_tokens) / makespan : 0;
   }
-  double busy = 0;             // mean fraction of the makespan the stages computed
+  double busy = 0;               // mean fraction of the makespan the stages computed
   double mean_decode_batch = 0;  // decoding sequences per micro-batch that had any
-  double mean_latency = 0;     // arrival to last token, seconds
+  double mean_latency = 0;       // arrival to last token, seconds
   SchedulerStats stats;
 };
 

@@ -45,8 +45,10 @@ std::vector<SimRequest> sharegpt_like(int count, std::uint64_t seed, double rate
   for (int i = 0; i < count; ++i) {
     SimRequest q;
     q.id = std::uint64_t(i);
-    q.prompt = lognormal(r, shape.prompt_mu, shape.prompt_sigma, shape.min_tokens, shape.max_prompt);
-    q.output = lognormal(r, shape.output_mu, shape.output_sigma, shape.min_tokens, shape.max_output);
+    q.prompt =
+        lognormal(r, shape.prompt_mu, shape.prompt_sigma, shape.min_tokens, shape.max_prompt);
+    q.output =
+        lognormal(r, shape.output_mu, shape.output_sigma, shape.min_tokens, shape.max_output);
     q.output = std::min(q.output, shape.max_total - q.prompt);
     if (rate > 0) clock += -std::log(r.uniform()) / rate;
     q.arrival = clock;

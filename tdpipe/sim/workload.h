@@ -14,9 +14,9 @@ namespace tdpipe::sim {
 
 struct SimRequest {
   std::uint64_t id = 0;
-  int prompt = 0;        // tokens
-  int output = 0;        // tokens it will generate
-  double arrival = 0;    // seconds
+  int prompt = 0;      // tokens
+  int output = 0;      // tokens it will generate
+  double arrival = 0;  // seconds
 };
 
 struct WorkloadShape {

@@ -52,9 +52,9 @@ int main(int argc, char** argv) {
 
     const std::uint64_t seed = std::uint64_t(o.number("seed", 1, 0, 1L << 62));
     std::vector<SimRequest> requests =
-        o.has("workload") ? read_workload(o.text("workload"))
-                          : sharegpt_like(int(o.number("requests", 5000, 1, 10000000)), seed,
-                                          o.real("rate", 0));
+        o.has("workload")
+            ? read_workload(o.text("workload"))
+            : sharegpt_like(int(o.number("requests", 5000, 1, 10000000)), seed, o.real("rate", 0));
     std::vector<int> predicted;
     std::string predictor = o.has("predictor") ? o.text("predictor") : "accuracy";
     double accuracy = o.real("accuracy", 0.8);
@@ -71,11 +71,12 @@ int main(int argc, char** argv) {
     std::string which = o.has("scheduler") ? o.text("scheduler") : "all";
     if (which != "all") schedulers = {which};
 
-    std::printf("%s on %d x %s, %zu requests, cost: %s (roofline fit: compute %.3f, memory %.3f, "
-                "overhead %.0f us)\n",
-                d.model.c_str(), d.gpus, d.gpu.c_str(), requests.size(),
-                d.profile.empty() ? "roofline" : (d.gpu == "h200" ? "profile" : "fitted roofline"),
-                d.fit.compute, d.fit.memory, d.fit.overhead * 1e6);
+    std::printf(
+        "%s on %d x %s, %zu requests, cost: %s (roofline fit: compute %.3f, memory %.3f, "
+        "overhead %.0f us)\n",
+        d.model.c_str(), d.gpus, d.gpu.c_str(), requests.size(),
+        d.profile.empty() ? "roofline" : (d.gpu == "h200" ? "profile" : "fitted roofline"),
+        d.fit.compute, d.fit.memory, d.fit.overhead * 1e6);
     std::printf("%-9s %12s %12s %10s %6s %8s %9s %9s %8s %9s\n", "scheduler", "out tok/s",
                 "total tok/s", "makespan", "busy", "dec.batch", "switches", "preempt", "blocks",
                 "tdpipe/x");
@@ -86,13 +87,14 @@ int main(int argc, char** argv) {
       SimSetup setup = make_setup(dd, name);
       SimResult r = simulate(setup, requests, predicted);
       if (name == "tdpipe") tdpipe_rate = r.output_throughput();
-      std::printf("%-9s %12.1f %12.1f %9.1fs %6.3f %8.1f %9llu %9llu %8d %9s\n", name.c_str(),
-                  r.output_throughput(), r.total_throughput(), r.makespan, r.busy,
-                  r.mean_decode_batch, (unsigned long long)r.stats.phase_switches,
-                  (unsigned long long)r.stats.preemptions, setup.config.kv_blocks,
-                  tdpipe_rate > 0 ? (std::to_string(tdpipe_rate / r.output_throughput())
-                                         .substr(0, 5) + "x").c_str()
-                                  : "-");
+      std::printf(
+          "%-9s %12.1f %12.1f %9.1fs %6.3f %8.1f %9llu %9llu %8d %9s\n", name.c_str(),
+          r.output_throughput(), r.total_throughput(), r.makespan, r.busy, r.mean_decode_batch,
+          (unsigned long long)r.stats.phase_switches, (unsigned long long)r.stats.preemptions,
+          setup.config.kv_blocks,
+          tdpipe_rate > 0
+              ? (std::to_string(tdpipe_rate / r.output_throughput()).substr(0, 5) + "x").c_str()
+              : "-");
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tdpipe-sim: %s\n", e.what());

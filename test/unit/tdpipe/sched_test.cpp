@@ -161,7 +161,7 @@ TEST(VllmPipelineScheduler, VirtualEnginesTakeTurnsWithTheirOwnShareAndPrefillFi
   EXPECT_EQ(ids(*a), (std::vector<std::uint64_t>{0, 2}));
   EXPECT_EQ(b->pool, 1);
   EXPECT_EQ(ids(*b), (std::vector<std::uint64_t>{1, 3}));
-  EXPECT_FALSE(s.next());  // each engine has its batch in flight
+  EXPECT_FALSE(s.next());          // each engine has its batch in flight
   EXPECT_EQ(s.free_blocks(0), 8);  // one block each for two prompts of 8
   s.complete(*a, none_ended(*a));
   s.add(request(4, 8, 8));  // engine 0 has fewer unfinished? equal: engine 0
@@ -212,7 +212,7 @@ TEST(ChunkedPrefillScheduler, DecodesFirstThenPrefillChunksUnderTheBudget) {
 }
 
 TEST(Scheduler, RefusesRequestsTheCacheCanNeverHoldAndUnknownPolicies) {
-  auto s = make_scheduler("vllm-pp", config(2, 8));  // 4 blocks per engine
+  auto s = make_scheduler("vllm-pp", config(2, 8));                 // 4 blocks per engine
   EXPECT_THROW(s->add(request(0, 40, 40)), std::invalid_argument);  // 5 blocks
   s->add(request(1, 30, 30));
   EXPECT_THROW(make_scheduler("fastest", config(1, 8)), std::invalid_argument);
@@ -242,7 +242,7 @@ TEST(Simulator, PipelinedVirtualEnginesFinishWhenWorkedOutByHand) {
 TEST(Simulator, ProfileInterpolatesAndTheRooflineFitsIt) {
   const std::string csv = std::string(TDPIPE_DATA_DIR) + "/llm_layer_profile_h200.csv";
   ProfileLayerCost p(csv, "llama2-13b");
-  EXPECT_NEAR(p.prefill_seconds(512), 0.5268e-3, 1e-9);  // a profiled row
+  EXPECT_NEAR(p.prefill_seconds(512), 0.5268e-3, 1e-9);                    // a profiled row
   EXPECT_NEAR(p.prefill_seconds(640), (0.5268e-3 + 0.7306e-3) / 2, 1e-9);  // halfway
   EXPECT_GT(p.decode_seconds(256, 1024), p.decode_seconds(256, 512));
   EXPECT_THROW(ProfileLayerCost(csv, "llama2-7b"), std::runtime_error);

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// tdpipe-dispatch: one endpoint in front of several tdpipe-serve
+// instances. Each completion goes to the instance with the fewest
+// requests outstanding (ties in turn); streamed completions are relayed
+// event by event. An instance that cannot be reached is skipped for a few
+// seconds and the request tried on the next one; 503 if none is up.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace httplib {
+class Server;
+}
+
+namespace tdpipe {
+
+struct BackendAddress {
+  std::string host;
+  int port = 0;
+  std::string to_string() const { return host + ":" + std::to_string(port); }
+};
+
+// "host:port" -> address; throws std::invalid_argument.
+BackendAddress parse_address(const std::string& text);
+
+class Dispatcher {
+ public:
+  Dispatcher(const std::vector<BackendAddress>& backends, int threads);
+  ~Dispatcher();
+
+  int bind(const std::string& host, int port);
+  void serve();
+  void stop();
+  // Refuses new completions (503) from now on.
+  void drain() { draining_ = true; }
+  int outstanding() const;
+
+  struct Backend {
+    BackendAddress address;
+    std::atomic<int> outstanding{0};
+    std::atomic<std::int64_t> down_until_ms{0};
+    std::atomic<std::uint64_t> served{0}, errors{0};
+  };
+
+ private:
+  Backend* pick();
+  void routes();
+
+  std::vector<std::unique_ptr<Backend>> backends_;
+  std::unique_ptr<httplib::Server> server_;
+  std::atomic<std::size_t> turn_{0};
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace tdpipe

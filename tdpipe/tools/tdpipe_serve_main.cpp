@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// tdpipe-serve: an OpenAI-compatible completions server over the TD-Pipe
+// engine.
+//   tdpipe-serve [--config converge.json] [--model FILE] [--listen HOST:PORT]
+//                [--port-file FILE] [--scheduler tdpipe|vllm-pp|chunked|continuous]
+//                [--kv-blocks N] [--max-batch-seqs N] [--predictor FILE]
+// Settings come from the "tdpipe" section of converge.json, then the
+// options. Port 0 takes any free port (written to --port-file). SIGTERM or
+// SIGINT drains: new requests get 503 while the admitted ones finish and
+// their responses are sent; then it exits 0.
+#include "model/llama2c.h"
+#include "predict/length_predictor.h"
+#include "serve/http_server.h"
+#include "serve/inference_service.h"
+#include "serve/settings.h"
+#include "tools/options.h"
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+using namespace tdpipe;
+
+int main(int argc, char** argv) {
+  try {
+    Options o(argc, argv, {"help"});
+    if (o.has("help")) {
+      std::puts(
+          "usage: tdpipe-serve [--config FILE] [--model FILE] [--listen HOST:PORT] [--port-file "
+          "FILE]\n"
+          "                    [--scheduler tdpipe|vllm-pp|chunked|continuous] [--kv-blocks N]\n"
+          "                    [--max-batch-seqs N] [--predictor FILE]");
+      return 0;
+    }
+    ServeSettings s = ServeSettings::load(o.has("config") ? o.text("config") : "");
+    if (o.has("model")) s.model = o.text("model");
+    if (o.has("predictor")) s.predictor = o.text("predictor");
+    if (o.has("scheduler")) s.scheduler = o.text("scheduler");
+    s.kv_blocks = int(o.number("kv-blocks", s.kv_blocks, 0, 1 << 24));
+    s.max_batch_seqs = int(o.number("max-batch-seqs", s.max_batch_seqs, 1, 1 << 16));
+    if (s.model.empty()) s.model = default_model_path();
+    if (s.predictor.empty()) s.predictor = default_predictor_path(s.model);
+    std::string listen = o.has("listen") ? o.text("listen") : "127.0.0.1:8000";
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos)
+      throw std::invalid_argument("--listen wants HOST:PORT, got \"" + listen + "\"");
+    const std::string host = listen.substr(0, colon);
+    const int port = std::stoi(listen.substr(colon + 1));
+
+    Weights weights = load_llama2c(s.model);
+    std::function<int(const Request&)> predict;
+    if (!s.predictor.empty()) {
+      auto predictor = std::make_shared<LengthPredictor>(LengthPredictor::load(s.predictor));
+      predict = [predictor](const Request& r) { return predictor->predict_tokens(r); };
+    }
+    // Signals go to the thread that waits for them, not to the workers.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    const std::string name = std::filesystem::path(s.model).stem().string();
+    InferenceService service(std::move(weights), name, 1, s, predict);
+    HttpServer server(service, s);
+    const int bound = server.bind(host, port);
+    if (o.has("port-file")) {
+      std::ofstream(o.text("port-file")) << bound << "\n";
+    }
+    std::fprintf(stderr, "tdpipe-serve: %s (%s scheduler%s) on %s:%d\n", name.c_str(),
+                 s.scheduler.c_str(), s.predictor.empty() ? "" : ", length predictor",
+                 host.c_str(), bound);
+    std::thread http([&] { server.serve(); });
+    int signal = 0;
+    sigwait(&signals, &signal);
+    std::fprintf(stderr, "tdpipe-serve: draining\n");
+    service.drain();
+    service.wait_idle();
+    while (server.responses_in_progress() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    server.stop();
+    http.join();
+    std::fprintf(stderr, "tdpipe-serve: stopped\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tdpipe-serve: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

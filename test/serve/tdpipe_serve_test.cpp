@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// tdpipe-serve and tdpipe-dispatch as processes on this host, driven over
+// HTTP: bad requests get 4xx with a message, 64 concurrent clients all get
+// their completions (the same tokens as one at a time), SIGTERM drains the
+// requests in progress, the dispatcher spreads and relays completions.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kBin = TDPIPE_BIN_DIR;
+const std::string kModel = std::string(TDPIPE_DATA_DIR) + "/stories260K.bin";
+
+// A program of ours as a child process, killed if the test leaves early.
+class Child {
+ public:
+  explicit Child(std::vector<std::string> argv) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::vector<char*> raw;
+      for (auto& a : argv) raw.push_back(a.data());
+      raw.push_back(nullptr);
+      execv(raw[0], raw.data());
+      _exit(127);
+    }
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  void signal(int sig) const { kill(pid_, sig); }
+  // The exit status, or -1 if it is still running after `limit`.
+  int wait(std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Reads the port a server writes once it listens (polls for the file).
+int wait_for_port(const std::string& port_file) {
+  for (int i = 0; i < 1000; ++i) {
+    std::ifstream in(port_file);
+    int port = 0;
+    if (in >> port && port > 0) return port;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("no port in " + port_file);
+}
+
+class Server {
+ public:
+  explicit Server(std::vector<std::string> extra = {}) {
+    port_file_ = ::testing::TempDir() + "/tdpipe-port-" + std::to_string(getpid()) + "-" +
+                 std::to_string(counter_++);
+    fs::remove(port_file_);
+    std::vector<std::string> argv{kBin + "/tdpipe-serve", "--model", kModel, "--listen",
+                                  "127.0.0.1:0", "--port-file", port_file_};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    child_ = std::make_unique<Child>(argv);
+    port_ = wait_for_port(port_file_);
+  }
+  int port() const { return port_; }
+  Child& child() { return *child_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::string port_file_;
+  std::unique_ptr<Child> child_;
+  int port_ = 0;
+};
+
+httplib::Result post(int port, const std::string& body) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(120, 0);
+  return c.Post("/v1/completions", body, "application/json");
+}
+
+Json greedy(std::vector<int> prompt, int max_tokens, bool stream = false) {
+  return Json{{"prompt", prompt}, {"max_tokens", max_tokens}, {"temperature", 0}, {"stream", stream}};
+}
+
+std::vector<int> tokens_of(const httplib::Result& r) {
+  return Json::parse(r->body)["choices"][0]["token_ids"].get<std::vector<int>>();
+}
+
+// Token ids from a stream of server-sent events; `done` says whether it ended with [DONE].
+std::vector<int> streamed_tokens(const std::string& events, bool& done) {
+  std::vector<int> out;
+  std::istringstream in(events);
+  std::string line;
+  done = false;
+  while (std::getline(in, line)) {
+    if (line == "data: [DONE]") done = true;
+    if (line.rfind("data: {", 0) != 0) continue;
+    const Json event = Json::parse(line.substr(6));
+    for (int t : event["choices"][0]["token_ids"]) out.push_back(t);
+  }
+  return out;
+}
+
+std::uint64_t metric(int port, const std::string& line_start) {
+  httplib::Client c("127.0.0.1", port);
+  auto r = c.Get("/metrics");
+  std::istringstream in(r->body);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(line_start + " ", 0) == 0) return std::stoull(line.substr(line_start.size() + 1));
+  return ~0ull;
+}
+
+}  // namespace
+
+TEST(TdpipeServe, BadRequestsGetAClientErrorWithAMessage) {
+  Server s;
+  struct Case {
+    std::string body;
+    int status;
+    std::string says;
+  };
+  std::vector<Case> cases{
+      {"{\"prompt\": [1, 2", 400, "not valid JSON"},
+      {"[1, 2]", 400, "JSON object"},
+      {R"({"prompt": [1], "max_tokens": 4, "best_of": 2})", 400, "unknown field \"best_of\""},
+      {R"({"prompt": "Once upon a time"})", 400, "no tokenizer"},
+      {R"({"prompt": [1, 9999]})", 400, "outside the vocabulary"},
+      {R"({"prompt": [1], "max_tokens": 0})", 400, "max_tokens"},
+      {R"({"prompt": [1], "temperature": "hot"})", 400, "temperature"},
+      {R"({"prompt": [1], "model": "gpt-4"})", 404, "not served here"},
+      {Json{{"prompt", std::vector<int>(600, 5)}}.dump(), 400, "prompt"},
+      {Json{{"prompt", std::vector<int>(600000, 5)}}.dump(), 413, "too large"},
+  };
+  for (const auto& c : cases) {
+    auto r = post(s.port(), c.body);
+    ASSERT_TRUE(r) << c.body.substr(0, 60);
+    EXPECT_EQ(r->status, c.status) << c.body.substr(0, 60);
+    Json j = Json::parse(r->body, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r->body;
+    EXPECT_NE(j["error"]["message"].get<std::string>().find(c.says), std::string::npos)
+        << r->body;
+  }
+  // Still serving, and it counted them.
+  auto ok = post(s.port(), greedy({1, 300}, 8).dump());
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(tokens_of(ok).size(), 8u);
+  EXPECT_EQ(metric(s.port(), "tdpipe_requests_rejected_total{reason=\"bad_request\"}"), 9u);
+  httplib::Client c("127.0.0.1", s.port());
+  EXPECT_EQ(c.Get("/health")->status, 200);
+  EXPECT_EQ(c.Get("/no/such")->status, 404);
+}
+
+TEST(TdpipeServe, SixtyFourConcurrentClientsGetWhatEachWouldAlone) {
+  Server s;
+  // Alone first: the expected greedy tokens of a few distinct prompts.
+  std::vector<std::vector<int>> alone;
+  for (int k = 0; k < 4; ++k) alone.push_back(tokens_of(post(s.port(), greedy({1, 300 + k}, 24).dump())));
+  std::vector<std::future<std::pair<int, std::vector<int>>>> clients;
+  for (int i = 0; i < 64; ++i)
+    clients.push_back(std::async(std::launch::async, [&, i] {
+      bool stream = i % 2 == 1;
+      auto r = post(s.port(), greedy({1, 300 + i % 4}, 24, stream).dump());
+      if (!r) return std::make_pair(-1, std::vector<int>{});
+      bool done = true;
+      std::vector<int> tokens = stream ? streamed_tokens(r->body, done) : tokens_of(r);
+      return std::make_pair(done ? r->status : -2, tokens);
+    }));
+  for (int i = 0; i < 64; ++i) {
+    auto [status, tokens] = clients[std::size_t(i)].get();
+    EXPECT_EQ(status, 200) << "client " << i;
+    EXPECT_EQ(tokens, alone[std::size_t(i % 4)]) << "client " << i;
+  }
+  EXPECT_EQ(metric(s.port(), "tdpipe_requests_accepted_total{model=\"stories260K\"}"), 68u);
+}
+
+TEST(TdpipeServe, SigtermDrainsTheRequestsInProgressThenExits) {
+  Server s;
+  std::vector<std::future<httplib::Result>> inflight;
+  for (int i = 0; i < 6; ++i)
+    inflight.push_back(std::async(std::launch::async, [&, i] {
+      Json body = greedy({1, 200 + i}, 400);
+      body["ignore_eos"] = true;
+      return post(s.port(), body.dump());
+    }));
+  // Wait until all six are admitted, then ask it to stop.
+  for (int i = 0; i < 500 && metric(s.port(), "tdpipe_requests_accepted_total{model=\"stories260K\"}") < 6; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  s.child().signal(SIGTERM);
+  // New work is refused while the old finishes (or the port is already closed).
+  for (int i = 0; i < 500; ++i) {
+    httplib::Client c("127.0.0.1", s.port());
+    auto h = c.Get("/health");
+    if (!h || h->status == 503) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto late = post(s.port(), greedy({1}, 4).dump());
+  EXPECT_TRUE(!late || late->status == 503);
+  for (auto& f : inflight) {
+    auto r = f.get();
+    ASSERT_TRUE(r) << "an in-flight request was cut off";
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(tokens_of(r).size(), 400u);
+  }
+  EXPECT_EQ(s.child().wait(std::chrono::seconds(60)), 0);
+}
+
+TEST(TdpipeDispatch, SpreadsCompletionsOverInstancesAndRelaysStreams) {
+  Server a, b;
+  const std::string port_file = ::testing::TempDir() + "/tdpipe-dispatch-port";
+  fs::remove(port_file);
+  Child d({kBin + "/tdpipe-dispatch", "--backends",
+           "127.0.0.1:" + std::to_string(a.port()) + ",127.0.0.1:" + std::to_string(b.port()),
+           "--listen", "127.0.0.1:0", "--port-file", port_file});
+  const int port = wait_for_port(port_file);
+  auto direct = tokens_of(post(a.port(), greedy({1, 42}, 16).dump()));
+  std::vector<std::future<httplib::Result>> clients;
+  for (int i = 0; i < 16; ++i)
+    clients.push_back(std::async(std::launch::async,
+                                 [&, i] { return post(port, greedy({1, 42}, 16, i % 2).dump()); }));
+  for (int i = 0; i < 16; ++i) {
+    auto r = clients[std::size_t(i)].get();
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    bool done = true;
+    EXPECT_EQ(i % 2 ? streamed_tokens(r->body, done) : tokens_of(r), direct) << i;
+    EXPECT_TRUE(done);
+  }
+  EXPECT_GT(metric(a.port(), "tdpipe_requests_accepted_total{model=\"stories260K\"}"), 1u);
+  EXPECT_GT(metric(b.port(), "tdpipe_requests_accepted_total{model=\"stories260K\"}"), 0u);
+  // Errors come back as the instance gave them.
+  auto bad = post(port, R"({"prompt": [1], "bogus": true})");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  // An instance that goes away is skipped.
+  b.child().signal(SIGKILL);
+  b.child().wait(std::chrono::seconds(10));
+  for (int i = 0; i < 4; ++i) {
+    auto r = post(port, greedy({1, 42}, 16).dump());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+}
