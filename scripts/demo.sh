@@ -4,8 +4,8 @@
 # The demo: bring up a 4-node local Slurm cluster with Converge's plugins,
 # run the example workflow (examples/workflows/demo.json: a dns3d simulation
 # writing its fields to Kapok, their analysis on Topo (InterMap stencils
-# over a grid partitioned across the ranks), publishing
-# the results) in one allocation that shares Kapok among its steps, show what
+# over a grid partitioned across the ranks), a completion from the TD-Pipe
+# inference service conditioned on the analysis, publishing the results) in one allocation that shares Kapok among its steps, show what
 # ran where and what it produced, and bring everything down again (also on
 # failure or Ctrl-C).
 # Usage: scripts/demo.sh BUILD_DIR
@@ -45,6 +45,11 @@ sed 's/^/    /' "$dir/jobs/$job/logs/launch.log"
 section "what it produced"
 grep -h '^dns3d:' "$run/logs/simulate.log" | sed 's/^/  /' || true
 grep -h -A8 '^dns3d-analyse:' "$run/logs/analyse.log" | sed 's/^/  /' || true
+if [[ -f $run/results/completion.json ]]; then
+  echo "  TD-Pipe's completion for the analysis (stories260K, token ids; no tokenizer ships with it):"
+  sed -n 's/.*"token_ids":\[\([^]]*\)\].*"finish_reason":"\([a-z]*\)".*/    \1 (\2)/p; s/.*"finish_reason":"\([a-z]*\)".*"token_ids":\[\([^]]*\)\].*/    \2 (\1)/p' \
+    "$run/results/completion.json" | fold -w 100 | sed '2,$s/^/    /'
+fi
 echo "  results kept after the job (Kapok lives only as long as its job): $run/results"
 ls -l "$run/results" 2>/dev/null | sed 's/^/    /' || true
 

@@ -46,10 +46,10 @@ void print_summary(const nlohmann::json& state) {
   std::cout << fmt::format("converge-launch: {} ready on {} nodes in {} ms\n",
                            fmt::join(state["services"].get<std::vector<std::string>>(), ","),
                            state["nodes"].get<int>(), state["bring_up_ms"].get<long>());
-  std::cout << fmt::format("  {:<8} {:<8} {:<6} {:<22} {:>7} {:<8} {:>9}\n", "service", "role",
+  std::cout << fmt::format("  {:<8} {:<10} {:<6} {:<22} {:>7} {:<8} {:>9}\n", "service", "role",
                            "node", "endpoint", "pid", "cpus", "ready ms");
   for (const auto& r : state["roles"]) {
-    std::cout << fmt::format("  {:<8} {:<8} {:<6} {:<22} {:>7} {:<8} {:>9}\n",
+    std::cout << fmt::format("  {:<8} {:<10} {:<6} {:<22} {:>7} {:<8} {:>9}\n",
                              r["service"].get<std::string>(), r["role"].get<std::string>(),
                              r["node"].get<std::string>(), r["endpoint"].get<std::string>(),
                              r["pid"].get<int>(),

@@ -43,8 +43,9 @@ std::vector<float> LengthPredictor::features(const Request& r) {
   f[std::size_t(kLengthBins + tb)] = 1;
   const int last = kLengthBins + kTemperatureBins, bag = last + kLastBins;
   for (int i = std::max(0, n - 4); i < n; ++i)
-    f[std::size_t(last + int(hash(std::uint32_t(r.prompt[std::size_t(i)]) * 4 + std::uint32_t(n - i)) %
-                             kLastBins))] = 1;
+    f[std::size_t(last +
+                  int(hash(std::uint32_t(r.prompt[std::size_t(i)]) * 4 + std::uint32_t(n - i)) %
+                      kLastBins))] = 1;
   for (int token : r.prompt)
     f[std::size_t(bag + int(hash(std::uint32_t(token)) % kBagBins))] += 1.0f / float(n);
   f[kFeatures - 1] = 1;

@@ -27,8 +27,8 @@ CompletionRequest parse_completion_request(const std::string& body, int eos) {
   Json j = Json::parse(body, nullptr, false);
   if (j.is_discarded()) bad("the body is not valid JSON");
   if (!j.is_object()) bad("the body must be a JSON object");
-  static const std::set<std::string> known{"model", "prompt", "max_tokens", "temperature", "seed",
-                                           "stream", "ignore_eos", "n", "user"};
+  static const std::set<std::string> known{
+      "model", "prompt", "max_tokens", "temperature", "seed", "stream", "ignore_eos", "n", "user"};
   for (const auto& [key, value] : j.items())
     if (!known.count(key)) bad("unknown field \"" + key + "\"");
   CompletionRequest c;
@@ -45,7 +45,8 @@ CompletionRequest parse_completion_request(const std::string& body, int eos) {
     if (!t.is_number_integer()) bad("prompt must be a non-empty array of token ids");
     c.request.prompt.push_back(int(integer(t, "a prompt token", 0, 1L << 30)));
   }
-  if (j.contains("max_tokens")) c.request.max_tokens = int(integer(j["max_tokens"], "max_tokens", 1, 1L << 20));
+  if (j.contains("max_tokens"))
+    c.request.max_tokens = int(integer(j["max_tokens"], "max_tokens", 1, 1L << 20));
   if (j.contains("temperature")) {
     if (!j["temperature"].is_number()) bad("temperature must be a number");
     double t = j["temperature"].get<double>();
@@ -54,7 +55,8 @@ CompletionRequest parse_completion_request(const std::string& body, int eos) {
   } else {
     c.request.sampling.temperature = 1.0f;  // the API's default
   }
-  if (j.contains("seed")) c.request.sampling.seed = std::uint64_t(integer(j["seed"], "seed", 0, 1L << 62));
+  if (j.contains("seed"))
+    c.request.sampling.seed = std::uint64_t(integer(j["seed"], "seed", 0, 1L << 62));
   if (j.contains("stream")) {
     if (!j["stream"].is_boolean()) bad("stream must be true or false");
     c.stream = j["stream"].get<bool>();

@@ -84,8 +84,8 @@ Dispatcher::Dispatcher(const std::vector<BackendAddress>& backends, int threads)
 Dispatcher::~Dispatcher() = default;
 
 int Dispatcher::bind(const std::string& host, int port) {
-  int bound = port == 0 ? server_->bind_to_any_port(host)
-                        : (server_->bind_to_port(host, port) ? port : -1);
+  int bound =
+      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (bound < 0) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
   return bound;
 }

@@ -51,7 +51,8 @@ HttpServer::HttpServer(InferenceService& service, const ServeSettings& settings)
 HttpServer::~HttpServer() = default;
 
 int HttpServer::bind(const std::string& host, int port) {
-  int bound = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
+  int bound =
+      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (bound < 0) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
   return bound;
 }
@@ -91,7 +92,8 @@ void HttpServer::routes() {
     res.set_content(service_.metrics(), "text/plain; version=0.0.4");
   });
   server_->Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-    nlohmann::json model{{"id", service_.model_name()}, {"object", "model"}, {"owned_by", "tdpipe"}};
+    nlohmann::json model{
+        {"id", service_.model_name()}, {"object", "model"}, {"owned_by", "tdpipe"}};
     res.set_content(nlohmann::json{{"object", "list"}, {"data", {model}}}.dump() + "\n",
                     "application/json");
   });
@@ -103,8 +105,8 @@ void HttpServer::routes() {
     try {
       c = parse_completion_request(req.body, service_.eos());
       if (!c.model.empty() && c.model != service_.model_name())
-        throw ApiError(404, "model \"" + c.model + "\" is not served here (" +
-                                service_.model_name() + " is)");
+        throw ApiError(
+            404, "model \"" + c.model + "\" is not served here (" + service_.model_name() + " is)");
     } catch (const ApiError& e) {
       service_.count_rejection(e.status());
       send_error(res, e.status(), e.what());
@@ -131,9 +133,8 @@ void HttpServer::routes() {
     // Server-sent events: one per token, then the finish reason, then [DONE].
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
-        "text/event-stream",
-        [stream, guard, id, model, created, sent = std::size_t(0)](
-            std::size_t, httplib::DataSink& sink) mutable {
+        "text/event-stream", [stream, guard, id, model, created, sent = std::size_t(0)](
+                                 std::size_t, httplib::DataSink& sink) mutable {
           std::vector<int> fresh;
           bool done = false;
           std::string reason;

@@ -80,7 +80,9 @@ std::shared_ptr<Stream> InferenceService::submit(const Request& request) {
 
 void InferenceService::count_rejection(int status) {
   std::lock_guard lock(mutex_);
-  ++(status == 429 ? counters_.busy : status >= 500 ? counters_.unavailable : counters_.bad_request);
+  ++(status == 429   ? counters_.busy
+     : status >= 500 ? counters_.unavailable
+                     : counters_.bad_request);
 }
 
 void InferenceService::drain() {

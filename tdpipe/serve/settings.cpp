@@ -21,7 +21,8 @@ void ServeSettings::apply(const converge::config::Node& t) {
                 "max_waiting", "max_body_bytes", "threads"});
   if (auto v = t.find("model")) model = v->as_string();
   if (auto v = t.find("predictor")) predictor = v->as_string();
-  if (auto v = t.find("scheduler")) scheduler = v->as_enum({"tdpipe", "vllm-pp", "chunked", "continuous"});
+  if (auto v = t.find("scheduler"))
+    scheduler = v->as_enum({"tdpipe", "vllm-pp", "chunked", "continuous"});
   if (auto v = t.find("kv_blocks")) kv_blocks = int(v->as_int(0, 1 << 24));
   if (auto v = t.find("step_tokens")) step_tokens = int(v->as_int(1, 1 << 20));
   if (auto v = t.find("max_batch_seqs")) max_batch_seqs = int(v->as_int(1, 1 << 16));

@@ -11,17 +11,17 @@
 namespace tdpipe {
 
 struct ServeSettings {
-  std::string model;               // empty: the stories260K installed with Converge
+  std::string model;  // empty: the stories260K installed with Converge
   // The output-length predictor (tdpipe-predictor train); empty: the
   // model's own, MODEL.predictor.json beside it (MODEL without .bin), if any.
   std::string predictor;
   std::string scheduler = "tdpipe";
-  int kv_blocks = 0;               // 0: room for max_batch_seqs sequences of the model's length
-  int step_tokens = 512;           // most tokens in one micro-batch
+  int kv_blocks = 0;      // 0: room for max_batch_seqs sequences of the model's length
+  int step_tokens = 512;  // most tokens in one micro-batch
   int max_batch_seqs = 64;
-  int max_waiting = 4096;          // requests queued beyond this get 429
+  int max_waiting = 4096;  // requests queued beyond this get 429
   std::size_t max_body_bytes = 1 << 20;
-  int threads = 128;               // HTTP connections served at once
+  int threads = 128;  // HTTP connections served at once
 
   // Reads the "tdpipe" section if the file has one; throws config::Error.
   static ServeSettings load(const std::string& config_file);

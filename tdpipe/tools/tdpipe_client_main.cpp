@@ -68,11 +68,12 @@ int main(int argc, char** argv) {
           "FILE]");
       return 0;
     }
-    BackendAddress endpoint = o.has("endpoint") ? parse_address(o.text("endpoint")) : job_endpoint();
-    std::vector<int> prompt = o.has("prompt-from")
-                                  ? prompt_from(o.text("prompt-from"), 8,
-                                                int(o.number("vocab", 512, 3, 1 << 24)))
-                                  : o.ids("prompt-ids");
+    BackendAddress endpoint =
+        o.has("endpoint") ? parse_address(o.text("endpoint")) : job_endpoint();
+    std::vector<int> prompt =
+        o.has("prompt-from")
+            ? prompt_from(o.text("prompt-from"), 8, int(o.number("vocab", 512, 3, 1 << 24)))
+            : o.ids("prompt-ids");
     nlohmann::json body{{"prompt", prompt},
                         {"max_tokens", o.number("max-tokens", 16, 1, 1 << 20)},
                         {"temperature", o.real("temperature", 0.0)},
@@ -87,7 +88,9 @@ int main(int argc, char** argv) {
                                httplib::to_string(r.error()));
     if (r->status != 200) {
       nlohmann::json e = nlohmann::json::parse(r->body, nullptr, false);
-      std::string why = !e.is_discarded() && e.contains("error") ? e["error"]["message"].get<std::string>() : r->body;
+      std::string why = !e.is_discarded() && e.contains("error")
+                            ? e["error"]["message"].get<std::string>()
+                            : r->body;
       throw std::runtime_error(endpoint.to_string() + " answered " + std::to_string(r->status) +
                                ": " + why);
     }

@@ -28,7 +28,8 @@ using namespace tdpipe;
 
 namespace {
 
-std::map<std::uint64_t, Completion> run_all(const Weights& w, const std::vector<Request>& requests) {
+std::map<std::uint64_t, Completion> run_all(const Weights& w,
+                                            const std::vector<Request>& requests) {
   RunnerOptions options;
   options.kv_blocks = 64 * blocks_for(w.config.seq_len);
   options.step_tokens = 2048;
@@ -104,10 +105,11 @@ int train(const Options& o) {
   double per_request =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
       double(held.size());
-  std::printf("trained on %zu, held out %zu: accuracy %.3f (most common bucket: %.3f); %.1f us per "
-              "prediction\n",
-              training.size(), held.size(), accuracy, double(right) / double(held.size()),
-              per_request * 1e6);
+  std::printf(
+      "trained on %zu, held out %zu: accuracy %.3f (most common bucket: %.3f); %.1f us per "
+      "prediction\n",
+      training.size(), held.size(), accuracy, double(right) / double(held.size()),
+      per_request * 1e6);
   return 0;
 }
 

@@ -71,15 +71,16 @@ int main(int argc, char** argv) {
       std::ofstream(o.text("port-file")) << bound << "\n";
     }
     std::fprintf(stderr, "tdpipe-serve: %s (%s scheduler%s) on %s:%d\n", name.c_str(),
-                 s.scheduler.c_str(), s.predictor.empty() ? "" : ", length predictor",
-                 host.c_str(), bound);
+                 s.scheduler.c_str(), s.predictor.empty() ? "" : ", length predictor", host.c_str(),
+                 bound);
     std::thread http([&] { server.serve(); });
     int signal = 0;
     sigwait(&signals, &signal);
     std::fprintf(stderr, "tdpipe-serve: draining\n");
     service.drain();
     service.wait_idle();
-    while (server.responses_in_progress() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (server.responses_in_progress() > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     server.stop();
     http.join();
     std::fprintf(stderr, "tdpipe-serve: stopped\n");

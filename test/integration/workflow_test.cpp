@@ -269,3 +269,42 @@ TEST(Workflow, TheTopoServiceRunsTheAnalysisAsTasksPulledByWorkersOnEveryNode) {
     return sh("pgrep -x topo-service").output.empty();
   })) << sh("ps -eo pid,args | grep [t]opo-service").output;
 }
+
+TEST(Workflow, TheTdpipeServiceAnswersCompletionsThroughItsDispatcher) {
+  std::string dir = fresh_dir("tdpipe-service");
+  // Eight clients at once through the dispatcher, then a bad request; the
+  // same greedy tokens as tdpipe-generate gives in one process.
+  std::ofstream(dir + "/job.sh")
+      << "#!/bin/sh\nb=" << kBinDir << "\n"
+      << "for i in 1 2 3 4 5 6 7 8; do\n"
+      << "  $b/tdpipe-client --prompt-ids 1,300 --max-tokens 24 --stream --out " << dir
+      << "/out.$i || echo \"client $i failed\" &\n"
+      << "done\nwait\n"
+      << "cat " << dir << "/out.*\n"
+      << "$b/tdpipe-client --prompt-ids 1,99999 2>&1; echo \"bad: $?\"\n"
+      << "echo instances: $(cat $CONVERGE_JOB_DIR/tdpipe/instances.json | grep -c 127.0.0.1)\n";
+  auto submit =
+      sh("sbatch --parsable -N4 --ntasks-per-node=1 --converge-type=ai "
+         "--converge-services=tdpipe -o " +
+         dir + "/job.out " + dir + "/job.sh");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  std::string id = submit.output.substr(0, submit.output.find_first_of(";\n"));
+  EXPECT_EQ(wait_for_job(id), 0) << read_file(dir + "/job.out");
+  std::string out = read_file(dir + "/job.out");
+  auto expected = sh(kBinDir + std::string("/tdpipe-generate --model ") + kBinDir +
+                     "/../share/converge/models/stories260K.bin --prompt-ids 1,300 --max-tokens 24 "
+                     "2>/dev/null");
+  ASSERT_EQ(expected.exit_code, 0) << expected.output;
+  std::size_t copies = 0;
+  for (std::size_t at = out.find(expected.output); at != std::string::npos;
+       at = out.find(expected.output, at + 1))
+    ++copies;
+  EXPECT_EQ(copies, 8u) << "expected " << expected.output << "\n" << out;
+  EXPECT_EQ(out.find("failed"), std::string::npos) << out;
+  EXPECT_NE(out.find("is outside the vocabulary"), std::string::npos) << out;
+  EXPECT_NE(out.find("bad: 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("instances: 4"), std::string::npos) << out;
+  EXPECT_TRUE(converge::poll_until(std::chrono::seconds(30), std::chrono::milliseconds(100), [] {
+    return sh("pgrep -x tdpipe-serve; pgrep -x tdpipe-dispatch").output.empty();
+  })) << sh("ps -eo pid,args | grep [t]dpipe-").output;
+}

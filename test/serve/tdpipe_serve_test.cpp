@@ -8,6 +8,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,11 +33,12 @@ const std::string kModel = std::string(TDPIPE_DATA_DIR) + "/stories260K.bin";
 class Child {
  public:
   explicit Child(std::vector<std::string> argv) {
+    std::vector<char*> raw;  // built before fork: the child only calls exec
+    for (auto& a : argv) raw.push_back(a.data());
+    raw.push_back(nullptr);
     pid_ = fork();
     if (pid_ == 0) {
-      std::vector<char*> raw;
-      for (auto& a : argv) raw.push_back(a.data());
-      raw.push_back(nullptr);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives a test that crashed
       execv(raw[0], raw.data());
       _exit(127);
     }
@@ -85,8 +87,8 @@ class Server {
     port_file_ = ::testing::TempDir() + "/tdpipe-port-" + std::to_string(getpid()) + "-" +
                  std::to_string(counter_++);
     fs::remove(port_file_);
-    std::vector<std::string> argv{kBin + "/tdpipe-serve", "--model", kModel, "--listen",
-                                  "127.0.0.1:0", "--port-file", port_file_};
+    std::vector<std::string> argv{kBin + "/tdpipe-serve", "--model",     kModel,    "--listen",
+                                  "127.0.0.1:0",          "--port-file", port_file_};
     argv.insert(argv.end(), extra.begin(), extra.end());
     child_ = std::make_unique<Child>(argv);
     port_ = wait_for_port(port_file_);
@@ -108,7 +110,8 @@ httplib::Result post(int port, const std::string& body) {
 }
 
 Json greedy(std::vector<int> prompt, int max_tokens, bool stream = false) {
-  return Json{{"prompt", prompt}, {"max_tokens", max_tokens}, {"temperature", 0}, {"stream", stream}};
+  return Json{
+      {"prompt", prompt}, {"max_tokens", max_tokens}, {"temperature", 0}, {"stream", stream}};
 }
 
 std::vector<int> tokens_of(const httplib::Result& r) {
@@ -136,7 +139,8 @@ std::uint64_t metric(int port, const std::string& line_start) {
   std::istringstream in(r->body);
   std::string line;
   while (std::getline(in, line))
-    if (line.rfind(line_start + " ", 0) == 0) return std::stoull(line.substr(line_start.size() + 1));
+    if (line.rfind(line_start + " ", 0) == 0)
+      return std::stoull(line.substr(line_start.size() + 1));
   return ~0ull;
 }
 
@@ -167,8 +171,7 @@ TEST(TdpipeServe, BadRequestsGetAClientErrorWithAMessage) {
     EXPECT_EQ(r->status, c.status) << c.body.substr(0, 60);
     Json j = Json::parse(r->body, nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << r->body;
-    EXPECT_NE(j["error"]["message"].get<std::string>().find(c.says), std::string::npos)
-        << r->body;
+    EXPECT_NE(j["error"]["message"].get<std::string>().find(c.says), std::string::npos) << r->body;
   }
   // Still serving, and it counted them.
   auto ok = post(s.port(), greedy({1, 300}, 8).dump());
@@ -185,7 +188,8 @@ TEST(TdpipeServe, SixtyFourConcurrentClientsGetWhatEachWouldAlone) {
   Server s;
   // Alone first: the expected greedy tokens of a few distinct prompts.
   std::vector<std::vector<int>> alone;
-  for (int k = 0; k < 4; ++k) alone.push_back(tokens_of(post(s.port(), greedy({1, 300 + k}, 24).dump())));
+  for (int k = 0; k < 4; ++k)
+    alone.push_back(tokens_of(post(s.port(), greedy({1, 300 + k}, 24).dump())));
   std::vector<std::future<std::pair<int, std::vector<int>>>> clients;
   for (int i = 0; i < 64; ++i)
     clients.push_back(std::async(std::launch::async, [&, i] {
@@ -214,7 +218,9 @@ TEST(TdpipeServe, SigtermDrainsTheRequestsInProgressThenExits) {
       return post(s.port(), body.dump());
     }));
   // Wait until all six are admitted, then ask it to stop.
-  for (int i = 0; i < 500 && metric(s.port(), "tdpipe_requests_accepted_total{model=\"stories260K\"}") < 6; ++i)
+  for (int i = 0;
+       i < 500 && metric(s.port(), "tdpipe_requests_accepted_total{model=\"stories260K\"}") < 6;
+       ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   s.child().signal(SIGTERM);
   // New work is refused while the old finishes (or the port is already closed).
@@ -246,8 +252,9 @@ TEST(TdpipeDispatch, SpreadsCompletionsOverInstancesAndRelaysStreams) {
   auto direct = tokens_of(post(a.port(), greedy({1, 42}, 16).dump()));
   std::vector<std::future<httplib::Result>> clients;
   for (int i = 0; i < 16; ++i)
-    clients.push_back(std::async(std::launch::async,
-                                 [&, i] { return post(port, greedy({1, 42}, 16, i % 2).dump()); }));
+    clients.push_back(std::async(std::launch::async, [&, i] {
+      return post(port, greedy({1, 42}, 16, i % 2).dump());
+    }));
   for (int i = 0; i < 16; ++i) {
     auto r = clients[std::size_t(i)].get();
     ASSERT_TRUE(r);

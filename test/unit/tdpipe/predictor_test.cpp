@@ -20,7 +20,8 @@ TEST(TdpipePredictor, BeatsTheMostCommonBucketOnHeldOutStories260KRuns) {
   ASSERT_GE(all.size(), 1000u);
   std::mt19937 rng(11);
   std::shuffle(all.begin(), all.end(), rng);
-  std::vector<LengthExample> held(all.begin(), all.begin() + 300), training(all.begin() + 300, all.end());
+  std::vector<LengthExample> held(all.begin(), all.begin() + 300),
+      training(all.begin() + 300, all.end());
   LengthPredictor p = LengthPredictor::train(training);
   std::map<int, int> counts;
   for (const auto& e : training) ++counts[bucket_of(e.produced)];
