@@ -6,10 +6,13 @@
 //              [--requests 5000] [--seed 1] [--rate R] [--workload FILE]
 //              [--profile CSV] [--accuracy A | --predictor exact|none]
 //              [--max-batch-seqs 256] [--max-batch-tokens 4096] [--chunk-tokens 512]
-//              [--kv-fraction 0.9]
+//              [--kv-fraction 0.9] [--predictor-us 2]
 // With --profile, H200 stages cost what the profile measured and the
 // roofline of other GPUs uses efficiencies fitted to it. Prints one row
-// per scheduler and each one's throughput relative to TD-Pipe's.
+// per scheduler and each one's throughput relative to TD-Pipe's. The
+// length predictor's running time (--predictor-us per request, measured by
+// tdpipe-predictor train) is charged to the first stage as requests are
+// admitted.
 #include "sim/predictions.h"
 #include "sim/setup.h"
 #include "tools/options.h"
@@ -32,7 +35,8 @@ int main(int argc, char** argv) {
           "                  [--requests N] [--seed S] [--rate R] [--workload FILE] [--profile "
           "CSV]\n"
           "                  [--accuracy A | --predictor exact|none] [--max-batch-seqs N]\n"
-          "                  [--max-batch-tokens N] [--chunk-tokens N] [--kv-fraction F]");
+          "                  [--max-batch-tokens N] [--chunk-tokens N] [--kv-fraction F] "
+          "[--predictor-us U]");
       return 0;
     }
     Deployment d;
@@ -85,6 +89,7 @@ int main(int argc, char** argv) {
       Deployment dd = d;
       dd.tensor_parallel = name == "tp";
       SimSetup setup = make_setup(dd, name);
+      if (name == "tdpipe") setup.predictor_seconds = o.real("predictor-us", 2.0) * 1e-6;
       SimResult r = simulate(setup, requests, predicted);
       if (name == "tdpipe") tdpipe_rate = r.output_throughput();
       std::printf(

@@ -14,7 +14,15 @@
 
 int main(int argc, char** argv) {
   try {
-    tdpipe::Options o(argc, argv, {"unshared"});
+    tdpipe::Options o(argc, argv, {"unshared", "help"});
+    if (o.has("help")) {
+      std::puts(
+          "usage: tdpipe-synth --out FILE --dim D --hidden H --layers L --heads NH [--kv-heads "
+          "NKV]\n"
+          "                    --vocab V --seq-len S [--seed X] [--unshared]\n"
+          "       tdpipe-synth --out FILE --shape 100m [--seed X]");
+      return 0;
+    }
     tdpipe::ModelConfig c;
     if (o.has("shape")) {
       if (o.text("shape") != "100m") throw std::invalid_argument("--shape: 100m is the one preset");

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// tdpipe-pipeline-bench: the real engine as a pipeline of MPI ranks, each
+// scheduler on the same requests in the same run.
+//   mpiexec -n P tdpipe-pipeline-bench --model FILE [--requests 64] [--rounds 3]
+//       [--schedulers tdpipe,vllm-pp,chunked,continuous] [--prompt-median 96]
+//       [--output-median 64] [--seed 1] [--max-batch-seqs 32] [--step-tokens 512]
+//       [--chunk-tokens 128] [--kv-blocks N]
+// The requests are ShareGPT-like (log-normal prompt and output lengths
+// around the medians, within the model's sequence length), all at once,
+// each generating exactly its output length (ignore EOS, as throughput
+// benchmarks do). Prints the median time and tokens/s of each scheduler and
+// TD-Pipe's ratio to each.
+#include "engine/kv_cache.h"
+#include "model/llama2c.h"
+#include "pipeline/pipeline_runner.h"
+#include "sim/workload.h"
+#include "tools/options.h"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace tdpipe;
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at <= list.size();) {
+    std::size_t comma = list.find(',', at);
+    out.push_back(list.substr(at, comma - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  int rank = 0, stages = 1, status = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &stages);
+  try {
+    Options o(argc, argv, {});
+    Weights w = load_llama2c(o.text("model"));
+    const int seq_len = w.config.seq_len;
+    const int requests = int(o.number("requests", 64, 1, 100000));
+    const int rounds = int(o.number("rounds", 3, 1, 100));
+    sim::WorkloadShape shape;
+    shape.prompt_mu = std::log(double(o.number("prompt-median", 96, 1, seq_len)));
+    shape.output_mu = std::log(double(o.number("output-median", 64, 1, seq_len)));
+    shape.max_prompt = seq_len / 2;
+    shape.max_output = seq_len / 2;
+    shape.max_total = seq_len;
+    auto workload = sim::sharegpt_like(requests, std::uint64_t(o.number("seed", 1, 0, 1L << 40)),
+                                       0, shape);
+    const std::vector<std::string> schedulers =
+        split(o.has("schedulers") ? o.text("schedulers") : "tdpipe,vllm-pp,chunked");
+    RunnerOptions base;
+    base.max_batch_seqs = int(o.number("max-batch-seqs", 32, 1, 1 << 16));
+    base.step_tokens = int(o.number("step-tokens", 512, 1, 1 << 20));
+    base.chunk_tokens = int(o.number("chunk-tokens", 128, 1, 1 << 20));
+    // Default: room for every request at once, in every virtual engine's share too.
+    base.kv_blocks = int(o.number("kv-blocks", stages * requests * blocks_for(seq_len), 1, 1 << 24));
+    long prompt_tokens = 0, output_tokens = 0;
+    std::vector<Request> batch;
+    for (const auto& q : workload) {
+      Request r;
+      r.prompt.push_back(1);
+      for (int t = 1; t < q.prompt; ++t) r.prompt.push_back(2 + int((q.id * 7919 + std::uint64_t(t) * 104729) % std::uint64_t(w.config.vocab_size - 2)));
+      r.max_tokens = q.output;
+      r.ignore_eos = true;
+      prompt_tokens += q.prompt;
+      output_tokens += q.output;
+      batch.push_back(r);
+    }
+    std::map<std::string, std::vector<double>> seconds;
+    std::map<std::string, SchedulerStats> stats;
+    for (int round = 0; round < rounds; ++round) {
+      for (const std::string& name : schedulers) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        if (rank != 0) {
+          serve_stage(w, MPI_COMM_WORLD, base.kv_blocks);
+          continue;
+        }
+        RunnerOptions options = base;
+        options.scheduler = name;
+        auto start = std::chrono::steady_clock::now();
+        {
+          PipelineRunner runner(w, MPI_COMM_WORLD, options);
+          for (std::size_t i = 0; i < batch.size(); ++i) runner.submit(i, batch[i]);
+          runner.run();
+          stats[name] = runner.stats();
+        }
+        seconds[name].push_back(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+    }
+    if (rank == 0) {
+      std::printf("%d stages, %d requests (%ld prompt, %ld output tokens), median of %d rounds\n",
+                  stages, requests, prompt_tokens, output_tokens, rounds);
+      std::printf("%-11s %9s %12s %12s %9s %9s %9s %10s\n", "scheduler", "seconds", "out tok/s",
+                  "total tok/s", "batches", "switches", "preempt", "tdpipe/x");
+      const double td = seconds.count("tdpipe") ? median(seconds["tdpipe"]) : 0;
+      for (const std::string& name : schedulers) {
+        double t = median(seconds[name]);
+        std::printf("%-11s %9.3f %12.1f %12.1f %9llu %9llu %9llu %9.2fx\n", name.c_str(), t,
+                    output_tokens / t, (prompt_tokens + output_tokens) / t,
+                    (unsigned long long)stats[name].batches,
+                    (unsigned long long)stats[name].phase_switches,
+                    (unsigned long long)stats[name].preemptions, td > 0 ? t / td : 0.0);
+      }
+    }
+  } catch (const std::exception& e) {
+    if (rank == 0) std::fprintf(stderr, "tdpipe-pipeline-bench: %s\n", e.what());
+    status = 1;
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  MPI_Finalize();
+  return status;
+}
