@@ -23,7 +23,8 @@ long integer(const Json& v, const char* name, long low, long high) {
 
 }  // namespace
 
-CompletionRequest parse_completion_request(const std::string& body, int eos) {
+CompletionRequest parse_completion_request(const std::string& body, int eos,
+                                           const Tokenizer* tokenizer) {
   Json j = Json::parse(body, nullptr, false);
   if (j.is_discarded()) bad("the body is not valid JSON");
   if (!j.is_object()) bad("the body must be a JSON object");
@@ -39,11 +40,20 @@ CompletionRequest parse_completion_request(const std::string& body, int eos) {
   }
   if (!j.contains("prompt")) bad("prompt is required");
   const Json& prompt = j["prompt"];
-  if (prompt.is_string()) bad("this model has no tokenizer: send the prompt as token ids");
-  if (!prompt.is_array() || prompt.empty()) bad("prompt must be a non-empty array of token ids");
-  for (const Json& t : prompt) {
-    if (!t.is_number_integer()) bad("prompt must be a non-empty array of token ids");
-    c.request.prompt.push_back(int(integer(t, "a prompt token", 0, 1L << 30)));
+  if (prompt.is_string()) {
+    if (!tokenizer) bad("this model has no tokenizer: send the prompt as token ids");
+    try {
+      c.request.prompt = tokenizer->encode(prompt.get<std::string>(), true);
+    } catch (const std::invalid_argument& e) {
+      bad(e.what());
+    }
+  } else {
+    if (!prompt.is_array() || prompt.empty())
+      bad("prompt must be a string or a non-empty array of token ids");
+    for (const Json& t : prompt) {
+      if (!t.is_number_integer()) bad("prompt must be a string or a non-empty array of token ids");
+      c.request.prompt.push_back(int(integer(t, "a prompt token", 0, 1L << 30)));
+    }
   }
   if (j.contains("max_tokens"))
     c.request.max_tokens = int(integer(j["max_tokens"], "max_tokens", 1, 1L << 20));
@@ -71,9 +81,10 @@ CompletionRequest parse_completion_request(const std::string& body, int eos) {
 }
 
 Json completion_json(const std::string& id, const std::string& model,
-                     const std::vector<int>& prompt, const Completion& completion, long created) {
+                     const std::vector<int>& prompt, const Completion& completion,
+                     const std::string& text, long created) {
   Json choice{{"index", 0},
-              {"text", ""},
+              {"text", text},
               {"token_ids", completion.tokens},
               {"finish_reason", completion.finish_reason}};
   return Json{{"id", id},
@@ -87,9 +98,9 @@ Json completion_json(const std::string& id, const std::string& model,
                 {"total_tokens", prompt.size() + completion.tokens.size()}}}};
 }
 
-Json chunk_json(const std::string& id, const std::string& model, int token,
+Json chunk_json(const std::string& id, const std::string& model, int token, const std::string& text,
                 const std::string& finish_reason, long created) {
-  Json choice{{"index", 0}, {"text", ""}};
+  Json choice{{"index", 0}, {"text", text}};
   choice["token_ids"] = token >= 0 ? Json::array({token}) : Json::array();
   choice["finish_reason"] = finish_reason.empty() ? Json(nullptr) : Json(finish_reason);
   return Json{{"id", id},

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "engine/generate.h"
+#include "model/tokenizer.h"
 
 #include <nlohmann/json.hpp>
 
@@ -35,15 +36,17 @@ struct CompletionRequest {
 // Throws ApiError(400) for malformed JSON, unknown or unsupported fields
 // and bad values; a text prompt needs a tokenizer (none: 400). `eos` is
 // the model's end-of-sequence token.
-CompletionRequest parse_completion_request(const std::string& body, int eos);
+CompletionRequest parse_completion_request(const std::string& body, int eos,
+                                           const Tokenizer* tokenizer);
 
+// `text` is the completion's text ("" without a tokenizer).
 nlohmann::json completion_json(const std::string& id, const std::string& model,
                                const std::vector<int>& prompt, const Completion& completion,
-                               long created);
-// One server-sent event's data: a token, or the finish reason when `token`
-// is negative.
+                               const std::string& text, long created);
+// One server-sent event's data: a token and its text, or the finish reason
+// when `token` is negative.
 nlohmann::json chunk_json(const std::string& id, const std::string& model, int token,
-                          const std::string& finish_reason, long created);
+                          const std::string& text, const std::string& finish_reason, long created);
 nlohmann::json error_json(int status, const std::string& message);
 
 }  // namespace tdpipe

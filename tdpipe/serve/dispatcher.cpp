@@ -3,6 +3,8 @@
 
 #include "serve/completion_api.h"
 
+#include "serve/backlog.h"
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -70,7 +72,8 @@ BackendAddress parse_address(const std::string& text) {
 }
 
 Dispatcher::Dispatcher(const std::vector<BackendAddress>& backends, int threads)
-    : server_(std::make_unique<httplib::Server>()) {
+    : server_(std::make_unique<httplib::Server>()),
+      backlog_(std::make_unique<WideBacklog>(*server_)) {
   if (backends.empty()) throw std::invalid_argument("the dispatcher needs at least one instance");
   for (const auto& a : backends) {
     backends_.push_back(std::make_unique<Backend>());
@@ -87,6 +90,7 @@ int Dispatcher::bind(const std::string& host, int port) {
   int bound =
       port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (bound < 0) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
+  backlog_->widen();
   return bound;
 }
 

@@ -19,6 +19,8 @@ class Server;
 
 namespace tdpipe {
 
+class WideBacklog;
+
 struct BackendAddress {
   std::string host;
   int port = 0;
@@ -53,6 +55,7 @@ class Dispatcher {
 
   std::vector<std::unique_ptr<Backend>> backends_;
   std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<WideBacklog> backlog_;
   std::atomic<std::size_t> turn_{0};
   std::atomic<bool> draining_{false};
 };

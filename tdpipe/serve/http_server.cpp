@@ -3,6 +3,8 @@
 
 #include "serve/completion_api.h"
 
+#include "serve/backlog.h"
+
 #include <httplib.h>
 
 #include <chrono>
@@ -36,6 +38,7 @@ HttpServer::HttpServer(InferenceService& service, const ServeSettings& settings)
     : service_(service),
       settings_(settings),
       server_(std::make_unique<httplib::Server>()),
+      backlog_(std::make_unique<WideBacklog>(*server_)),
       in_progress_(std::make_shared<std::atomic<int>>(0)) {
   // A thread per connection up to `threads`, so many clients can wait on
   // their completions while the engine batches them. httplib takes
@@ -54,6 +57,7 @@ int HttpServer::bind(const std::string& host, int port) {
   int bound =
       port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (bound < 0) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
+  backlog_->widen();
   return bound;
 }
 
@@ -103,7 +107,7 @@ void HttpServer::routes() {
     CompletionRequest c;
     std::shared_ptr<Stream> stream;
     try {
-      c = parse_completion_request(req.body, service_.eos());
+      c = parse_completion_request(req.body, service_.eos(), service_.tokenizer());
       if (!c.model.empty() && c.model != service_.model_name())
         throw ApiError(
             404, "model \"" + c.model + "\" is not served here (" + service_.model_name() + " is)");
@@ -122,19 +126,30 @@ void HttpServer::routes() {
     const std::string id = "cmpl-" + std::to_string(++serial);
     const long created = long(std::time(nullptr));
     const std::string model = service_.model_name();
+    const Tokenizer* tokenizer = service_.tokenizer();
     if (!c.stream) {
       std::unique_lock lock(stream->mutex);
       stream->changed.wait(lock, [&] { return stream->done; });
+      std::string text;
+      if (tokenizer) {
+        int previous = c.request.prompt.back();
+        for (int t : stream->completion.tokens) {
+          text += tokenizer->decode(previous, t);
+          previous = t;
+        }
+      }
       res.set_content(
-          completion_json(id, model, c.request.prompt, stream->completion, created).dump() + "\n",
+          completion_json(id, model, c.request.prompt, stream->completion, text, created).dump() +
+              "\n",
           "application/json");
       return;
     }
     // Server-sent events: one per token, then the finish reason, then [DONE].
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
-        "text/event-stream", [stream, guard, id, model, created, sent = std::size_t(0)](
-                                 std::size_t, httplib::DataSink& sink) mutable {
+        "text/event-stream",
+        [stream, guard, id, model, created, tokenizer, sent = std::size_t(0),
+         previous = c.request.prompt.back()](std::size_t, httplib::DataSink& sink) mutable {
           std::vector<int> fresh;
           bool done = false;
           std::string reason;
@@ -148,10 +163,13 @@ void HttpServer::routes() {
             reason = stream->completion.finish_reason;
           }
           std::string events;
-          for (int token : fresh)
-            events += "data: " + chunk_json(id, model, token, "", created).dump() + "\n\n";
+          for (int token : fresh) {
+            const std::string text = tokenizer ? tokenizer->decode(previous, token) : "";
+            previous = token;
+            events += "data: " + chunk_json(id, model, token, text, "", created).dump() + "\n\n";
+          }
           if (done) {
-            events += "data: " + chunk_json(id, model, -1, reason, created).dump() + "\n\n";
+            events += "data: " + chunk_json(id, model, -1, "", reason, created).dump() + "\n\n";
             events += "data: [DONE]\n\n";
           }
           if (!events.empty() && !sink.write(events.data(), events.size())) return false;

@@ -19,6 +19,8 @@ class Server;
 
 namespace tdpipe {
 
+class WideBacklog;
+
 class HttpServer {
  public:
   HttpServer(InferenceService& service, const ServeSettings& settings);
@@ -39,6 +41,7 @@ class HttpServer {
   InferenceService& service_;
   ServeSettings settings_;
   std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<WideBacklog> backlog_;
   std::shared_ptr<std::atomic<int>> in_progress_;
 };
 

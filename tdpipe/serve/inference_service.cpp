@@ -26,10 +26,11 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-InferenceService::InferenceService(Weights weights, std::string model_name, int eos,
-                                   const ServeSettings& settings,
+InferenceService::InferenceService(Weights weights, std::optional<Tokenizer> tokenizer,
+                                   std::string model_name, int eos, const ServeSettings& settings,
                                    std::function<int(const Request&)> predict)
     : weights_(std::move(weights)),
+      tokenizer_(std::move(tokenizer)),
       model_name_(std::move(model_name)),
       eos_(eos),
       settings_(settings),

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "engine/runner.h"
+#include "model/tokenizer.h"
 #include "model/weights.h"
 #include "serve/settings.h"
 
@@ -16,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -34,8 +36,10 @@ struct Stream {
 class InferenceService {
  public:
   // `predict` gives TD-Pipe's projection a request's output length (may be empty).
-  // `eos` ends a sequence (-1: none).
-  InferenceService(Weights weights, std::string model_name, int eos, const ServeSettings& settings,
+  // The model's `tokenizer` (may be empty) reads text prompts and writes
+  // completions' text; `eos` ends a sequence (-1: none).
+  InferenceService(Weights weights, std::optional<Tokenizer> tokenizer, std::string model_name,
+                   int eos, const ServeSettings& settings,
                    std::function<int(const Request&)> predict);
   ~InferenceService();
   InferenceService(const InferenceService&) = delete;
@@ -52,6 +56,7 @@ class InferenceService {
 
   const std::string& model_name() const { return model_name_; }
   int eos() const { return eos_; }
+  const Tokenizer* tokenizer() const { return tokenizer_ ? &*tokenizer_ : nullptr; }
   const ModelConfig& config() const { return weights_.config; }
   // The Prometheus text exposition of the service's counters.
   std::string metrics() const;
@@ -85,6 +90,7 @@ class InferenceService {
   void on_finished(std::uint64_t id, Completion&& completion);
 
   Weights weights_;
+  std::optional<Tokenizer> tokenizer_;
   std::string model_name_;
   int eos_;
   ServeSettings settings_;

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
 // tdpipe-generate: one completion from a model file, printed as token ids.
-//   tdpipe-generate --model FILE --prompt-ids 1,2,... --max-tokens N
+//   tdpipe-generate --model FILE (--prompt-ids 1,2,... | --prompt TEXT) --max-tokens N
 //                   [--greedy | --temperature T --seed S] [--eos ID] [--ignore-eos]
-//                   [--stages P]
-// The prompt's tokens are fed in order, then up to N tokens are generated;
-// they are printed on stdout separated by commas, and a summary (count,
-// time, why it stopped) on stderr. llama2.c checkpoints end a sequence
-// with token 1 (the models were trained with BOS between texts, and
-// llama2.c stops there too); --eos overrides that. With --stages P > 1 the
+//                   [--stages P] [--tokenizer tokenizer.bin]
+// The model is a llama2.c checkpoint or a GGUF file. The prompt's tokens
+// are fed in order, then up to N tokens are generated; they are printed on
+// stdout separated by commas (then as text, when the model has a
+// tokenizer), and a summary (count, time, why it stopped) on stderr.
+// llama2.c checkpoints end a sequence with token 1 (the models were trained
+// with BOS between texts, and llama2.c stops there too), GGUF models with
+// their tokenizer's EOS; --eos overrides that. With --stages P > 1 the
 // model runs as a pipeline of P processes: started as one process, the
 // program starts itself again under mpiexec with P ranks.
 #include "engine/generate.h"
-#include "model/llama2c.h"
+#include "model/load_model.h"
 #include "pipeline/pipeline_runner.h"
 #include "tools/options.h"
 
@@ -53,22 +55,33 @@ int main(int argc, char** argv) {
     tdpipe::Options o(argc, argv, {"greedy", "ignore-eos", "help"});
     if (o.has("help")) {
       std::puts(
-          "usage: tdpipe-generate --model FILE --prompt-ids 1,2,... --max-tokens N\n"
+          "usage: tdpipe-generate --model FILE (--prompt-ids 1,2,... | --prompt TEXT) --max-tokens "
+          "N\n"
           "                       [--greedy | --temperature T --seed S] [--eos ID] [--ignore-eos]\n"
-          "                       [--stages P]");
+          "                       [--stages P] [--tokenizer tokenizer.bin]");
       return 0;
     }
     if (o.has("greedy") && o.has("temperature"))
       throw std::invalid_argument("--greedy and --temperature exclude each other");
     int stages = int(o.number("stages", 1, 1, 64));
+    tdpipe::LoadedModel model =
+        tdpipe::load_model(o.text("model"), o.has("tokenizer") ? o.text("tokenizer") : "");
+    tdpipe::Weights& weights = model.weights;
     tdpipe::Request r;
-    r.prompt = o.ids("prompt-ids");
+    if (o.has("prompt") == o.has("prompt-ids"))
+      throw std::invalid_argument("give either --prompt TEXT or --prompt-ids 1,2,...");
+    if (o.has("prompt")) {
+      if (!model.tokenizer)
+        throw std::invalid_argument("this model has no tokenizer: give --prompt-ids");
+      r.prompt = model.tokenizer->encode(o.text("prompt"), true);
+    } else {
+      r.prompt = o.ids("prompt-ids");
+    }
     r.max_tokens = int(o.number("max-tokens", 16, 1, 1 << 20));
-    r.eos = int(o.number("eos", 1, -1, 1 << 30));
+    r.eos = int(o.number("eos", model.eos, -1, 1 << 30));
     r.ignore_eos = o.has("ignore-eos");
     r.sampling.temperature = float(o.real("temperature", 0.0));
     r.sampling.seed = std::uint64_t(o.number("seed", 1, 0, 1L << 62));
-    tdpipe::Weights weights = tdpipe::load_llama2c(o.text("model"));
     if (stages > weights.config.n_layers)
       throw std::invalid_argument("--stages " + std::to_string(stages) + " for a model of " +
                                   std::to_string(weights.config.n_layers) + " layers");
@@ -101,6 +114,15 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < c.tokens.size(); ++i)
         std::printf("%s%d", i ? "," : "", c.tokens[i]);
       std::printf("\n");
+      if (model.tokenizer) {  // and the text, continuing the prompt's
+        std::string text;
+        int previous = r.prompt.back();
+        for (int t : c.tokens) {
+          text += model.tokenizer->decode(previous, t);
+          previous = t;
+        }
+        std::printf("%s\n", text.c_str());
+      }
       std::fprintf(
           stderr,
           "tdpipe-generate: %zu tokens after a prompt of %zu in %.3f s on %d stage%s (%s)\n",

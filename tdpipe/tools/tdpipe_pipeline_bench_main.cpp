@@ -66,8 +66,8 @@ int main(int argc, char** argv) {
     shape.max_prompt = seq_len / 2;
     shape.max_output = seq_len / 2;
     shape.max_total = seq_len;
-    auto workload = sim::sharegpt_like(requests, std::uint64_t(o.number("seed", 1, 0, 1L << 40)),
-                                       0, shape);
+    auto workload =
+        sim::sharegpt_like(requests, std::uint64_t(o.number("seed", 1, 0, 1L << 40)), 0, shape);
     const std::vector<std::string> schedulers =
         split(o.has("schedulers") ? o.text("schedulers") : "tdpipe,vllm-pp,chunked");
     RunnerOptions base;
@@ -75,13 +75,16 @@ int main(int argc, char** argv) {
     base.step_tokens = int(o.number("step-tokens", 512, 1, 1 << 20));
     base.chunk_tokens = int(o.number("chunk-tokens", 128, 1, 1 << 20));
     // Default: room for every request at once, in every virtual engine's share too.
-    base.kv_blocks = int(o.number("kv-blocks", stages * requests * blocks_for(seq_len), 1, 1 << 24));
+    base.kv_blocks =
+        int(o.number("kv-blocks", stages * requests * blocks_for(seq_len), 1, 1 << 24));
     long prompt_tokens = 0, output_tokens = 0;
     std::vector<Request> batch;
     for (const auto& q : workload) {
       Request r;
       r.prompt.push_back(1);
-      for (int t = 1; t < q.prompt; ++t) r.prompt.push_back(2 + int((q.id * 7919 + std::uint64_t(t) * 104729) % std::uint64_t(w.config.vocab_size - 2)));
+      for (int t = 1; t < q.prompt; ++t)
+        r.prompt.push_back(2 + int((q.id * 7919 + std::uint64_t(t) * 104729) %
+                                   std::uint64_t(w.config.vocab_size - 2)));
       r.max_tokens = q.output;
       r.ignore_eos = true;
       prompt_tokens += q.prompt;

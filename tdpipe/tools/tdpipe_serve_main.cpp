@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
 // tdpipe-serve: an OpenAI-compatible completions server over the TD-Pipe
-// engine.
+// engine, for a llama2.c checkpoint or a GGUF model (text prompts and text
+// in the answers when the model has a tokenizer).
 //   tdpipe-serve [--config converge.json] [--model FILE] [--listen HOST:PORT]
 //                [--port-file FILE] [--scheduler tdpipe|vllm-pp|chunked|continuous]
 //                [--kv-blocks N] [--max-batch-seqs N] [--predictor FILE]
@@ -9,7 +10,7 @@
 // options. Port 0 takes any free port (written to --port-file). SIGTERM or
 // SIGINT drains: new requests get 503 while the admitted ones finish and
 // their responses are sent; then it exits 0.
-#include "model/llama2c.h"
+#include "model/load_model.h"
 #include "predict/length_predictor.h"
 #include "serve/http_server.h"
 #include "serve/inference_service.h"
@@ -50,7 +51,7 @@ int main(int argc, char** argv) {
     const std::string host = listen.substr(0, colon);
     const int port = std::stoi(listen.substr(colon + 1));
 
-    Weights weights = load_llama2c(s.model);
+    LoadedModel model = load_model(s.model);
     std::function<int(const Request&)> predict;
     if (!s.predictor.empty()) {
       auto predictor = std::make_shared<LengthPredictor>(LengthPredictor::load(s.predictor));
@@ -63,8 +64,9 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    const std::string name = std::filesystem::path(s.model).stem().string();
-    InferenceService service(std::move(weights), name, 1, s, predict);
+    const std::string name = model.name;
+    InferenceService service(std::move(model.weights), std::move(model.tokenizer), name, model.eos,
+                             s, predict);
     HttpServer server(service, s);
     const int bound = server.bind(host, port);
     if (o.has("port-file")) {

@@ -4,6 +4,10 @@
 // HTTP: bad requests get 4xx with a message, 64 concurrent clients all get
 // their completions (the same tokens as one at a time), SIGTERM drains the
 // requests in progress, the dispatcher spreads and relays completions.
+#include "model/gguf.h"
+#include "model/synthetic.h"
+#include "unit/tdpipe/small_tokenizer.h"
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -257,7 +261,7 @@ TEST(TdpipeDispatch, SpreadsCompletionsOverInstancesAndRelaysStreams) {
     }));
   for (int i = 0; i < 16; ++i) {
     auto r = clients[std::size_t(i)].get();
-    ASSERT_TRUE(r);
+    ASSERT_TRUE(r) << "client " << i << ": " << httplib::to_string(r.error());
     ASSERT_EQ(r->status, 200);
     bool done = true;
     EXPECT_EQ(i % 2 ? streamed_tokens(r->body, done) : tokens_of(r), direct) << i;
@@ -277,4 +281,37 @@ TEST(TdpipeDispatch, SpreadsCompletionsOverInstancesAndRelaysStreams) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200);
   }
+}
+
+TEST(TdpipeServe, AGgufModelWithATokenizerTakesAndGivesText) {
+  tdpipe::ModelConfig c;
+  c.dim = 64;
+  c.hidden_dim = 96;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.vocab_size = 300;
+  c.seq_len = 128;
+  const tdpipe::Tokenizer tokenizer = tdpipe::testing::small_tokenizer();
+  const std::string path = ::testing::TempDir() + "/served.gguf";
+  tdpipe::save_gguf(path, tdpipe::synthetic_weights(c, 3), tdpipe::GgufType::q8_0, &tokenizer,
+                    "tiny");
+  Server s({"--model", path});
+  auto r = post(s.port(), R"({"prompt": "hello world", "max_tokens": 8, "temperature": 0})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  Json j = Json::parse(r->body);
+  EXPECT_EQ(j["model"], "tiny");
+  EXPECT_EQ(j["usage"]["prompt_tokens"], 3);  // <s> ▁hello ▁world
+  std::vector<int> tokens = j["choices"][0]["token_ids"].get<std::vector<int>>();
+  std::string text;
+  int previous = 275;
+  for (int t : tokens) {
+    text += tokenizer.decode(previous, t);
+    previous = t;
+  }
+  EXPECT_EQ(j["choices"][0]["text"], text);
+  // The same as token ids.
+  auto ids = post(s.port(), greedy({1, 271, 275}, 8).dump());
+  EXPECT_EQ(tokens_of(ids), tokens);
 }

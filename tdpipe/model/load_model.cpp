@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "model/load_model.h"
+
+#include "model/gguf.h"
+#include "model/llama2c.h"
+
+#include <filesystem>
+
+namespace tdpipe {
+
+LoadedModel load_model(const std::string& path, const std::string& tokenizer_path) {
+  LoadedModel m;
+  m.name = std::filesystem::path(path).stem().string();
+  if (is_gguf(path)) {
+    GgufModel g = load_gguf(path);
+    m.weights = std::move(g.weights);
+    if (!g.name.empty()) m.name = g.name;
+    if (g.tokenizer) {
+      m.bos = g.tokenizer->bos();
+      m.eos = g.tokenizer->eos();
+      m.tokenizer = std::move(g.tokenizer);
+    }
+  } else {
+    m.weights = load_llama2c(path);
+  }
+  if (!tokenizer_path.empty()) {
+    m.tokenizer = load_llama2c_tokenizer(tokenizer_path, m.weights.config.vocab_size);
+  }
+  return m;
+}
+
+}  // namespace tdpipe

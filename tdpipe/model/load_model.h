@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// A model file of either format (GGUF or a llama2.c checkpoint, told apart
+// by GGUF's magic), with its tokenizer when it has one and the token that
+// ends a sequence.
+#pragma once
+
+#include "model/tokenizer.h"
+#include "model/weights.h"
+
+#include <optional>
+#include <string>
+
+namespace tdpipe {
+
+struct LoadedModel {
+  Weights weights;
+  std::optional<Tokenizer> tokenizer;
+  int bos = 1;
+  // llama2.c's models were trained with BOS between texts and end there;
+  // a GGUF model's tokenizer names its EOS.
+  int eos = 1;
+  std::string name;
+};
+
+// `tokenizer_path`: a llama2.c tokenizer.bin for a checkpoint without one.
+LoadedModel load_model(const std::string& path, const std::string& tokenizer_path = "");
+
+}  // namespace tdpipe

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// GGUF models and their tokenizer: the format's bytes where the spec fixes
+// them, round trips in F32 (exact), F16 and Q8_0 (exactly the quantized
+// values), generation from a GGUF file, a tokenizer worked out by hand, and
+// bad files refused with the reason.
+#include "engine/generate.h"
+#include "engine/reference.h"
+#include "model/gguf.h"
+#include "model/llama2c.h"
+#include "model/load_model.h"
+#include "model/synthetic.h"
+#include "model/tokenizer.h"
+#include "small_tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+using namespace tdpipe;
+
+namespace {
+
+ModelConfig shape() {
+  ModelConfig c;
+  c.dim = 64;
+  c.hidden_dim = 96;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.vocab_size = 300;
+  c.seq_len = 128;
+  return c;
+}
+
+std::string temp(const std::string& name) {
+  return ::testing::TempDir() + "/" + name;
+}
+
+std::vector<char> bytes_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST(TdpipeGguf, HalfAndQ8BlocksAreLaidOutAsTheFormatSays) {
+  EXPECT_EQ(to_half(1.0f), 0x3C00);
+  EXPECT_EQ(to_half(-2.5f), 0xC100);
+  EXPECT_EQ(from_half(0x3555), 0.333251953125f);
+  float x[32];
+  for (int i = 0; i < 32; ++i) x[i] = float(i - 16);  // amax 16: d = 16 / 127
+  auto q = quantize_q8_0(x, 32);
+  ASSERT_EQ(q.size(), 34u);
+  std::uint16_t scale;
+  std::memcpy(&scale, q.data(), 2);
+  EXPECT_EQ(scale, to_half(16.0f / 127.0f));
+  EXPECT_EQ(std::int8_t(q[2]), -127);      // -16 / d
+  EXPECT_EQ(std::int8_t(q[2 + 16]), 0);    // 0
+  EXPECT_EQ(std::int8_t(q[2 + 31]), 119);  // 15 / d = 119.06
+  float back[32];
+  dequantize_q8_0(q.data(), back, 32);
+  for (int i = 0; i < 32; ++i) EXPECT_NEAR(back[i], x[i], 16.0 / 127 / 2 + 0.01) << i;
+}
+
+TEST(TdpipeGguf, F32RoundTripsExactlyAndGeneratesTheSameTokens) {
+  Weights w = synthetic_weights(shape(), 5);
+  const std::string path = temp("model-f32.gguf");
+  save_gguf(path, w, GgufType::f32, nullptr, "synthetic");
+  auto file = bytes_of(path);
+  ASSERT_GT(file.size(), 24u);
+  EXPECT_EQ(std::string(file.data(), 4), "GGUF");
+  std::uint32_t version;
+  std::memcpy(&version, file.data() + 4, 4);
+  EXPECT_EQ(version, 3u);
+  LoadedModel m = load_model(path);
+  EXPECT_EQ(m.name, "synthetic");
+  EXPECT_FALSE(m.tokenizer);
+  EXPECT_EQ(m.weights.token_embedding, w.token_embedding);
+  EXPECT_EQ(m.weights.layers[1].w2, w.layers[1].w2);
+  EXPECT_EQ(m.weights.layers[0].wk, w.layers[0].wk);
+  EXPECT_EQ(m.weights.final_norm, w.final_norm);
+  Request r;
+  r.prompt = {1, 5, 9};
+  r.max_tokens = 20;
+  ReferenceModel a(w), b(m.weights);
+  EXPECT_EQ(generate(a, r).tokens, generate(b, r).tokens);
+}
+
+TEST(TdpipeGguf, F16AndQ8HoldExactlyTheirQuantizedValues) {
+  Weights w = synthetic_weights(shape(), 6);
+  w.config.shared_classifier = false;
+  w.classifier = w.token_embedding;
+  w.classifier[7] = 0.5f;
+  for (GgufType type : {GgufType::f16, GgufType::q8_0}) {
+    const std::string path = temp("model-q.gguf");
+    save_gguf(path, w, type);
+    Weights m = load_gguf(path).weights;
+    EXPECT_FALSE(m.config.shared_classifier);
+    const auto& original = w.layers[1].w1;
+    std::vector<float> expected(original.size());
+    if (type == GgufType::f16) {
+      for (std::size_t i = 0; i < original.size(); ++i) expected[i] = from_half(to_half(original[i]));
+    } else {
+      auto q = quantize_q8_0(original.data(), original.size());
+      dequantize_q8_0(q.data(), expected.data(), expected.size());
+    }
+    EXPECT_EQ(m.layers[1].w1, expected);
+    EXPECT_EQ(m.layers[1].ffn_norm, w.layers[1].ffn_norm);  // norms stay F32
+    EXPECT_NEAR(m.classifier[7], 0.5f, 0.01);
+  }
+}
+
+TEST(TdpipeTokenizer, MergesTheBestScoringPairsAndFallsBackToBytes) {
+  Tokenizer t = tdpipe::testing::small_tokenizer();
+  const int hello = 259 + 12, world = 259 + 16;  // "▁hello", "▁world"
+  EXPECT_EQ(t.encode("hello world", true), (std::vector<int>{1, hello, world}));
+  // "é" is not a piece: its two bytes are.
+  EXPECT_EQ(t.encode("hé", false), (std::vector<int>{259 + 0, 259 + 1, 3 + 0xC3, 3 + 0xA9}));
+  EXPECT_EQ(t.decode(t.encode("hello world", true)), "hello world");
+  EXPECT_EQ(t.decode(t.encode("hé", true)), "hé");
+  EXPECT_EQ(t.decode(1, 2), "");  // control tokens say nothing
+}
+
+TEST(TdpipeGguf, TheTokenizerTravelsWithTheModel) {
+  Weights w = synthetic_weights(shape(), 7);
+  Tokenizer t = tdpipe::testing::small_tokenizer();
+  const std::string path = temp("model-tok.gguf");
+  save_gguf(path, w, GgufType::q8_0, &t);
+  LoadedModel m = load_model(path);
+  ASSERT_TRUE(m.tokenizer);
+  EXPECT_EQ(m.tokenizer->pieces(), t.pieces());
+  EXPECT_EQ(m.tokenizer->scores(), t.scores());
+  EXPECT_EQ(m.eos, 2);
+  EXPECT_EQ(m.tokenizer->encode("hello world", true), t.encode("hello world", true));
+}
+
+TEST(TdpipeGguf, BadFilesAreRefusedWithTheReason) {
+  auto refused = [](const std::string& path, const std::string& says) {
+    try {
+      load_gguf(path);
+      ADD_FAILURE() << path << " was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+  };
+  Weights w = synthetic_weights(shape(), 8);
+  const std::string good = temp("good.gguf");
+  save_gguf(good, w, GgufType::f16);
+  auto file = bytes_of(good);
+  auto write = [](const std::string& path, const std::vector<char>& b) {
+    std::ofstream(path, std::ios::binary).write(b.data(), std::streamsize(b.size()));
+  };
+  const std::string truncated = temp("truncated.gguf");
+  write(truncated, std::vector<char>(file.begin(), file.begin() + long(file.size() / 2)));
+  refused(truncated, "past the end");
+  std::vector<char> v1 = file;
+  v1[4] = 1;
+  const std::string old = temp("v1.gguf");
+  write(old, v1);
+  refused(old, "version 1");
+  // Mark the first matrix (token_embd, F16 = 1) as Q4_K (12).
+  std::vector<char> q4 = file;
+  const std::string name = "token_embd.weight";
+  auto at = std::search(q4.begin(), q4.end(), name.begin(), name.end());
+  ASSERT_NE(at, q4.end());
+  std::size_t type_at = std::size_t(at - q4.begin()) + name.size() + 4 + 16;
+  ASSERT_EQ(q4[type_at], 1);
+  q4[type_at] = 12;
+  const std::string k = temp("q4k.gguf");
+  write(k, q4);
+  refused(k, "Q4_K; F32, F16 and Q8_0 are read");
+  const std::string llama2c = temp("not.gguf");
+  save_llama2c(w, llama2c);
+  refused(llama2c, "not a GGUF file");
+}
