@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "engine/reference.h"
 
+#include "engine/dot.h"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -16,12 +18,7 @@ void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) 
 }
 
 void matmul(float* out, const float* x, const float* w, int cols, int rows) {
-  for (int r = 0; r < rows; ++r) {
-    const float* row = w + std::size_t(r) * cols;
-    float sum = 0;
-    for (int c = 0; c < cols; ++c) sum += row[c] * x[c];
-    out[r] = sum;
-  }
+  for (int r = 0; r < rows; ++r) out[r] = dot(w + std::size_t(r) * cols, x, cols);
 }
 
 void rope(float* vec, int n, int head_size, int pos, float theta) {

@@ -1,26 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "engine/stage_model.h"
 
+#include "engine/dot.h"
 #include "engine/reference.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
 namespace tdpipe {
 
 void matmul_batch(float* out, const float* x, const float* w, int tokens, int cols, int rows) {
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < rows; ++r) {
+  auto row_products = [&](int r) {
     const float* row = w + std::size_t(r) * cols;
-    for (int t = 0; t < tokens; ++t) {
-      const float* in = x + std::size_t(t) * cols;
-      float sum = 0;  // the same order as the reference's matmul
-      for (int c = 0; c < cols; ++c) sum += row[c] * in[c];
-      out[std::size_t(t) * rows + r] = sum;
-    }
+    for (int t = 0; t < tokens; ++t)  // the reference's matmul, row by row
+      out[std::size_t(t) * rows + r] = dot(row, x + std::size_t(t) * cols, cols);
+  };
+  // Threads only where there is enough work to pay for waking them.
+  if (std::int64_t(tokens) * cols * rows < (1 << 16)) {
+    for (int r = 0; r < rows; ++r) row_products(r);
+    return;
   }
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < rows; ++r) row_products(r);
 }
 
 StageModel::StageModel(const Weights& weights, int first_layer, int last_layer, int kv_blocks)
@@ -60,11 +64,17 @@ void StageModel::forward(const std::vector<Chunk>& chunks, std::vector<float>& x
   proj_.resize(std::size_t(n) * dim);
   hb_.resize(std::size_t(n) * hidden);
   hb2_.resize(std::size_t(n) * hidden);
+  att_.resize(std::size_t(c.seq_len));
   // Each token's sequence and position.
   std::vector<const Chunk*> owner(n);
   std::vector<int> position(n);
+  std::int64_t attended = 0;  // attention's work, to decide whether threads pay
   for (int t = 0; const Chunk& ch : chunks)
-    for (int i = 0; i < ch.count; ++i, ++t) owner[t] = &ch, position[t] = ch.start + i;
+    for (int i = 0; i < ch.count; ++i, ++t) {
+      owner[t] = &ch, position[t] = ch.start + i;
+      attended += std::int64_t(position[t] + 1) * dim;
+    }
+  const bool parallel_attention = attended >= (1 << 16);
 
   for (int l = first_layer_; l < last_layer_; ++l) {
     const LayerWeights& L = weights_.layers[l];
@@ -83,28 +93,33 @@ void StageModel::forward(const std::vector<Chunk>& chunks, std::vector<float>& x
                   cache_.value(*owner[t]->table, l, position[t]));
     }
     // Attention: each token over its own sequence's positions 0 .. its own.
+    auto attend = [&](int th, std::vector<float>& att) {
+      int t = th / c.n_heads, h = th % c.n_heads, pos = position[t];
+      const std::vector<int>& table = *owner[t]->table;
+      const float* q = q_.data() + std::size_t(t) * dim + h * hs;
+      int kv_head = h / c.kv_group();
+      for (int p = 0; p <= pos; ++p) {
+        const float* k = cache_.key(table, l, p) + kv_head * hs;
+        float score = 0;
+        for (int i = 0; i < hs; ++i) score += q[i] * k[i];
+        att[p] = score / std::sqrt(float(hs));
+      }
+      softmax(att.data(), pos + 1);
+      float* out = att_out_.data() + std::size_t(t) * dim + h * hs;
+      std::fill(out, out + hs, 0.0f);
+      for (int p = 0; p <= pos; ++p) {
+        const float* v = cache_.value(table, l, p) + kv_head * hs;
+        for (int i = 0; i < hs; ++i) out[i] += att[p] * v[i];
+      }
+    };
+    if (!parallel_attention) {
+      for (int th = 0; th < n * c.n_heads; ++th) attend(th, att_);
+    } else {
 #pragma omp parallel
-    {
-      std::vector<float> att(c.seq_len);
+      {
+        std::vector<float> att(c.seq_len);
 #pragma omp for schedule(dynamic)
-      for (int th = 0; th < n * c.n_heads; ++th) {
-        int t = th / c.n_heads, h = th % c.n_heads, pos = position[t];
-        const std::vector<int>& table = *owner[t]->table;
-        const float* q = q_.data() + std::size_t(t) * dim + h * hs;
-        int kv_head = h / c.kv_group();
-        for (int p = 0; p <= pos; ++p) {
-          const float* k = cache_.key(table, l, p) + kv_head * hs;
-          float score = 0;
-          for (int i = 0; i < hs; ++i) score += q[i] * k[i];
-          att[p] = score / std::sqrt(float(hs));
-        }
-        softmax(att.data(), pos + 1);
-        float* out = att_out_.data() + std::size_t(t) * dim + h * hs;
-        std::fill(out, out + hs, 0.0f);
-        for (int p = 0; p <= pos; ++p) {
-          const float* v = cache_.value(table, l, p) + kv_head * hs;
-          for (int i = 0; i < hs; ++i) out[i] += att[p] * v[i];
-        }
+        for (int th = 0; th < n * c.n_heads; ++th) attend(th, att);
       }
     }
     matmul_batch(proj_.data(), att_out_.data(), L.wo.data(), n, dim, dim);

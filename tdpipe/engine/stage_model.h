@@ -45,7 +45,7 @@ class StageModel {
   const Weights& weights_;
   int first_layer_, last_layer_;
   KvCache cache_;
-  std::vector<float> xb_, q_, k_, v_, att_out_, proj_, hb_, hb2_;  // scratch, grown as needed
+  std::vector<float> xb_, q_, k_, v_, att_out_, proj_, hb_, hb2_, att_;  // scratch, grown as needed
 };
 
 // out[t][r] = sum_c w[r][c] * x[t][c] for `tokens` rows of x (cols each).

@@ -17,7 +17,19 @@ constexpr std::size_t kQ8Block = 32, kQ8Bytes = 34;
 
 // Metadata value types of the format.
 enum : std::uint32_t {
-  kU8 = 0, kI8, kU16, kI16, kU32, kI32, kF32, kBool, kString, kArray, kU64, kI64, kF64
+  kU8 = 0,
+  kI8,
+  kU16,
+  kI16,
+  kU32,
+  kI32,
+  kF32,
+  kBool,
+  kString,
+  kArray,
+  kU64,
+  kI64,
+  kF64
 };
 
 struct Value {
@@ -42,29 +54,47 @@ struct TensorInfo {
 
 std::uint64_t bytes_of(std::uint32_t type, std::uint64_t count) {
   switch (type) {
-    case std::uint32_t(GgufType::f32): return count * 4;
-    case std::uint32_t(GgufType::f16): return count * 2;
-    case std::uint32_t(GgufType::q8_0): return count / kQ8Block * kQ8Bytes;
-    default: return 0;
+    case std::uint32_t(GgufType::f32):
+      return count * 4;
+    case std::uint32_t(GgufType::f16):
+      return count * 2;
+    case std::uint32_t(GgufType::q8_0):
+      return count / kQ8Block * kQ8Bytes;
+    default:
+      return 0;
   }
 }
 
 std::string type_name(std::uint32_t type) {
   switch (type) {
-    case 0: return "F32";
-    case 1: return "F16";
-    case 2: return "Q4_0";
-    case 3: return "Q4_1";
-    case 6: return "Q5_0";
-    case 7: return "Q5_1";
-    case 8: return "Q8_0";
-    case 10: return "Q2_K";
-    case 11: return "Q3_K";
-    case 12: return "Q4_K";
-    case 13: return "Q5_K";
-    case 14: return "Q6_K";
-    case 30: return "BF16";
-    default: return "type " + std::to_string(type);
+    case 0:
+      return "F32";
+    case 1:
+      return "F16";
+    case 2:
+      return "Q4_0";
+    case 3:
+      return "Q4_1";
+    case 6:
+      return "Q5_0";
+    case 7:
+      return "Q5_1";
+    case 8:
+      return "Q8_0";
+    case 10:
+      return "Q2_K";
+    case 11:
+      return "Q3_K";
+    case 12:
+      return "Q4_K";
+    case 13:
+      return "Q5_K";
+    case 14:
+      return "Q6_K";
+    case 30:
+      return "BF16";
+    default:
+      return "type " + std::to_string(type);
   }
 }
 
@@ -93,18 +123,42 @@ class Reader {
     Value v;
     v.type = type;
     switch (type) {
-      case kU8: v.number = get<std::uint8_t>(); break;
-      case kI8: v.number = get<std::int8_t>(); break;
-      case kU16: v.number = get<std::uint16_t>(); break;
-      case kI16: v.number = get<std::int16_t>(); break;
-      case kU32: v.number = get<std::uint32_t>(); break;
-      case kI32: v.number = get<std::int32_t>(); break;
-      case kF32: v.number = get<float>(); break;
-      case kBool: v.number = get<std::uint8_t>(); break;
-      case kU64: v.number = double(get<std::uint64_t>()); break;
-      case kI64: v.number = double(get<std::int64_t>()); break;
-      case kF64: v.number = get<double>(); break;
-      case kString: v.text = string(); break;
+      case kU8:
+        v.number = get<std::uint8_t>();
+        break;
+      case kI8:
+        v.number = get<std::int8_t>();
+        break;
+      case kU16:
+        v.number = get<std::uint16_t>();
+        break;
+      case kI16:
+        v.number = get<std::int16_t>();
+        break;
+      case kU32:
+        v.number = get<std::uint32_t>();
+        break;
+      case kI32:
+        v.number = get<std::int32_t>();
+        break;
+      case kF32:
+        v.number = get<float>();
+        break;
+      case kBool:
+        v.number = get<std::uint8_t>();
+        break;
+      case kU64:
+        v.number = double(get<std::uint64_t>());
+        break;
+      case kI64:
+        v.number = double(get<std::int64_t>());
+        break;
+      case kF64:
+        v.number = get<double>();
+        break;
+      case kString:
+        v.text = string();
+        break;
       case kArray: {
         v.element_type = get<std::uint32_t>();
         std::uint64_t n = get<std::uint64_t>();
@@ -119,7 +173,8 @@ class Reader {
         }
         break;
       }
-      default: fail("has a metadata value of unknown type " + std::to_string(type));
+      default:
+        fail("has a metadata value of unknown type " + std::to_string(type));
     }
     return v;
   }
@@ -222,7 +277,8 @@ std::vector<std::uint8_t> quantize_q8_0(const float* x, std::size_t count) {
     std::uint16_t scale = to_half(d);
     std::memcpy(block, &scale, 2);
     for (std::size_t i = 0; i < kQ8Block; ++i)
-      block[2 + i] = static_cast<std::uint8_t>(static_cast<std::int8_t>(std::lround(v[i] * inverse)));
+      block[2 + i] =
+          static_cast<std::uint8_t>(static_cast<std::int8_t>(std::lround(v[i] * inverse)));
   }
   return out;
 }
@@ -296,44 +352,47 @@ GgufModel load_gguf(const std::string& path) {
   c.norm_eps = float(number("llama.attention.layer_norm_rms_epsilon", 1e-5));
   c.rope_theta = float(number("llama.rope.freq_base", 10000.0));
   auto embedding = infos.find("token_embd.weight");
-  if (embedding == infos.end() || embedding->second.dims.size() != 2) r.fail("has no token_embd.weight matrix");
+  if (embedding == infos.end() || embedding->second.dims.size() != 2)
+    r.fail("has no token_embd.weight matrix");
   c.vocab_size = int(embedding->second.dims[1]);
   c.shared_classifier = !infos.count("output.weight");
   if (c.n_heads > 0 && number("llama.rope.dimension_count", c.dim / c.n_heads) != c.dim / c.n_heads)
-    r.fail("rotates part of each head (llama.rope.dimension_count); only whole heads are supported");
+    r.fail(
+        "rotates part of each head (llama.rope.dimension_count); only whole heads are supported");
   if (auto p = c.problem(); !p.empty()) r.fail("has no usable Llama shape (" + p + ")");
 
   GgufModel m;
   m.name = text("general.name");
   m.weights = Weights::zeros(c);
   std::vector<std::uint8_t> raw;
-  for_each_tensor(m.weights, [&](const std::string& name, std::vector<float>& t, int rows, int cols) {
-    auto it = infos.find(name);
-    if (it == infos.end()) r.fail("has no tensor " + name);
-    const TensorInfo& info = it->second;
-    std::vector<std::uint64_t> expected{std::uint64_t(cols)};
-    if (rows > 1 || info.dims.size() == 2) expected.push_back(std::uint64_t(rows));
-    if (info.dims != expected)
-      r.fail("tensor " + name + " does not have the shape the model's metadata implies");
-    const std::uint64_t bytes = bytes_of(info.type, info.count());
-    if (bytes == 0 || (info.type == std::uint32_t(GgufType::q8_0) && info.count() % kQ8Block))
-      r.fail("tensor " + name + " is " + type_name(info.type) + "; F32, F16 and Q8_0 are read");
-    if (data + info.offset + bytes > r.size()) r.fail("tensor " + name + " lies past the end");
-    raw.resize(bytes);
-    r.seek(data + info.offset);
-    r.read(raw.data(), bytes);
-    if (info.type == std::uint32_t(GgufType::f32)) {
-      std::memcpy(t.data(), raw.data(), bytes);
-    } else if (info.type == std::uint32_t(GgufType::f16)) {
-      for (std::size_t i = 0; i < t.size(); ++i) {
-        std::uint16_t h;
-        std::memcpy(&h, raw.data() + 2 * i, 2);
-        t[i] = from_half(h);
-      }
-    } else {
-      dequantize_q8_0(raw.data(), t.data(), t.size());
-    }
-  });
+  for_each_tensor(
+      m.weights, [&](const std::string& name, std::vector<float>& t, int rows, int cols) {
+        auto it = infos.find(name);
+        if (it == infos.end()) r.fail("has no tensor " + name);
+        const TensorInfo& info = it->second;
+        std::vector<std::uint64_t> expected{std::uint64_t(cols)};
+        if (rows > 1 || info.dims.size() == 2) expected.push_back(std::uint64_t(rows));
+        if (info.dims != expected)
+          r.fail("tensor " + name + " does not have the shape the model's metadata implies");
+        const std::uint64_t bytes = bytes_of(info.type, info.count());
+        if (bytes == 0 || (info.type == std::uint32_t(GgufType::q8_0) && info.count() % kQ8Block))
+          r.fail("tensor " + name + " is " + type_name(info.type) + "; F32, F16 and Q8_0 are read");
+        if (data + info.offset + bytes > r.size()) r.fail("tensor " + name + " lies past the end");
+        raw.resize(bytes);
+        r.seek(data + info.offset);
+        r.read(raw.data(), bytes);
+        if (info.type == std::uint32_t(GgufType::f32)) {
+          std::memcpy(t.data(), raw.data(), bytes);
+        } else if (info.type == std::uint32_t(GgufType::f16)) {
+          for (std::size_t i = 0; i < t.size(); ++i) {
+            std::uint16_t h;
+            std::memcpy(&h, raw.data() + 2 * i, 2);
+            t[i] = from_half(h);
+          }
+        } else {
+          dequantize_q8_0(raw.data(), t.data(), t.size());
+        }
+      });
 
   if (text("tokenizer.ggml.model") == "llama" && meta.count("tokenizer.ggml.tokens")) {
     const Value& tokens = meta["tokenizer.ggml.tokens"];
@@ -367,13 +426,15 @@ void save_gguf(const std::string& path, const Weights& weights, GgufType type,
   };
   std::vector<Planned> plan;
   std::uint64_t offset = 0;
-  for_each_tensor(weights, [&](const std::string& n, const std::vector<float>& t, int rows, int cols) {
-    GgufType t_type = rows == 1 ? GgufType::f32 : type;  // norms stay F32
-    if (t_type == GgufType::q8_0 && cols % int(kQ8Block))
-      throw std::invalid_argument(n + ": Q8_0 needs rows of a multiple of 32 values");
-    plan.push_back({n, &t, rows, cols, t_type, offset});
-    offset += (bytes_of(std::uint32_t(t_type), t.size()) + kAlignment - 1) / kAlignment * kAlignment;
-  });
+  for_each_tensor(
+      weights, [&](const std::string& n, const std::vector<float>& t, int rows, int cols) {
+        GgufType t_type = rows == 1 ? GgufType::f32 : type;  // norms stay F32
+        if (t_type == GgufType::q8_0 && cols % int(kQ8Block))
+          throw std::invalid_argument(n + ": Q8_0 needs rows of a multiple of 32 values");
+        plan.push_back({n, &t, rows, cols, t_type, offset});
+        offset +=
+            (bytes_of(std::uint32_t(t_type), t.size()) + kAlignment - 1) / kAlignment * kAlignment;
+      });
   const std::string partial = path + ".partial";
   {
     Writer w(partial);

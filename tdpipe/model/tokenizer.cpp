@@ -18,14 +18,22 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 }
 
 std::size_t utf8_length(unsigned char lead) {
-  return lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 1;
+  return lead < 0x80           ? 1
+         : (lead >> 5) == 0x6  ? 2
+         : (lead >> 4) == 0xE  ? 3
+         : (lead >> 3) == 0x1E ? 4
+                               : 1;
 }
 
 }  // namespace
 
 Tokenizer::Tokenizer(std::vector<std::string> pieces, std::vector<float> scores,
                      std::vector<int> types, int bos, int eos)
-    : pieces_(std::move(pieces)), scores_(std::move(scores)), types_(std::move(types)), bos_(bos), eos_(eos) {
+    : pieces_(std::move(pieces)),
+      scores_(std::move(scores)),
+      types_(std::move(types)),
+      bos_(bos),
+      eos_(eos) {
   if (scores_.size() != pieces_.size()) throw std::invalid_argument("one score per piece");
   if (!types_.empty() && types_.size() != pieces_.size())
     throw std::invalid_argument("one token type per piece");
@@ -50,7 +58,8 @@ std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos) const 
   // Characters, or their bytes where the vocabulary lacks them.
   std::vector<int> symbols;
   for (std::size_t at = 0; at < normal.size();) {
-    std::size_t n = std::min(utf8_length(static_cast<unsigned char>(normal[at])), normal.size() - at);
+    std::size_t n =
+        std::min(utf8_length(static_cast<unsigned char>(normal[at])), normal.size() - at);
     auto it = index_.find(normal.substr(at, n));
     if (it != index_.end()) {
       symbols.push_back(it->second);
@@ -70,7 +79,8 @@ std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos) const 
     int best_id = -1;
     std::size_t best_at = 0;
     for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
-      auto it = index_.find(pieces_[std::size_t(symbols[i])] + pieces_[std::size_t(symbols[i + 1])]);
+      auto it =
+          index_.find(pieces_[std::size_t(symbols[i])] + pieces_[std::size_t(symbols[i + 1])]);
       if (it != index_.end() && scores_[std::size_t(it->second)] > best) {
         best = scores_[std::size_t(it->second)];
         best_id = it->second;

@@ -102,7 +102,8 @@ TEST(TdpipeGguf, F16AndQ8HoldExactlyTheirQuantizedValues) {
     const auto& original = w.layers[1].w1;
     std::vector<float> expected(original.size());
     if (type == GgufType::f16) {
-      for (std::size_t i = 0; i < original.size(); ++i) expected[i] = from_half(to_half(original[i]));
+      for (std::size_t i = 0; i < original.size(); ++i)
+        expected[i] = from_half(to_half(original[i]));
     } else {
       auto q = quantize_q8_0(original.data(), original.size());
       dequantize_q8_0(q.data(), expected.data(), expected.size());

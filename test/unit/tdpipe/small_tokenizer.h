@@ -23,11 +23,11 @@ inline Tokenizer small_tokenizer() {
     types.push_back(6);
   }
   const std::string space = "\xe2\x96\x81";
-  for (std::string p : {space, std::string("h"), std::string("e"), std::string("l"),
-                        std::string("o"), std::string("w"), std::string("r"), std::string("d"),
-                        std::string("he"), std::string("ll"), std::string("llo"),
-                        std::string("hello"), space + "hello", std::string("or"),
-                        space + "w", space + "wor", space + "world", std::string("ld")}) {
+  for (std::string p :
+       {space, std::string("h"), std::string("e"), std::string("l"), std::string("o"),
+        std::string("w"), std::string("r"), std::string("d"), std::string("he"), std::string("ll"),
+        std::string("llo"), std::string("hello"), space + "hello", std::string("or"), space + "w",
+        space + "wor", space + "world", std::string("ld")}) {
     pieces.push_back(p);
     types.push_back(1);
   }
@@ -38,6 +38,5 @@ inline Tokenizer small_tokenizer() {
   scores.resize(300, -100.0f);
   return Tokenizer(pieces, scores, types, 1, 2);
 }
-
 
 }  // namespace tdpipe::testing
