@@ -38,13 +38,27 @@ class VllmPipelineScheduler : public Scheduler {
   void on_add(const SeqState& s) override;
   void on_complete(const Plan& plan) override;
   void on_finish(const SeqState& s) override;
+  // One virtual engine's batch.
+  virtual void plan_engine(Plan& plan, int engine);
 
  private:
-  void plan_engine(Plan& plan, int engine);
-
   std::vector<bool> busy_;       // the engine's batch is in flight
   std::vector<int> unfinished_;  // requests per engine
   int turn_ = 0;
+};
+
+// vLLM's pipeline parallelism with chunked prefill, as vLLM runs it: the
+// virtual engines of VllmPipelineScheduler (own share of the blocks, own
+// requests, taking turns), each batch Sarathi-style: the engine's decodes
+// first, then its partial prefills, then its waiting requests, under
+// chunk_tokens.
+class VllmChunkedScheduler : public VllmPipelineScheduler {
+ public:
+  using VllmPipelineScheduler::VllmPipelineScheduler;
+  std::string name() const override { return "vllm-chunked"; }
+
+ protected:
+  void plan_engine(Plan& plan, int engine) override;
 };
 
 // Sarathi-style chunked prefill: every micro-batch first decodes the

@@ -73,4 +73,44 @@ void VllmPipelineScheduler::plan_engine(Plan& plan, int engine) {
   }
 }
 
+void VllmChunkedScheduler::plan_engine(Plan& plan, int engine) {
+  const std::uint64_t preemptions = stats_.preemptions;
+  int budget = config_.chunk_tokens, seqs = 0, running = 0;
+  const std::vector<SeqState*> mine = [&] {
+    std::vector<SeqState*> out;
+    for (SeqState* s : running_list())
+      if (s->pool == engine) out.push_back(s);
+    return out;
+  }();
+  running = int(mine.size());
+  for (SeqState* s : mine) {  // decodes first
+    if (budget < 1 || seqs >= config_.max_batch_seqs) break;
+    if (!s->running || s->in_flight || !s->prefilled()) continue;
+    if (add_decode(plan, *s)) {
+      --budget;
+      ++seqs;
+    }
+  }
+  for (SeqState* s : mine) {  // then prefills under way
+    if (budget < 1 || seqs >= config_.max_batch_seqs) break;
+    if (!s->running || s->in_flight || s->prefilled()) continue;
+    int before = s->cached;
+    add_prefill(plan, *s, budget);
+    budget -= s->cached - before;
+    ++seqs;
+  }
+  if (stats_.preemptions != preemptions) return;
+  for (std::size_t i = 0; i < waiting_.size() && budget > 0 && running < config_.max_batch_seqs;) {
+    SeqState& s = *waiting_[i];
+    if (s.pool != engine) {
+      ++i;
+      continue;
+    }
+    int count = std::min(budget, s.length());
+    if (!admit(plan, i, count)) break;  // first come, first served
+    budget -= count;
+    ++running;
+  }
+}
+
 }  // namespace tdpipe

@@ -12,7 +12,9 @@
 // with BOS between texts, and llama2.c stops there too), GGUF models with
 // their tokenizer's EOS; --eos overrides that. With --stages P > 1 the
 // model runs as a pipeline of P processes: started as one process, the
-// program starts itself again under mpiexec with P ranks.
+// program starts itself again under mpiexec with P ranks; started as P
+// ranks (mpiexec -n P, srun --mpi=pmix -n P, on one node or several), it
+// runs as they are.
 #include "engine/generate.h"
 #include "model/load_model.h"
 #include "pipeline/pipeline_runner.h"
@@ -29,9 +31,10 @@
 
 namespace {
 
-// Under mpiexec already (Open MPI's launcher sets this for every rank)?
+// Started as MPI ranks already: by Open MPI's mpiexec (which sets this for
+// every rank) or by a launcher speaking PMIx, such as srun --mpi=pmix.
 bool under_mpiexec() {
-  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr;
+  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMIX_RANK") != nullptr;
 }
 
 [[noreturn]] void restart_under_mpiexec(int stages, int argc, char** argv) {

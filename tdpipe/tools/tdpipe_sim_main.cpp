@@ -2,7 +2,7 @@
 //
 // tdpipe-sim: throughput of the schedulers on a simulated deployment.
 //   tdpipe-sim [--model llama2-13b|llama2-34b|llama2-70b] [--gpu h200|a100|l20]
-//              [--gpus 4] [--scheduler all|tdpipe|vllm-pp|chunked|tp]
+//              [--gpus 4] [--scheduler all|tdpipe|vllm-pp|vllm-chunked|chunked|tp]
 //              [--requests 5000] [--seed 1] [--rate R] [--workload FILE]
 //              [--profile CSV] [--accuracy A | --predictor exact|none]
 //              [--max-batch-seqs 256] [--max-batch-tokens 4096] [--chunk-tokens 512]
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     if (o.has("help")) {
       std::puts(
           "usage: tdpipe-sim [--model M] [--gpu G] [--gpus N] [--scheduler all|tdpipe|vllm-pp|"
-          "chunked|tp]\n"
+          "vllm-chunked|chunked|tp]\n"
           "                  [--requests N] [--seed S] [--rate R] [--workload FILE] [--profile "
           "CSV]\n"
           "                  [--accuracy A | --predictor exact|none] [--max-batch-seqs N]\n"
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     else
       throw std::invalid_argument("--predictor exact|none, or --accuracy between 0 and 1");
 
-    std::vector<std::string> schedulers{"tdpipe", "vllm-pp", "chunked", "tp"};
+    std::vector<std::string> schedulers{"tdpipe", "vllm-pp", "vllm-chunked", "chunked", "tp"};
     std::string which = o.has("scheduler") ? o.text("scheduler") : "all";
     if (which != "all") schedulers = {which};
 

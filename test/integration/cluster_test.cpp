@@ -265,3 +265,23 @@ TEST(Cluster, StockSixteenNodeClusterRunsBesideIt) {
   EXPECT_EQ(sh("sinfo -h -o %D").output, "4\n");
   std::filesystem::remove_all(dir);
 }
+
+TEST(Cluster, TdpipePipelineStagesRunAsRanksOnTwoVirtualNodes) {
+  // The pipeline's tests (every scheduler, with preemption forced) with
+  // the two stages on two nodes, then tdpipe-generate as two ranks: the
+  // same tokens as in one process.
+  const std::vector<std::string> env{"OMPI_MCA_btl=self,tcp", "HWLOC_COMPONENTS=-pci",
+                                     "OMP_NUM_THREADS=1"};
+  auto tests = sh("srun --mpi=pmix -N2 -n2 " + kBinDir + "/tdpipe_mpi_tests 2>&1", env);
+  EXPECT_EQ(tests.exit_code, 0) << tests.output;
+  EXPECT_NE(tests.output.find("[  PASSED  ] 3 tests"), std::string::npos) << tests.output;
+  const std::string generate = kBinDir + "/tdpipe-generate --model " + kBinDir +
+                               "/../share/converge/models/stories260K.bin --prompt-ids 1,300,301 "
+                               "--max-tokens 40";
+  auto alone = sh(generate + " 2>/dev/null", env);
+  auto staged = sh("srun --mpi=pmix -N2 -n2 " + generate + " --stages 2 2>/dev/null", env);
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  EXPECT_EQ(staged.exit_code, 0) << staged.output;
+  EXPECT_EQ(staged.output, alone.output);
+  EXPECT_GT(alone.output.size(), 40u);
+}

@@ -237,6 +237,14 @@ TEST(Simulator, PipelinedVirtualEnginesFinishWhenWorkedOutByHand) {
   // One engine: both in one micro-batch, tokens at 2, 4, 6.
   setup.scheduler = "continuous";
   EXPECT_DOUBLE_EQ(simulate(setup, requests, {0, 0}).makespan, 6.0);
+  // TD-Pipe: one prefill micro-batch of both (first tokens at 2), then a
+  // decode micro-batch per stage, ceil(2 / 2) = 1 sequence each: A leaves
+  // at 4 and 6, B (a stage behind) at 5 and 7.
+  setup.scheduler = "tdpipe";
+  SimResult td = simulate(setup, requests, {3, 3});
+  EXPECT_DOUBLE_EQ(td.makespan, 7.0);
+  EXPECT_EQ(td.stats.batches, 5u);
+  EXPECT_DOUBLE_EQ(td.mean_decode_batch, 1.0);
 }
 
 TEST(Simulator, ProfileInterpolatesAndTheRooflineFitsIt) {
