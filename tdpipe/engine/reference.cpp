@@ -40,6 +40,7 @@ void softmax(float* x, int n) {
 
 ReferenceModel::ReferenceModel(const Weights& weights) : w_(weights) {
   const ModelConfig& c = w_.config;
+  if (!w_.holds_all()) throw std::invalid_argument("the reference runs whole models only");
   x_.resize(c.dim);
   xb_.resize(c.dim);
   xb2_.resize(c.dim);

@@ -36,6 +36,8 @@ StageModel::StageModel(const Weights& weights, int first_layer, int last_layer, 
     throw std::invalid_argument("stage layers [" + std::to_string(first_layer) + ", " +
                                 std::to_string(last_layer) + ") of a model of " +
                                 std::to_string(weights.config.n_layers));
+  if (auto missing = weights.missing_for(first_layer, last_layer); !missing.empty())
+    throw std::invalid_argument(missing);
 }
 
 void StageModel::embed(const std::vector<int>& tokens, std::vector<float>& x) const {

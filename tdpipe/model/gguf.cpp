@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "model/gguf.h"
 
+#include "model/layer_split.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -301,6 +303,10 @@ bool is_gguf(const std::string& path) {
 }
 
 GgufModel load_gguf(const std::string& path) {
+  return load_gguf(path, 0, 1);
+}
+
+GgufModel load_gguf(const std::string& path, int stage, int stages) {
   Reader r(path);
   if (r.get<std::uint32_t>() != kMagic) r.fail("not a GGUF file");
   const std::uint32_t version = r.get<std::uint32_t>();
@@ -363,10 +369,12 @@ GgufModel load_gguf(const std::string& path) {
 
   GgufModel m;
   m.name = text("general.name");
-  m.weights = Weights::zeros(c);
+  auto [first, last] = split_layers(c.n_layers, stages).at(std::size_t(stage));
+  m.weights = Weights::zeros(c, first, last);
   std::vector<std::uint8_t> raw;
   for_each_tensor(
       m.weights, [&](const std::string& name, std::vector<float>& t, int rows, int cols) {
+        if (t.empty()) return;  // not this stage's
         auto it = infos.find(name);
         if (it == infos.end()) r.fail("has no tensor " + name);
         const TensorInfo& info = it->second;
@@ -417,6 +425,7 @@ GgufModel load_gguf(const std::string& path) {
 void save_gguf(const std::string& path, const Weights& weights, GgufType type,
                const Tokenizer* tokenizer, const std::string& name) {
   const ModelConfig& c = weights.config;
+  if (!weights.holds_all()) throw std::invalid_argument("only whole models can be saved");
   struct Planned {
     std::string name;
     const std::vector<float>* data;

@@ -34,6 +34,8 @@ struct GgufModel {
 // an unsupported version, architecture or tensor type, a missing or
 // misshapen tensor, a truncated file.
 GgufModel load_gguf(const std::string& path);
+// Only what pipeline stage `stage` of `stages` runs (see load_llama2c).
+GgufModel load_gguf(const std::string& path, int stage, int stages);
 // Matrices in `type`, norms in F32. Throws std::invalid_argument if a
 // Q8_0 matrix's rows are not a multiple of 32 long.
 void save_gguf(const std::string& path, const Weights& weights, GgufType type,

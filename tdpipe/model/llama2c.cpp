@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "model/llama2c.h"
 
+#include "model/layer_split.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -11,31 +13,39 @@ namespace tdpipe {
 namespace {
 
 // Every tensor of the file in order (W: Weights or const Weights); `each`
-// is called with the tensor and its name, `skipped` with the size in floats
-// of the legacy RoPE tables.
+// is called with the tensor, its name and its size in floats (the tensor
+// is empty where the weights do not hold it), `skipped` with the size in
+// floats of the legacy RoPE tables.
 template <typename W, typename Each, typename Skip>
 void for_each_tensor(W& w, Each each, Skip skipped) {
-  each(w.token_embedding, "token_embedding");
-  auto all = [&](std::vector<float> LayerWeights::*member, const char* name) {
-    for (auto& l : w.layers) each(l.*member, name);
+  const ModelConfig& c = w.config;
+  const std::uint64_t d = std::uint64_t(c.dim), h = std::uint64_t(c.hidden_dim),
+                      kv = std::uint64_t(c.kv_dim()), v = std::uint64_t(c.vocab_size);
+  each(w.token_embedding, "token_embedding", v * d);
+  auto all = [&](std::vector<float> LayerWeights::*member, const char* name, std::uint64_t n) {
+    for (auto& l : w.layers) each(l.*member, name, n);
   };
-  all(&LayerWeights::attention_norm, "attention_norm");
-  all(&LayerWeights::wq, "wq");
-  all(&LayerWeights::wk, "wk");
-  all(&LayerWeights::wv, "wv");
-  all(&LayerWeights::wo, "wo");
-  all(&LayerWeights::ffn_norm, "ffn_norm");
-  all(&LayerWeights::w1, "w1");
-  all(&LayerWeights::w2, "w2");
-  all(&LayerWeights::w3, "w3");
-  each(w.final_norm, "final_norm");
-  skipped(std::uint64_t(w.config.seq_len) * w.config.head_size());  // cos and sin tables
-  if (!w.config.shared_classifier) each(w.classifier, "classifier");
+  all(&LayerWeights::attention_norm, "attention_norm", d);
+  all(&LayerWeights::wq, "wq", d * d);
+  all(&LayerWeights::wk, "wk", kv * d);
+  all(&LayerWeights::wv, "wv", kv * d);
+  all(&LayerWeights::wo, "wo", d * d);
+  all(&LayerWeights::ffn_norm, "ffn_norm", d);
+  all(&LayerWeights::w1, "w1", h * d);
+  all(&LayerWeights::w2, "w2", d * h);
+  all(&LayerWeights::w3, "w3", h * d);
+  each(w.final_norm, "final_norm", d);
+  skipped(std::uint64_t(c.seq_len) * c.head_size());  // cos and sin tables
+  if (!c.shared_classifier) each(w.classifier, "classifier", v * d);
 }
 
 }  // namespace
 
 Weights load_llama2c(const std::string& path) {
+  return load_llama2c(path, 0, 1);
+}
+
+Weights load_llama2c(const std::string& path, int stage, int stages) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open");
   in.seekg(0, std::ios::end);
@@ -61,10 +71,15 @@ Weights load_llama2c(const std::string& path) {
     throw std::runtime_error(path + ": " + std::to_string(size) + " bytes, but its header (dim " +
                              std::to_string(c.dim) + ", " + std::to_string(c.n_layers) +
                              " layers) needs " + std::to_string(expected));
-  Weights w = Weights::zeros(c);
+  auto [first, last] = split_layers(c.n_layers, stages).at(std::size_t(stage));
+  Weights w = Weights::zeros(c, first, last);
   for_each_tensor(
       w,
-      [&](std::vector<float>& t, const char* name) {
+      [&](std::vector<float>& t, const char* name, std::uint64_t floats) {
+        if (t.empty()) {  // not this stage's
+          in.seekg(std::streamoff(floats * 4), std::ios::cur);
+          return;
+        }
         if (!in.read(reinterpret_cast<char*>(t.data()), std::streamsize(t.size() * 4)))
           throw std::runtime_error(path + ": cannot read " + name);
       },
@@ -74,6 +89,7 @@ Weights load_llama2c(const std::string& path) {
 
 void save_llama2c(const Weights& weights, const std::string& path) {
   const ModelConfig& c = weights.config;
+  if (!weights.holds_all()) throw std::invalid_argument("only whole models can be saved");
   std::string partial = path + ".partial";
   {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);
@@ -85,7 +101,7 @@ void save_llama2c(const Weights& weights, const std::string& path) {
     out.write(reinterpret_cast<const char*>(header), sizeof header);
     for_each_tensor(
         weights,
-        [&](const std::vector<float>& t, const char*) {
+        [&](const std::vector<float>& t, const char*, std::uint64_t) {
           out.write(reinterpret_cast<const char*>(t.data()), std::streamsize(t.size() * 4));
         },
         [&](std::uint64_t floats) {

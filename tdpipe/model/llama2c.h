@@ -19,6 +19,11 @@ namespace tdpipe {
 // Throws std::runtime_error naming the file and what is wrong (a short
 // file, a header no model has) instead of reading garbage.
 Weights load_llama2c(const std::string& path);
+// Only what pipeline stage `stage` of `stages` runs: its layers (as
+// layer_split.h splits them) and the embedding or classifier where it
+// needs them; the rest of the file is skipped. Throws std::out_of_range
+// for a stage the model cannot have.
+Weights load_llama2c(const std::string& path, int stage, int stages);
 void save_llama2c(const Weights& weights, const std::string& path);
 
 }  // namespace tdpipe

@@ -8,11 +8,12 @@
 
 namespace tdpipe {
 
-LoadedModel load_model(const std::string& path, const std::string& tokenizer_path) {
+LoadedModel load_model(const std::string& path, const std::string& tokenizer_path, int stage,
+                       int stages) {
   LoadedModel m;
   m.name = std::filesystem::path(path).stem().string();
   if (is_gguf(path)) {
-    GgufModel g = load_gguf(path);
+    GgufModel g = load_gguf(path, stage, stages);
     m.weights = std::move(g.weights);
     if (!g.name.empty()) m.name = g.name;
     if (g.tokenizer) {
@@ -21,7 +22,7 @@ LoadedModel load_model(const std::string& path, const std::string& tokenizer_pat
       m.tokenizer = std::move(g.tokenizer);
     }
   } else {
-    m.weights = load_llama2c(path);
+    m.weights = load_llama2c(path, stage, stages);
   }
   if (!tokenizer_path.empty()) {
     m.tokenizer = load_llama2c_tokenizer(tokenizer_path, m.weights.config.vocab_size);

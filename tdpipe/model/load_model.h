@@ -24,6 +24,9 @@ struct LoadedModel {
 };
 
 // `tokenizer_path`: a llama2.c tokenizer.bin for a checkpoint without one.
-LoadedModel load_model(const std::string& path, const std::string& tokenizer_path = "");
+// With `stages` > 1, only what pipeline stage `stage` runs (its layers of
+// split_layers, and the embedding or classifier where it needs them).
+LoadedModel load_model(const std::string& path, const std::string& tokenizer_path = "",
+                       int stage = 0, int stages = 1);
 
 }  // namespace tdpipe

@@ -23,13 +23,24 @@ std::string ModelConfig::problem() const {
 }
 
 Weights Weights::zeros(const ModelConfig& c) {
+  return zeros(c, 0, c.n_layers);
+}
+
+Weights Weights::zeros(const ModelConfig& c, int first, int last) {
   if (auto p = c.problem(); !p.empty()) throw std::invalid_argument("model shape: " + p);
+  if (first < 0 || last > c.n_layers || first >= last)
+    throw std::invalid_argument("layers [" + std::to_string(first) + ", " + std::to_string(last) +
+                                ") of a model of " + std::to_string(c.n_layers));
   std::size_t d = c.dim, h = c.hidden_dim, kv = c.kv_dim(), v = c.vocab_size;
+  const bool head = first == 0, tail = last == c.n_layers;
   Weights w;
   w.config = c;
-  w.token_embedding.assign(v * d, 0.0f);
+  w.first_layer = first;
+  w.last_layer = last;
+  if (head || (tail && c.shared_classifier)) w.token_embedding.assign(v * d, 0.0f);
   w.layers.resize(c.n_layers);
-  for (auto& l : w.layers) {
+  for (int i = first; i < last; ++i) {
+    LayerWeights& l = w.layers[std::size_t(i)];
     l.attention_norm.assign(d, 0.0f);
     l.wq.assign(d * d, 0.0f);
     l.wk.assign(kv * d, 0.0f);
@@ -40,9 +51,20 @@ Weights Weights::zeros(const ModelConfig& c) {
     l.w2.assign(d * h, 0.0f);
     l.w3.assign(h * d, 0.0f);
   }
-  w.final_norm.assign(d, 0.0f);
-  if (!c.shared_classifier) w.classifier.assign(v * d, 0.0f);
+  if (tail) w.final_norm.assign(d, 0.0f);
+  if (tail && !c.shared_classifier) w.classifier.assign(v * d, 0.0f);
   return w;
+}
+
+std::string Weights::missing_for(int first, int last) const {
+  if (first < first_layer || last > last_layer)
+    return "the weights hold layers [" + std::to_string(first_layer) + ", " +
+           std::to_string(last_layer) + "), the stage runs [" + std::to_string(first) + ", " +
+           std::to_string(last) + ")";
+  if (first == 0 && token_embedding.empty()) return "the first stage needs the token embedding";
+  if (last == config.n_layers && (final_norm.empty() || output_matrix().empty()))
+    return "the last stage needs the final norm and the classifier";
+  return {};
 }
 
 }  // namespace tdpipe

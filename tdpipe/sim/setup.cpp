@@ -2,7 +2,7 @@
 #include "sim/setup.h"
 
 #include "engine/kv_cache.h"
-#include "pipeline/plan.h"
+#include "model/layer_split.h"
 
 #include <algorithm>
 #include <stdexcept>

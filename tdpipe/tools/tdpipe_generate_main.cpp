@@ -67,8 +67,22 @@ int main(int argc, char** argv) {
     if (o.has("greedy") && o.has("temperature"))
       throw std::invalid_argument("--greedy and --temperature exclude each other");
     int stages = int(o.number("stages", 1, 1, 64));
+    // Started as P ranks, each loads only its stage; started as one
+    // process, it checks everything before starting itself again as P.
+    const bool ranks = stages > 1 && under_mpiexec();
+    if (ranks) {
+      MPI_Init(&argc, &argv);
+      mpi = true;
+      int size = 1;
+      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+      MPI_Comm_size(MPI_COMM_WORLD, &size);
+      if (size != stages)
+        throw std::invalid_argument("--stages " + std::to_string(stages) + " but " +
+                                    std::to_string(size) + " MPI ranks");
+    }
     tdpipe::LoadedModel model =
-        tdpipe::load_model(o.text("model"), o.has("tokenizer") ? o.text("tokenizer") : "");
+        tdpipe::load_model(o.text("model"), o.has("tokenizer") ? o.text("tokenizer") : "",
+                           ranks ? rank : 0, ranks ? stages : 1);
     tdpipe::Weights& weights = model.weights;
     tdpipe::Request r;
     if (o.has("prompt") == o.has("prompt-ids"))
@@ -89,15 +103,11 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("--stages " + std::to_string(stages) + " for a model of " +
                                   std::to_string(weights.config.n_layers) + " layers");
     tdpipe::validate(r, weights.config);
-    if (stages > 1 && !under_mpiexec()) restart_under_mpiexec(stages, argc, argv);
-    MPI_Init(&argc, &argv);
-    mpi = true;
-    int size = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (size != stages)
-      throw std::invalid_argument("--stages " + std::to_string(stages) + " but " +
-                                  std::to_string(size) + " MPI ranks");
+    if (stages > 1 && !ranks) restart_under_mpiexec(stages, argc, argv);
+    if (!mpi) {
+      MPI_Init(&argc, &argv);
+      mpi = true;
+    }
     int blocks = tdpipe::blocks_for(weights.config.seq_len);
     if (rank != 0) {
       tdpipe::serve_stage(weights, MPI_COMM_WORLD, blocks);

@@ -32,9 +32,10 @@ namespace {
 
 const std::string kStories = std::string(TDPIPE_MODELS_DIR) + "/stories260K.bin";
 
-// {which model (0: synthetic, 1: stories260K, -1: no more), KV blocks}
-Weights model_of(int which) {
-  if (which == 1) return load_llama2c(kStories);
+// {which model (0: synthetic, 1: stories260K, -1: no more), KV blocks};
+// stories260K as a pipeline stage loads only its layers.
+Weights model_of(int which, int stage = 0, int stages = 1) {
+  if (which == 1) return load_llama2c(kStories, stage, stages);
   ModelConfig c;
   c.dim = 32;
   c.hidden_dim = 40;
@@ -76,15 +77,16 @@ void expect_reference_tokens(int which, int blocks, bool expect_preemption) {
   }
   int stages = 1;
   MPI_Comm_size(MPI_COMM_WORLD, &stages);
+  const Weights stage0 = model_of(which, 0, stages);  // stories260K: only stage 0's layers
   for (const std::string& scheduler : scheduler_names()) {
     // vLLM's virtual engines each get a share: at least the 4 blocks the
     // longest request needs.
-    const int cache = scheduler == "vllm-pp" ? std::max(blocks, 4 * stages) : blocks;
+    const int cache = scheduler.rfind("vllm", 0) == 0 ? std::max(blocks, 4 * stages) : blocks;
     announce(which, cache);
     std::map<std::uint64_t, Completion> done;
     SchedulerStats stats;
     {
-      PipelineRunner runner(w, MPI_COMM_WORLD,
+      PipelineRunner runner(stage0, MPI_COMM_WORLD,
                             {cache, 64, scheduler, 256, 16, 1.0, predict_too_short});
       for (std::size_t i = 0; i < requests.size(); ++i) runner.submit(i, requests[i]);
       done = runner.run();
@@ -132,7 +134,10 @@ int main(int argc, char** argv) {
       int scenario[2];
       MPI_Bcast(scenario, 2, MPI_INT, 0, MPI_COMM_WORLD);
       if (scenario[0] < 0) break;
-      Weights w = model_of(scenario[0]);
+      int rank = 0, size = 1;
+      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+      MPI_Comm_size(MPI_COMM_WORLD, &size);
+      Weights w = model_of(scenario[0], rank, size);
       serve_stage(w, MPI_COMM_WORLD, scenario[1]);
     }
   }

@@ -178,3 +178,26 @@ TEST(TdpipeGguf, BadFilesAreRefusedWithTheReason) {
   save_llama2c(w, llama2c);
   refused(llama2c, "not a GGUF file");
 }
+
+TEST(TdpipeGguf, AStageLoadsOnlyItsLayers) {
+  Weights w = synthetic_weights(shape(), 9);
+  w.config.shared_classifier = false;
+  w.classifier = w.token_embedding;
+  const std::string gguf = temp("staged.gguf"), bin = temp("staged.bin");
+  save_gguf(gguf, w, GgufType::f32);
+  save_llama2c(w, bin);
+  for (const std::string& path : {gguf, bin}) {
+    Weights first = load_model(path, "", 0, 2).weights, last = load_model(path, "", 1, 2).weights;
+    EXPECT_EQ(first.layers[0].wq, w.layers[0].wq) << path;
+    EXPECT_TRUE(first.layers[1].wq.empty()) << path;
+    EXPECT_EQ(first.token_embedding, w.token_embedding) << path;
+    EXPECT_TRUE(first.classifier.empty()) << path;
+    EXPECT_TRUE(last.layers[0].w1.empty()) << path;
+    EXPECT_EQ(last.layers[1].w2, w.layers[1].w2) << path;
+    EXPECT_TRUE(last.token_embedding.empty()) << path;  // not shared: only the classifier
+    EXPECT_EQ(last.classifier, w.classifier) << path;
+    EXPECT_TRUE(last.missing_for(1, 2).empty()) << path;
+    EXPECT_FALSE(last.missing_for(0, 2).empty()) << path;
+    EXPECT_THROW(ReferenceModel{last}, std::invalid_argument);
+  }
+}
