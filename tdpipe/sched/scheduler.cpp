@@ -175,6 +175,26 @@ void Scheduler::add_prefill(Plan& plan, SeqState& s, int count) {
   add_chunk(plan, s, std::min(count, s.length() - s.cached));
 }
 
+void Scheduler::add_decodes_then_prefills(Plan& plan, const std::vector<SeqState*>& candidates,
+                                          int& budget, int& seqs) {
+  for (SeqState* s : candidates) {  // decodes first
+    if (budget < 1 || seqs >= config_.max_batch_seqs) break;
+    if (!s->running || s->in_flight || !s->prefilled()) continue;
+    if (add_decode(plan, *s)) {
+      --budget;
+      ++seqs;
+    }
+  }
+  for (SeqState* s : candidates) {  // then prefills under way
+    if (budget < 1 || seqs >= config_.max_batch_seqs) break;
+    if (!s->running || s->in_flight || s->prefilled()) continue;
+    int before = s->cached;
+    add_prefill(plan, *s, budget);
+    budget -= s->cached - before;
+    ++seqs;
+  }
+}
+
 std::vector<SeqState*> Scheduler::running_list() const {
   std::vector<SeqState*> out;
   out.reserve(running_.size());

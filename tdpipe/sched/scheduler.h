@@ -129,6 +129,11 @@ class Scheduler {
   bool may_admit(std::uint64_t preemptions_before) const;
   // Adds the next prefill chunk of a running sequence, at most `count` positions.
   void add_prefill(Plan& plan, SeqState& s, int count);
+  // Sarathi's first two steps over `candidates` (running sequences, in
+  // admission order): a decode for each not in flight, then the next chunk
+  // of each prefill under way, while `budget` tokens and max_batch_seqs last.
+  void add_decodes_then_prefills(Plan& plan, const std::vector<SeqState*>& candidates, int& budget,
+                                 int& seqs);
   // The running sequences, in admission order, as of now (preemption
   // moves sequences out of running_ while a policy walks this list).
   std::vector<SeqState*> running_list() const;

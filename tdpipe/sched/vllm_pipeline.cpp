@@ -83,22 +83,7 @@ void VllmChunkedScheduler::plan_engine(Plan& plan, int engine) {
     return out;
   }();
   running = int(mine.size());
-  for (SeqState* s : mine) {  // decodes first
-    if (budget < 1 || seqs >= config_.max_batch_seqs) break;
-    if (!s->running || s->in_flight || !s->prefilled()) continue;
-    if (add_decode(plan, *s)) {
-      --budget;
-      ++seqs;
-    }
-  }
-  for (SeqState* s : mine) {  // then prefills under way
-    if (budget < 1 || seqs >= config_.max_batch_seqs) break;
-    if (!s->running || s->in_flight || s->prefilled()) continue;
-    int before = s->cached;
-    add_prefill(plan, *s, budget);
-    budget -= s->cached - before;
-    ++seqs;
-  }
+  add_decodes_then_prefills(plan, mine, budget, seqs);
   if (stats_.preemptions != preemptions) return;
   for (std::size_t i = 0; i < waiting_.size() && budget > 0 && running < config_.max_batch_seqs;) {
     SeqState& s = *waiting_[i];

@@ -3,7 +3,7 @@
 
 #include "serve/completion_api.h"
 
-#include "serve/backlog.h"
+#include "serve/listener.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -72,34 +72,27 @@ BackendAddress parse_address(const std::string& text) {
 }
 
 Dispatcher::Dispatcher(const std::vector<BackendAddress>& backends, int threads)
-    : server_(std::make_unique<httplib::Server>()),
-      backlog_(std::make_unique<WideBacklog>(*server_)) {
+    : listener_(std::make_unique<Listener>(threads)) {
   if (backends.empty()) throw std::invalid_argument("the dispatcher needs at least one instance");
   for (const auto& a : backends) {
     backends_.push_back(std::make_unique<Backend>());
     backends_.back()->address = a;
   }
-  // httplib takes ownership of the pool it is handed.
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(std::size_t(threads)); };
   routes();
 }
 
 Dispatcher::~Dispatcher() = default;
 
 int Dispatcher::bind(const std::string& host, int port) {
-  int bound =
-      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
-  if (bound < 0) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
-  backlog_->widen();
-  return bound;
+  return listener_->bind(host, port);
 }
 
 void Dispatcher::serve() {
-  server_->listen_after_bind();
+  listener_->serve();
 }
 
 void Dispatcher::stop() {
-  server_->stop();
+  listener_->stop();
 }
 
 int Dispatcher::outstanding() const {
@@ -121,10 +114,10 @@ Dispatcher::Backend* Dispatcher::pick() {
 }
 
 void Dispatcher::routes() {
-  server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+  listener_->server().set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) send_error(res, res.status, "no such endpoint");
   });
-  server_->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+  listener_->server().Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     nlohmann::json list = nlohmann::json::array();
     int up = 0;
     for (const auto& b : backends_) {
@@ -140,7 +133,7 @@ void Dispatcher::routes() {
                      {"instances", list}};
     res.set_content(j.dump() + "\n", "application/json");
   });
-  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  listener_->server().Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     std::string out =
         "# HELP tdpipe_dispatch_requests_total Completions relayed, by instance.\n"
         "# TYPE tdpipe_dispatch_requests_total counter\n";
@@ -162,101 +155,102 @@ void Dispatcher::routes() {
     res.set_content(out, "text/plain; version=0.0.4");
   });
 
-  server_->Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
-    if (draining_) return send_error(res, 503, "the dispatcher is shutting down");
-    nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
-    const bool stream = body.is_object() && body.contains("stream") && body["stream"] == true;
-    for (std::size_t attempt = 0; attempt < backends_.size(); ++attempt) {
-      Backend* b = pick();
-      if (!b) break;
-      auto guard = std::make_shared<Outstanding>(*b);
-      if (!stream) {
-        httplib::Client client(b->address.host, b->address.port);
-        client.set_connection_timeout(2, 0);
-        client.set_read_timeout(3600, 0);
-        auto r = client.Post("/v1/completions", req.body, "application/json");
-        if (!r) {
-          ++b->errors;
-          b->down_until_ms = now_ms() + kDownMs;
-          continue;
-        }
-        ++b->served;
-        res.status = r->status;
-        res.set_content(r->body, r->get_header_value("Content-Type"));
-        return;
-      }
-      // Streamed: read the instance's events on a thread and relay them.
-      auto relay = std::make_shared<Relay>();
-      // The reader holds the relay as long as it reads, so it can outlive
-      // a client that went away.
-      std::thread([relay, address = b->address, body = req.body] {
-        httplib::Client client(address.host, address.port);
-        client.set_connection_timeout(2, 0);
-        client.set_read_timeout(3600, 0);
-        httplib::Request up;
-        up.method = "POST";
-        up.path = "/v1/completions";
-        up.body = body;
-        up.set_header("Content-Type", "application/json");
-        up.response_handler = [relay](const httplib::Response& r) {
-          std::lock_guard lock(relay->mutex);
-          relay->status = r.status;
-          relay->content_type = r.get_header_value("Content-Type");
-          relay->changed.notify_all();
-          return true;
-        };
-        up.content_receiver = [relay](const char* data, std::size_t size, std::uint64_t,
-                                      std::uint64_t) {
-          std::lock_guard lock(relay->mutex);
-          relay->chunks.emplace_back(data, size);
-          relay->changed.notify_all();
-          return !relay->abandoned;
-        };
-        httplib::Response response;
-        httplib::Error error = httplib::Error::Success;
-        bool ok = client.send(up, response, error);
-        std::lock_guard lock(relay->mutex);
-        relay->failed = !ok && relay->status == 0;
-        relay->done = true;
-        relay->changed.notify_all();
-      }).detach();
-      std::unique_lock lock(relay->mutex);
-      relay->changed.wait(lock, [&] { return relay->status != 0 || relay->done; });
-      if (relay->failed) {
-        ++b->errors;
-        b->down_until_ms = now_ms() + kDownMs;
-        continue;
-      }
-      ++b->served;
-      if (relay->status != 200) {  // an error: the whole body at once
-        relay->changed.wait(lock, [&] { return relay->done; });
-        std::string all;
-        for (auto& c : relay->chunks) all += c;
-        res.status = relay->status;
-        res.set_content(all, relay->content_type);
-        return;
-      }
-      lock.unlock();
-      res.set_header("Cache-Control", "no-cache");
-      res.set_chunked_content_provider(
-          "text/event-stream", [relay, guard](std::size_t, httplib::DataSink& sink) {
-            std::unique_lock lock(relay->mutex);
-            relay->changed.wait(lock, [&] { return relay->done || !relay->chunks.empty(); });
-            while (!relay->chunks.empty()) {
-              std::string c = std::move(relay->chunks.front());
-              relay->chunks.pop_front();
-              if (!sink.write(c.data(), c.size())) {
-                relay->abandoned = true;
-                return false;
-              }
+  listener_->server().Post(
+      "/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+        if (draining_) return send_error(res, 503, "the dispatcher is shutting down");
+        nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+        const bool stream = body.is_object() && body.contains("stream") && body["stream"] == true;
+        for (std::size_t attempt = 0; attempt < backends_.size(); ++attempt) {
+          Backend* b = pick();
+          if (!b) break;
+          auto guard = std::make_shared<Outstanding>(*b);
+          if (!stream) {
+            httplib::Client client(b->address.host, b->address.port);
+            client.set_connection_timeout(2, 0);
+            client.set_read_timeout(3600, 0);
+            auto r = client.Post("/v1/completions", req.body, "application/json");
+            if (!r) {
+              ++b->errors;
+              b->down_until_ms = now_ms() + kDownMs;
+              continue;
             }
-            if (relay->done) sink.done();
-            return true;
-          });
-      return;
-    }
-    send_error(res, 503, "no TD-Pipe instance is reachable");
-  });
+            ++b->served;
+            res.status = r->status;
+            res.set_content(r->body, r->get_header_value("Content-Type"));
+            return;
+          }
+          // Streamed: read the instance's events on a thread and relay them.
+          auto relay = std::make_shared<Relay>();
+          // The reader holds the relay as long as it reads, so it can outlive
+          // a client that went away.
+          std::thread([relay, address = b->address, body = req.body] {
+            httplib::Client client(address.host, address.port);
+            client.set_connection_timeout(2, 0);
+            client.set_read_timeout(3600, 0);
+            httplib::Request up;
+            up.method = "POST";
+            up.path = "/v1/completions";
+            up.body = body;
+            up.set_header("Content-Type", "application/json");
+            up.response_handler = [relay](const httplib::Response& r) {
+              std::lock_guard lock(relay->mutex);
+              relay->status = r.status;
+              relay->content_type = r.get_header_value("Content-Type");
+              relay->changed.notify_all();
+              return true;
+            };
+            up.content_receiver = [relay](const char* data, std::size_t size, std::uint64_t,
+                                          std::uint64_t) {
+              std::lock_guard lock(relay->mutex);
+              relay->chunks.emplace_back(data, size);
+              relay->changed.notify_all();
+              return !relay->abandoned;
+            };
+            httplib::Response response;
+            httplib::Error error = httplib::Error::Success;
+            bool ok = client.send(up, response, error);
+            std::lock_guard lock(relay->mutex);
+            relay->failed = !ok && relay->status == 0;
+            relay->done = true;
+            relay->changed.notify_all();
+          }).detach();
+          std::unique_lock lock(relay->mutex);
+          relay->changed.wait(lock, [&] { return relay->status != 0 || relay->done; });
+          if (relay->failed) {
+            ++b->errors;
+            b->down_until_ms = now_ms() + kDownMs;
+            continue;
+          }
+          ++b->served;
+          if (relay->status != 200) {  // an error: the whole body at once
+            relay->changed.wait(lock, [&] { return relay->done; });
+            std::string all;
+            for (auto& c : relay->chunks) all += c;
+            res.status = relay->status;
+            res.set_content(all, relay->content_type);
+            return;
+          }
+          lock.unlock();
+          res.set_header("Cache-Control", "no-cache");
+          res.set_chunked_content_provider(
+              "text/event-stream", [relay, guard](std::size_t, httplib::DataSink& sink) {
+                std::unique_lock lock(relay->mutex);
+                relay->changed.wait(lock, [&] { return relay->done || !relay->chunks.empty(); });
+                while (!relay->chunks.empty()) {
+                  std::string c = std::move(relay->chunks.front());
+                  relay->chunks.pop_front();
+                  if (!sink.write(c.data(), c.size())) {
+                    relay->abandoned = true;
+                    return false;
+                  }
+                }
+                if (relay->done) sink.done();
+                return true;
+              });
+          return;
+        }
+        send_error(res, 503, "no TD-Pipe instance is reachable");
+      });
 }
 
 }  // namespace tdpipe

@@ -13,13 +13,9 @@
 #include <string>
 #include <vector>
 
-namespace httplib {
-class Server;
-}
-
 namespace tdpipe {
 
-class WideBacklog;
+class Listener;
 
 struct BackendAddress {
   std::string host;
@@ -54,8 +50,7 @@ class Dispatcher {
   void routes();
 
   std::vector<std::unique_ptr<Backend>> backends_;
-  std::unique_ptr<httplib::Server> server_;
-  std::unique_ptr<WideBacklog> backlog_;
+  std::unique_ptr<Listener> listener_;
   std::atomic<std::size_t> turn_{0};
   std::atomic<bool> draining_{false};
 };

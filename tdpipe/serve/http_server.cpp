@@ -3,7 +3,7 @@
 
 #include "serve/completion_api.h"
 
-#include "serve/backlog.h"
+#include "serve/listener.h"
 
 #include <httplib.h>
 
@@ -37,52 +37,44 @@ class InProgress {
 HttpServer::HttpServer(InferenceService& service, const ServeSettings& settings)
     : service_(service),
       settings_(settings),
-      server_(std::make_unique<httplib::Server>()),
-      backlog_(std::make_unique<WideBacklog>(*server_)),
+      // A thread per connection up to `threads`, so many clients can wait
+      // on their completions while the engine batches them.
+      listener_(std::make_unique<Listener>(settings.threads)),
       in_progress_(std::make_shared<std::atomic<int>>(0)) {
-  // A thread per connection up to `threads`, so many clients can wait on
-  // their completions while the engine batches them. httplib takes
-  // ownership of the pool it is handed.
-  const int threads = settings.threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(std::size_t(threads)); };
-  server_->set_payload_max_length(settings.max_body_bytes);
-  server_->set_read_timeout(30, 0);
-  server_->set_write_timeout(30, 0);
+  listener_->server().set_payload_max_length(settings.max_body_bytes);
+  listener_->server().set_read_timeout(30, 0);
+  listener_->server().set_write_timeout(30, 0);
   routes();
 }
 
 HttpServer::~HttpServer() = default;
 
 int HttpServer::bind(const std::string& host, int port) {
-  int bound =
-      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
-  if (bound < 0) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
-  backlog_->widen();
-  return bound;
+  return listener_->bind(host, port);
 }
 
 void HttpServer::serve() {
-  server_->listen_after_bind();
+  listener_->serve();
 }
 
 void HttpServer::stop() {
-  server_->stop();
+  listener_->stop();
 }
 
 void HttpServer::routes() {
-  server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+  listener_->server().set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     std::string why = res.status == 404   ? "no such endpoint"
                       : res.status == 413 ? "the request body is too large"
                                           : "the request could not be served";
     send_error(res, res.status, why);
   });
-  server_->set_exception_handler(
+  listener_->server().set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         send_error(res, 500, "internal error");
       });
 
-  server_->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+  listener_->server().Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     nlohmann::json j{{"model", service_.model_name()}};
     if (service_.draining()) {
       j["status"] = "draining";
@@ -92,17 +84,18 @@ void HttpServer::routes() {
     }
     res.set_content(j.dump() + "\n", "application/json");
   });
-  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  listener_->server().Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(service_.metrics(), "text/plain; version=0.0.4");
   });
-  server_->Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+  listener_->server().Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
     nlohmann::json model{
         {"id", service_.model_name()}, {"object", "model"}, {"owned_by", "tdpipe"}};
     res.set_content(nlohmann::json{{"object", "list"}, {"data", {model}}}.dump() + "\n",
                     "application/json");
   });
 
-  server_->Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+  listener_->server().Post("/v1/completions", [this](const httplib::Request& req,
+                                                     httplib::Response& res) {
     auto guard = std::make_shared<InProgress>(in_progress_);
     CompletionRequest c;
     std::shared_ptr<Stream> stream;

@@ -13,13 +13,9 @@
 #include <memory>
 #include <string>
 
-namespace httplib {
-class Server;
-}
-
 namespace tdpipe {
 
-class WideBacklog;
+class Listener;
 
 class HttpServer {
  public:
@@ -40,8 +36,7 @@ class HttpServer {
 
   InferenceService& service_;
   ServeSettings settings_;
-  std::unique_ptr<httplib::Server> server_;
-  std::unique_ptr<WideBacklog> backlog_;
+  std::unique_ptr<Listener> listener_;
   std::shared_ptr<std::atomic<int>> in_progress_;
 };
 

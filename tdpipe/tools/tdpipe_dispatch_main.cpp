@@ -7,11 +7,11 @@
 // {"instance": ["host:port", ...]}. SIGTERM or SIGINT drains: new requests
 // get 503, the ones in progress finish, then it exits 0.
 #include "serve/dispatcher.h"
+#include "serve/termination.h"
 #include "tools/options.h"
 
 #include <nlohmann/json.hpp>
 
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <thread>
@@ -49,11 +49,7 @@ int main(int argc, char** argv) {
       }
     }
     BackendAddress listen = parse_address(o.has("listen") ? o.text("listen") : "127.0.0.1:8080");
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    block_termination();
 
     Dispatcher dispatcher(backends, int(o.number("threads", 128, 1, 4096)));
     int port = dispatcher.bind(listen.host, listen.port);
@@ -61,8 +57,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tdpipe-dispatch: %zu instance%s behind %s:%d\n", backends.size(),
                  backends.size() == 1 ? "" : "s", listen.host.c_str(), port);
     std::thread http([&] { dispatcher.serve(); });
-    int signal = 0;
-    sigwait(&signals, &signal);
+    wait_for_termination();
     dispatcher.drain();
     while (dispatcher.outstanding() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     dispatcher.stop();

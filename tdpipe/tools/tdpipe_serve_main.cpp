@@ -15,9 +15,9 @@
 #include "serve/http_server.h"
 #include "serve/inference_service.h"
 #include "serve/settings.h"
+#include "serve/termination.h"
 #include "tools/options.h"
 
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -58,11 +58,7 @@ int main(int argc, char** argv) {
       predict = [predictor](const Request& r) { return predictor->predict_tokens(r); };
     }
     // Signals go to the thread that waits for them, not to the workers.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    block_termination();
 
     const std::string name = model.name;
     InferenceService service(std::move(model.weights), std::move(model.tokenizer), name, model.eos,
@@ -76,8 +72,7 @@ int main(int argc, char** argv) {
                  s.scheduler.c_str(), s.predictor.empty() ? "" : ", length predictor", host.c_str(),
                  bound);
     std::thread http([&] { server.serve(); });
-    int signal = 0;
-    sigwait(&signals, &signal);
+    wait_for_termination();
     std::fprintf(stderr, "tdpipe-serve: draining\n");
     service.drain();
     service.wait_idle();
