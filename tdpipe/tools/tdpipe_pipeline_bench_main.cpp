@@ -3,7 +3,7 @@
 // tdpipe-pipeline-bench: the real engine as a pipeline of MPI ranks, each
 // scheduler on the same requests in the same run.
 //   mpiexec -n P tdpipe-pipeline-bench --model FILE [--requests 64] [--rounds 3]
-//       [--schedulers tdpipe,vllm-pp,chunked,continuous] [--prompt-median 96]
+//       [--schedulers tdpipe,vllm-pp,vllm-chunked,chunked,continuous] [--prompt-median 96]
 //       [--output-median 64] [--seed 1] [--max-batch-seqs 32] [--step-tokens 512]
 //       [--chunk-tokens 128] [--kv-blocks N]
 // The requests are ShareGPT-like (log-normal prompt and output lengths
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     auto workload =
         sim::sharegpt_like(requests, std::uint64_t(o.number("seed", 1, 0, 1L << 40)), 0, shape);
     const std::vector<std::string> schedulers =
-        split(o.has("schedulers") ? o.text("schedulers") : "tdpipe,vllm-pp,chunked");
+        split(o.has("schedulers") ? o.text("schedulers") : "tdpipe,vllm-pp,vllm-chunked,chunked");
     RunnerOptions base;
     base.max_batch_seqs = int(o.number("max-batch-seqs", 32, 1, 1 << 16));
     base.step_tokens = int(o.number("step-tokens", 512, 1, 1 << 20));

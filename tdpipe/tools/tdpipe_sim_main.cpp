@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
         d.model.c_str(), d.gpus, d.gpu.c_str(), requests.size(),
         d.profile.empty() ? "roofline" : (d.gpu == "h200" ? "profile" : "fitted roofline"),
         d.fit.compute, d.fit.memory, d.fit.overhead * 1e6);
-    std::printf("%-9s %12s %12s %10s %6s %8s %9s %9s %8s %9s\n", "scheduler", "out tok/s",
+    std::printf("%-12s %12s %12s %10s %6s %8s %9s %9s %8s %9s\n", "scheduler", "out tok/s",
                 "total tok/s", "makespan", "busy", "dec.batch", "switches", "preempt", "blocks",
                 "tdpipe/x");
     double tdpipe_rate = 0;
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
       SimResult r = simulate(setup, requests, predicted);
       if (name == "tdpipe") tdpipe_rate = r.output_throughput();
       std::printf(
-          "%-9s %12.1f %12.1f %9.1fs %6.3f %8.1f %9llu %9llu %8d %9s\n", name.c_str(),
+          "%-12s %12.1f %12.1f %9.1fs %6.3f %8.1f %9llu %9llu %8d %9s\n", name.c_str(),
           r.output_throughput(), r.total_throughput(), r.makespan, r.busy, r.mean_decode_batch,
           (unsigned long long)r.stats.phase_switches, (unsigned long long)r.stats.preemptions,
           setup.config.kv_blocks,
