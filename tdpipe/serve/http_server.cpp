@@ -76,8 +76,8 @@ void HttpServer::routes() {
 
   listener_->server().Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     nlohmann::json j{{"model", service_.model_name()}};
-    if (service_.draining()) {
-      j["status"] = "draining";
+    if (service_.draining() || !service_.healthy()) {
+      j["status"] = service_.healthy() ? "draining" : "failed";
       res.status = 503;
     } else {
       j["status"] = "ok";
@@ -123,6 +123,8 @@ void HttpServer::routes() {
     if (!c.stream) {
       std::unique_lock lock(stream->mutex);
       stream->changed.wait(lock, [&] { return stream->done; });
+      if (stream->completion.finish_reason == "error")
+        return send_error(res, 500, "the engine failed while serving this request");
       std::string text;
       if (tokenizer) {
         int previous = c.request.prompt.back();

@@ -4,6 +4,7 @@
 #include "engine/sequence.h"
 #include "serve/completion_api.h"
 
+#include <cstdio>
 #include <sstream>
 
 namespace tdpipe {
@@ -58,6 +59,10 @@ std::shared_ptr<Stream> InferenceService::submit(const Request& request) {
     ++counters_.unavailable;
     throw ApiError(503, "the server is shutting down");
   }
+  if (!failure_.empty()) {
+    ++counters_.unavailable;
+    throw ApiError(503, "the engine failed (" + failure_ + "); restart the server");
+  }
   if (pending_.size() + counters_.waiting >= std::size_t(settings_.max_waiting)) {
     ++counters_.busy;
     throw ApiError(429, "too many requests are waiting; try again later");
@@ -96,32 +101,67 @@ bool InferenceService::draining() const {
   return draining_;
 }
 
+bool InferenceService::healthy() const {
+  std::lock_guard lock(mutex_);
+  return failure_.empty();
+}
+
 void InferenceService::wait_idle() {
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [&] { return outstanding_ == 0; });
 }
 
 void InferenceService::loop() {
-  bool busy = false;
-  while (true) {
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || busy || !pending_.empty(); });
-      if (stop_) return;
-      while (!pending_.empty()) {
-        Pending p = std::move(pending_.front());
-        pending_.pop_front();
-        active_[p.id] = {p.stream, p.arrived, false};
-        runner_.submit(p.id, p.request);  // checked in submit()
+  try {
+    bool busy = false;
+    while (true) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || busy || !pending_.empty(); });
+        if (stop_) return;
+        while (!pending_.empty()) {
+          Pending p = std::move(pending_.front());
+          pending_.pop_front();
+          active_[p.id] = {p.stream, p.arrived, false};
+          runner_.submit(p.id, p.request);  // checked in submit()
+        }
       }
+      busy = runner_.step();
+      std::lock_guard lock(mutex_);
+      counters_.scheduler = runner_.stats();
+      counters_.waiting = runner_.scheduler().waiting();
+      counters_.running = runner_.scheduler().running();
+      counters_.free_blocks = runner_.cache().free_blocks();
     }
-    busy = runner_.step();
-    std::lock_guard lock(mutex_);
-    counters_.scheduler = runner_.stats();
-    counters_.waiting = runner_.scheduler().waiting();
-    counters_.running = runner_.scheduler().running();
-    counters_.free_blocks = runner_.cache().free_blocks();
+  } catch (const std::exception& e) {
+    fail_everything(e.what());
   }
+}
+
+void InferenceService::fail_everything(const std::string& why) {
+  // The engine's state cannot be trusted after an error: every request in
+  // it ends with finish reason "error", and new ones are refused (503),
+  // until the service is restarted.
+  std::fprintf(stderr, "tdpipe-serve: the engine failed: %s\n", why.c_str());
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    std::lock_guard lock(mutex_);
+    failure_ = why;
+    for (auto& [id, a] : active_) streams.push_back(a.stream);
+    for (auto& p : pending_) streams.push_back(p.stream);
+    active_.clear();
+    pending_.clear();
+    outstanding_ = 0;
+  }
+  for (auto& stream : streams) {
+    {
+      std::lock_guard lock(stream->mutex);
+      stream->completion.finish_reason = "error";
+      stream->done = true;
+    }
+    stream->changed.notify_all();
+  }
+  idle_.notify_all();
 }
 
 void InferenceService::on_token(std::uint64_t id, int token) {

@@ -53,6 +53,8 @@ class InferenceService {
   // Waits until every submitted request has finished.
   void wait_idle();
   bool draining() const;
+  // False once the engine failed (then every request is refused).
+  bool healthy() const;
 
   const std::string& model_name() const { return model_name_; }
   int eos() const { return eos_; }
@@ -88,6 +90,7 @@ class InferenceService {
   void loop();
   void on_token(std::uint64_t id, int token);
   void on_finished(std::uint64_t id, Completion&& completion);
+  void fail_everything(const std::string& why);
 
   Weights weights_;
   std::optional<Tokenizer> tokenizer_;
@@ -103,6 +106,7 @@ class InferenceService {
   std::uint64_t next_id_ = 0;
   std::size_t outstanding_ = 0;
   bool stop_ = false, draining_ = false;
+  std::string failure_;  // why the engine failed; empty while it works
   Counters counters_;
   std::thread engine_;
 };
