@@ -4,12 +4,7 @@
 namespace kapok {
 
 Settings Settings::load(const std::string& config_file) {
-  Settings s;
-  if (config_file.empty()) return s;
-  auto json = converge::config::load_file(config_file);
-  converge::config::Node root(json, config_file);
-  if (auto section = root.find("kapok")) s.apply(*section);
-  return s;
+  return converge::config::load_section<Settings>(config_file, "kapok");
 }
 
 void Settings::apply(const converge::config::Node& k) {

@@ -128,7 +128,7 @@ bool Scheduler::reserve(SeqState& s, int positions) {
   return true;
 }
 
-bool Scheduler::preempt_latest(Plan&, int pool) {
+bool Scheduler::preempt_latest(int pool) {
   for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
     SeqState& v = **it;
     if (v.pool != pool || v.in_flight) continue;
@@ -153,7 +153,7 @@ void Scheduler::add_chunk(Plan& plan, SeqState& s, int count) {
 
 bool Scheduler::add_decode(Plan& plan, SeqState& s) {
   while (!reserve(s, s.length())) {
-    if (!preempt_latest(plan, s.pool)) return false;
+    if (!preempt_latest(s.pool)) return false;
     if (!s.running) return false;  // it was the latest itself
   }
   add_chunk(plan, s, s.length() - s.cached);

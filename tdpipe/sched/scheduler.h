@@ -112,10 +112,10 @@ class Scheduler {
   // Grows `s`'s blocks to hold `positions`; false (nothing changed) if
   // its pool has too few free.
   bool reserve(SeqState& s, int positions);
-  // Preempts the latest admitted sequence of `pool` that is neither in
-  // flight nor in `plan` (chunks mark their sequences in flight as they
-  // are added); false if there is none.
-  bool preempt_latest(Plan& plan, int pool);
+  // Preempts the latest admitted sequence of `pool` that is not in flight
+  // (nor in the plan being formed: chunks mark their sequences in flight
+  // as they are added); false if there is none.
+  bool preempt_latest(int pool);
   // Adds a decode chunk for running sequence `s` (one position), making
   // room by preemption; false if there is no room (then `s` may itself be
   // preempted: check s.blocks before using it).

@@ -8,12 +8,7 @@
 namespace tdpipe {
 
 ServeSettings ServeSettings::load(const std::string& config_file) {
-  ServeSettings s;
-  if (config_file.empty()) return s;
-  auto json = converge::config::load_file(config_file);
-  converge::config::Node root(json, config_file);
-  if (auto section = root.find("tdpipe")) s.apply(*section);
-  return s;
+  return converge::config::load_section<ServeSettings>(config_file, "tdpipe");
 }
 
 void ServeSettings::apply(const converge::config::Node& t) {

@@ -36,15 +36,8 @@ const std::string kStories = std::string(TDPIPE_MODELS_DIR) + "/stories260K.bin"
 // stories260K as a pipeline stage loads only its layers.
 Weights model_of(int which, int stage = 0, int stages = 1) {
   if (which == 1) return load_llama2c(kStories, stage, stages);
-  ModelConfig c;
-  c.dim = 32;
-  c.hidden_dim = 40;
-  c.n_layers = 4;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.vocab_size = 60;
-  c.seq_len = 96;
-  return synthetic_weights(c, 77);
+  // dim, hidden, layers, heads, kv heads, vocabulary, sequence length
+  return synthetic_weights(ModelConfig{32, 40, 4, 4, 2, 60, 96}, 77);
 }
 
 void announce(int which, int blocks) {

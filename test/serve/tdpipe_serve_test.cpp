@@ -284,14 +284,7 @@ TEST(TdpipeDispatch, SpreadsCompletionsOverInstancesAndRelaysStreams) {
 }
 
 TEST(TdpipeServe, AGgufModelWithATokenizerTakesAndGivesText) {
-  tdpipe::ModelConfig c;
-  c.dim = 64;
-  c.hidden_dim = 96;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.vocab_size = 300;
-  c.seq_len = 128;
+  const tdpipe::ModelConfig c{64, 96, 2, 4, 2, 300, 128};  // the tokenizer's 300 tokens
   const tdpipe::Tokenizer tokenizer = tdpipe::testing::small_tokenizer();
   const std::string path = ::testing::TempDir() + "/served.gguf";
   tdpipe::save_gguf(path, tdpipe::synthetic_weights(c, 3), tdpipe::GgufType::q8_0, &tokenizer,

@@ -65,6 +65,19 @@ class Node {
   std::string pointer_;
 };
 
+// A service's settings from its section of converge.json: S's defaults,
+// then `section` applied (S::apply(const Node&)) if the file (empty: none)
+// has it. Throws Error.
+template <typename S>
+S load_section(const std::string& config_file, std::string_view section) {
+  S settings;
+  if (config_file.empty()) return settings;
+  Json json = load_file(config_file);
+  Node root(json, config_file);
+  if (auto node = root.find(section)) settings.apply(*node);
+  return settings;
+}
+
 // Levenshtein distance, used for "did you mean" suggestions.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 

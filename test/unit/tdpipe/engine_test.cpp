@@ -32,15 +32,8 @@ RunnerOptions options(int blocks, int step_tokens) {
 namespace {
 
 ModelConfig shape() {
-  ModelConfig c;
-  c.dim = 32;
-  c.hidden_dim = 40;
-  c.n_layers = 3;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.vocab_size = 60;
-  c.seq_len = 96;
-  return c;
+  // dim, hidden, layers, heads, kv heads, vocabulary, sequence length
+  return ModelConfig{32, 40, 3, 4, 2, 60, 96};
 }
 
 std::vector<Request> mixed_requests(int n) {

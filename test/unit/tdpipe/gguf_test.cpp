@@ -24,15 +24,8 @@ using namespace tdpipe;
 namespace {
 
 ModelConfig shape() {
-  ModelConfig c;
-  c.dim = 64;
-  c.hidden_dim = 96;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.vocab_size = 300;
-  c.seq_len = 128;
-  return c;
+  // dim, hidden, layers, heads, kv heads, vocabulary (the small tokenizer's), sequence length
+  return ModelConfig{64, 96, 2, 4, 2, 300, 128};
 }
 
 std::string temp(const std::string& name) {
