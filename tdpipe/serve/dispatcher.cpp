@@ -54,11 +54,11 @@ class Outstanding {
 
 }  // namespace
 
-BackendAddress parse_address(const std::string& text) {
+Address parse_address(const std::string& text) {
   auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0)
     throw std::invalid_argument("expected HOST:PORT, got \"" + text + "\"");
-  BackendAddress a;
+  Address a;
   a.host = text.substr(0, colon);
   std::size_t used = 0;
   try {
@@ -71,7 +71,7 @@ BackendAddress parse_address(const std::string& text) {
   return a;
 }
 
-Dispatcher::Dispatcher(const std::vector<BackendAddress>& backends, int threads)
+Dispatcher::Dispatcher(const std::vector<Address>& backends, int threads)
     : listener_(std::make_unique<Listener>(threads)) {
   if (backends.empty()) throw std::invalid_argument("the dispatcher needs at least one instance");
   for (const auto& a : backends) {

@@ -17,18 +17,19 @@ namespace tdpipe {
 
 class Listener;
 
-struct BackendAddress {
+// A HOST:PORT to listen on or connect to.
+struct Address {
   std::string host;
   int port = 0;
   std::string to_string() const { return host + ":" + std::to_string(port); }
 };
 
 // "host:port" -> address; throws std::invalid_argument.
-BackendAddress parse_address(const std::string& text);
+Address parse_address(const std::string& text);
 
 class Dispatcher {
  public:
-  Dispatcher(const std::vector<BackendAddress>& backends, int threads);
+  Dispatcher(const std::vector<Address>& backends, int threads);
   ~Dispatcher();
 
   int bind(const std::string& host, int port);
@@ -39,7 +40,7 @@ class Dispatcher {
   int outstanding() const;
 
   struct Backend {
-    BackendAddress address;
+    Address address;
     std::atomic<int> outstanding{0};
     std::atomic<std::int64_t> down_until_ms{0};
     std::atomic<std::uint64_t> served{0}, errors{0};

@@ -24,7 +24,7 @@ using namespace tdpipe;
 
 namespace {
 
-BackendAddress job_endpoint() {
+Address job_endpoint() {
   const char* job_dir = std::getenv("CONVERGE_JOB_DIR");
   if (!job_dir || !*job_dir)
     throw std::invalid_argument(
@@ -68,8 +68,7 @@ int main(int argc, char** argv) {
           "FILE]");
       return 0;
     }
-    BackendAddress endpoint =
-        o.has("endpoint") ? parse_address(o.text("endpoint")) : job_endpoint();
+    Address endpoint = o.has("endpoint") ? parse_address(o.text("endpoint")) : job_endpoint();
     std::vector<int> prompt =
         o.has("prompt-from")
             ? prompt_from(o.text("prompt-from"), 8, int(o.number("vocab", 512, 3, 1 << 24)))

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
           "                       [--listen HOST:PORT] [--port-file FILE] [--threads N]");
       return 0;
     }
-    std::vector<BackendAddress> backends;
+    std::vector<Address> backends;
     if (o.has("backends")) {
       std::string list = o.text("backends");
       for (std::size_t at = 0; at <= list.size();) {
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
         backends.push_back(parse_address(e.get<std::string>()));
       }
     }
-    BackendAddress listen = parse_address(o.has("listen") ? o.text("listen") : "127.0.0.1:8080");
+    Address listen = parse_address(o.has("listen") ? o.text("listen") : "127.0.0.1:8080");
     block_termination();
 
     Dispatcher dispatcher(backends, int(o.number("threads", 128, 1, 4096)));

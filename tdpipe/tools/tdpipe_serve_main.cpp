@@ -4,7 +4,7 @@
 // engine, for a llama2.c checkpoint or a GGUF model (text prompts and text
 // in the answers when the model has a tokenizer).
 //   tdpipe-serve [--config converge.json] [--model FILE] [--listen HOST:PORT]
-//                [--port-file FILE] [--scheduler tdpipe|vllm-pp|chunked|continuous]
+//                [--port-file FILE] [--scheduler tdpipe|vllm-pp|vllm-chunked|chunked|continuous]
 //                [--kv-blocks N] [--max-batch-seqs N] [--predictor FILE]
 // Settings come from the "tdpipe" section of converge.json, then the
 // options. Port 0 takes any free port (written to --port-file). SIGTERM or
@@ -12,6 +12,7 @@
 // their responses are sent; then it exits 0.
 #include "model/load_model.h"
 #include "predict/length_predictor.h"
+#include "serve/dispatcher.h"
 #include "serve/http_server.h"
 #include "serve/inference_service.h"
 #include "serve/settings.h"
@@ -32,8 +33,9 @@ int main(int argc, char** argv) {
       std::puts(
           "usage: tdpipe-serve [--config FILE] [--model FILE] [--listen HOST:PORT] [--port-file "
           "FILE]\n"
-          "                    [--scheduler tdpipe|vllm-pp|chunked|continuous] [--kv-blocks N]\n"
-          "                    [--max-batch-seqs N] [--predictor FILE]");
+          "                    [--scheduler tdpipe|vllm-pp|vllm-chunked|chunked|continuous]\n"
+          "                    [--kv-blocks N]"
+          " [--max-batch-seqs N] [--predictor FILE]");
       return 0;
     }
     ServeSettings s = ServeSettings::load(o.has("config") ? o.text("config") : "");
@@ -44,12 +46,9 @@ int main(int argc, char** argv) {
     s.max_batch_seqs = int(o.number("max-batch-seqs", s.max_batch_seqs, 1, 1 << 16));
     if (s.model.empty()) s.model = default_model_path();
     if (s.predictor.empty()) s.predictor = default_predictor_path(s.model);
-    std::string listen = o.has("listen") ? o.text("listen") : "127.0.0.1:8000";
-    auto colon = listen.rfind(':');
-    if (colon == std::string::npos)
-      throw std::invalid_argument("--listen wants HOST:PORT, got \"" + listen + "\"");
-    const std::string host = listen.substr(0, colon);
-    const int port = std::stoi(listen.substr(colon + 1));
+    const Address listen = parse_address(o.has("listen") ? o.text("listen") : "127.0.0.1:8000");
+    const std::string& host = listen.host;
+    const int port = listen.port;
 
     LoadedModel model = load_model(s.model);
     std::function<int(const Request&)> predict;

@@ -26,9 +26,6 @@ namespace {
 int predict_too_short(const Request&) {
   return 1;
 }
-}  // namespace
-
-namespace {
 
 const std::string kStories = std::string(TDPIPE_MODELS_DIR) + "/stories260K.bin";
 

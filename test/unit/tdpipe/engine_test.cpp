@@ -27,9 +27,6 @@ RunnerOptions options(int blocks, int step_tokens) {
   o.step_tokens = step_tokens;
   return o;
 }
-}  // namespace
-
-namespace {
 
 ModelConfig shape() {
   // dim, hidden, layers, heads, kv heads, vocabulary, sequence length
