@@ -7,7 +7,8 @@
 # over a grid partitioned across the ranks), a completion from the TD-Pipe
 # inference service conditioned on the analysis, publishing the results) in one allocation that shares Kapok among its steps, show what
 # ran where and what it produced, and bring everything down again (also on
-# failure or Ctrl-C).
+# failure or Ctrl-C). The workflow is submitted by an unprivileged user
+# (converge-demo, made if missing), as a site's users submit theirs.
 # Usage: scripts/demo.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -15,6 +16,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=$build/bin
 dir=${CONVERGE_DEMO_DIR:-/var/tmp/converge-demo}
 port=${CONVERGE_DEMO_PORT:-16917}
+user=${CONVERGE_DEMO_USER:-converge-demo}
 cluster() { "$bin/converge-cluster" --dir "$dir" "$@"; }
 section() { printf '\n== %s\n' "$*"; }
 
@@ -27,11 +29,13 @@ export SLURM_CONF=$dir/etc/slurm.conf
 cluster status
 
 work=$dir/workflow
-rm -rf "$work" && mkdir -p "$work"
-cp "$repo/examples/workflows/demo.json" "$work/demo.json"
-section "running the workflow: converge-run examples/workflows/demo.json"
+rm -rf "$work"
+"$repo/scripts/job-user.sh" "$user" "$bin" "$dir/etc" --own "$work"
+install -o "$user" -g "$user" -m 0644 "$repo/examples/workflows/demo.json" "$work/demo.json"
+section "running the workflow as user $user: converge-run examples/workflows/demo.json"
 status=0
-"$bin/converge-run" "$work/demo.json" || status=$?
+(cd "$work" && setpriv --reuid="$user" --regid="$user" --init-groups \
+  "$bin/converge-run" "$work/demo.json") || status=$?
 
 run=$work/demo.run
 job=$(sed -n 's/.*"job": "\([0-9]*\)".*/\1/p' "$run/state.json" | head -1)

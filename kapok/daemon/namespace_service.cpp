@@ -3,6 +3,7 @@
 
 #include "converge/log.h"
 
+#include <unistd.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -62,6 +63,10 @@ NamespaceService::NamespaceService(std::unique_ptr<MetadataEngine> engine, Names
     Attr root;
     root.ino = kRootIno;
     root.mode = S_IFDIR | 0755;
+    // The file system's root belongs to whoever runs its servers: in a job,
+    // the job's user (converge-launch starts them as that user).
+    root.uid = geteuid();
+    root.gid = getegid();
     root.nlink = 2;
     root.atime_ns = root.mtime_ns = root.ctime_ns = now_ns();
     engine_->put(inode_key(kRootIno), [&] {

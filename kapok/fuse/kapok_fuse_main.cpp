@@ -434,8 +434,13 @@ int main(int argc, char** argv) {
   ops.releasedir = op_releasedir;
   ops.statfs = op_statfs;
 
-  std::string mount_options =
-      "default_permissions,allow_other,fsname=kapok,subtype=kapok" + options;
+  // A job's mount belongs to the job's user and is private to it (the kernel
+  // lets no other user in, not even root); a mount made by root, such as an
+  // admin's kapok-local instance, is shared and the kernel checks each
+  // caller against the file's mode. Other sharing is the site's choice, with
+  // -o allow_other (and user_allow_other in /etc/fuse.conf).
+  std::string mount_options = "default_permissions,nosuid,nodev,fsname=kapok,subtype=kapok" +
+                              std::string(geteuid() == 0 ? ",allow_other" : "") + options;
   std::vector<std::string> arg_strings{argv[0], "-o", mount_options};
   std::vector<char*> fuse_argv;
   for (auto& s : arg_strings) fuse_argv.push_back(s.data());

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -341,6 +342,17 @@ std::string LocalCluster::last_log_lines(const std::string& path, int count) con
   return out.empty() ? fmt::format("(nothing in {})", path) : out;
 }
 
+// Users' jobs mount Kapok through fusermount3, which opens /dev/fuse as the
+// user: Debian's udev rules make it 0666, some containers leave it 0600.
+void LocalCluster::ensure_fuse_for_users(std::ostream& out) const {
+  struct stat st {};
+  if (stat("/dev/fuse", &st) != 0 || (st.st_mode & 0666) == 0666) return;
+  if (chmod("/dev/fuse", 0666) != 0)
+    throw ClusterError(fmt::format("/dev/fuse is mode {:o} and cannot be opened to users: {}",
+                                   st.st_mode & 0777, std::strerror(errno)));
+  out << "made /dev/fuse usable by users' jobs (mode 0666, as Debian's udev rules set it)\n";
+}
+
 void LocalCluster::up(const ClusterSettings& s, std::ostream& out) {
   s.validate();
   if (s.dir != dir_) throw ClusterError("internal: settings for another directory");
@@ -362,6 +374,7 @@ void LocalCluster::up(const ClusterSettings& s, std::ostream& out) {
     write_configs(s);
   }
   ensure_munge(out);
+  ensure_fuse_for_users(out);
 
   auto list = daemons(s);
   for (std::size_t i = 1; i < list.size(); ++i) {

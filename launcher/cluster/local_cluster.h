@@ -66,6 +66,7 @@ class LocalCluster {
   void check_dependencies(const ClusterSettings& s) const;
   void write_configs(const ClusterSettings& s) const;
   void ensure_munge(std::ostream& out) const;
+  void ensure_fuse_for_users(std::ostream& out) const;
   void start_controller(const ClusterSettings& s) const;
   void start_slurmd(const ClusterSettings& s, int index) const;
   void wait_for_nodes(const ClusterSettings& s) const;

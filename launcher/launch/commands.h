@@ -14,6 +14,9 @@ struct Options {
   std::vector<std::string> services;
   std::string config;  // converge.json; empty: $CONVERGE_CONFIG or none
   bool quiet = false;
+  // `up` only: a failed bring-up is also recorded in the job's Comment
+  // (scontrol show job, sacct), as the SPANK plugin asks for.
+  bool comment_on_failure = false;
 };
 
 int up(const Options& options);

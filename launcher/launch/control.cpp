@@ -65,6 +65,29 @@ struct JobView {
   std::optional<nlohmann::json> state;
 };
 
+// The job directory is made by root (the SPANK plugin, in every step's
+// slurmstepd), owned by the job's user. An salloc shell may not have had a
+// step yet: a one-task step of the job has it made.
+void ensure_job_directory(const std::string& dir) {
+  if (fs::is_directory(dir)) return;
+  process::run({"srun", "--overlap", "-N1", "-n1", "--job-name=converge-prepare", "true"});
+  if (!fs::is_directory(dir)) {
+    throw std::runtime_error(fmt::format(
+        "the job directory {} does not exist: Converge's SPANK plugin makes it when a step of "
+        "the job starts (is it in plugstack.conf? see the slurmd log for its reason)",
+        dir));
+  }
+}
+
+// What `up` says last on failure, also in the job's Comment when asked: a
+// user sees it in `scontrol show job` and `sacct` without opening a log.
+void record_failure(const Options& options, const std::string& job, const std::string& reason) {
+  if (!options.comment_on_failure) return;
+  std::string comment = "converge: services failed: " + reason;
+  if (comment.size() > 250) comment = comment.substr(0, 247) + "...";
+  process::run({"scontrol", "update", "JobId=" + job, "Comment=" + comment});
+}
+
 JobView open_job(const Options& options, const char* command) {
   JobView v;
   v.job = require_env("SLURM_JOB_ID",
@@ -97,6 +120,7 @@ int up(const Options& options) {
                                 "allocation (sbatch or salloc)");
   std::string nodes = require_env("SLURM_JOB_NUM_NODES", "not inside a Slurm allocation");
   JobFiles files{settings.job_dir_of(job)};
+  ensure_job_directory(files.dir);
   if (auto state = read_json(files.state()); state && (*state)["state"] == "ready") {
     throw std::runtime_error(
         fmt::format("services already running in job {} (converge-launch down first)", job));
@@ -147,19 +171,23 @@ int up(const Options& options) {
     std::cout << fmt::format("endpoints: {}\n", files.endpoints());
     return 0;
   }
+  std::string reason;
   if (state && (*state)["state"] == "failed") {
-    for (const auto& e : (*state)["errors"])
+    for (const auto& e : (*state)["errors"]) {
       std::cerr << "converge-launch: " << e.get<std::string>() << "\n";
+      if (reason.empty()) reason = e.get<std::string>();
+    }
     std::cerr << "converge-launch: bring-up failed; everything started was stopped (logs in "
               << files.logs() << ")\n";
   } else if (!settled) {
-    std::cerr << fmt::format("converge-launch: services not ready after {} s (see {})\n",
-                             limit.count(), step_log);
+    reason = fmt::format("services not ready after {} s", limit.count());
+    std::cerr << fmt::format("converge-launch: {} (see {})\n", reason, step_log);
     process::terminate(step, 5000ms);
   } else {
-    std::cerr << fmt::format("converge-launch: the service step ended early: {} (see {})\n",
-                             last_line_of(step_log), step_log);
+    reason = fmt::format("the service step ended early: {}", last_line_of(step_log));
+    std::cerr << fmt::format("converge-launch: {} (see {})\n", reason, step_log);
   }
+  record_failure(options, job, reason);
   // The step's ranks have stopped their services; wait for srun to go.
   poll_until(10000ms, 20ms, [&] { return !process::alive(step); });
   waitpid(step.pid, nullptr, WNOHANG);

@@ -17,7 +17,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    R"(usage: converge-launch up --services LIST [--config FILE] [--quiet]
+    R"(usage: converge-launch up --services LIST [--config FILE] [--quiet] [--comment-on-failure]
        converge-launch down [--config FILE]
        converge-launch status [--config FILE]
 
@@ -26,7 +26,8 @@ Inside a Slurm allocation (the batch script or an salloc shell):
           in a service step of their own (srun --mpi=pmix, one rank per node),
           waits until each passes its readiness check and prints where they
           run; endpoints go to $CONVERGE_ENDPOINTS, Kapok is mounted at
-          $CONVERGE_KAPOK_MOUNT on every node
+          $CONVERGE_KAPOK_MOUNT on every node; --comment-on-failure also
+          writes why a bring-up failed into the job's Comment
   down    stops them on every node and unmounts (scancel and the job's end do
           the same by themselves)
   status  shows the services of this job
@@ -79,6 +80,8 @@ int main(int argc, char** argv) {
         options.config = value();
       } else if (arg == "--quiet") {
         options.quiet = true;
+      } else if (arg == "--comment-on-failure") {
+        options.comment_on_failure = true;
       } else if (command.empty() && !arg.starts_with("-")) {
         command = arg;
       } else {

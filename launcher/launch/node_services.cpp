@@ -72,10 +72,10 @@ bool tcp_connects(const std::string& endpoint) {
 
 // Free ports for this rank; ranks on one host start apart so they do not
 // race for the same ones.
-std::uint16_t next_free_port(std::uint16_t& cursor) {
-  for (int tries = 0; tries < 20000; ++tries) {
-    std::uint16_t port = cursor++;
-    if (cursor >= 60000) cursor = 20000;
+std::uint16_t next_free_port(std::uint16_t& cursor, net::PortRange range) {
+  for (int tries = 0; tries <= range.high - range.low; ++tries) {
+    std::uint16_t port = cursor;
+    cursor = cursor >= range.high ? range.low : static_cast<std::uint16_t>(cursor + 1);
     if (net::port_free(port)) return port;
   }
   throw std::runtime_error("no free TCP port");
@@ -128,15 +128,19 @@ nlohmann::json RoleInstance::summary() const {
 NodeServices::NodeServices(NodeContext context, std::vector<ServiceDescriptor> services)
     : context_(std::move(context)), services_(std::move(services)) {
   split_cpus(reserved_cpus_, worker_cpus_);
+  // Jobs start at different places, and ranks on one host 16 ports apart.
+  auto range = net::service_port_range();
+  unsigned span = range.high - range.low + 1;
   std::uint16_t cursor = static_cast<std::uint16_t>(
-      20000 + (std::hash<std::string>{}(context_.job_id) % 300) * 128 + context_.rank * 16 % 30000);
+      range.low +
+      (std::hash<std::string>{}(context_.job_id) % (span / 128) * 128 + context_.rank * 16) % span);
   for (const auto& service : services_) {
     for (const auto& role : service.roles) {
       if (!role.runs_on(context_.rank, context_.size)) continue;
       RoleInstance r;
       r.service = service.name;
       r.role = &role;
-      for (unsigned p = 0; p < role.ports; ++p) r.ports.push_back(next_free_port(cursor));
+      for (unsigned p = 0; p < role.ports; ++p) r.ports.push_back(next_free_port(cursor, range));
       r.cpus = role.binding == Binding::reserved_core ? reserved_cpus_
                : role.binding == Binding::workers     ? worker_cpus_
                                                       : std::vector<unsigned>{};
@@ -274,7 +278,13 @@ std::optional<std::string> NodeServices::start_phase(unsigned phase) {
   // Wait for all of this phase together; a role that exits first fails the phase.
   std::optional<std::string> failure;
   std::vector<bool> done(starting.size(), false);
-  bool all = poll_until(context_.settings.ready_timeout, 10ms, [&] {
+  auto limit_of = [&](const RoleInstance& r) {
+    return r.role->ready.timeout.value_or(context_.settings.ready_timeout);
+  };
+  auto longest = context_.settings.ready_timeout;
+  for (const RoleInstance* r : starting) longest = std::max(longest, limit_of(*r));
+  std::optional<std::size_t> late;  // the first role past its own limit
+  bool all = poll_until(longest, 10ms, [&] {
     bool every = true;
     for (std::size_t i = 0; i < starting.size(); ++i) {
       if (done[i]) continue;
@@ -290,12 +300,16 @@ std::optional<std::string> NodeServices::start_phase(unsigned phase) {
         done[i] = true;
         r.ready_after = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - started_at);
+      } else if (std::chrono::steady_clock::now() - started_at >= limit_of(r)) {
+        late = i;
+        return true;
       } else {
         every = false;
       }
     }
     return every;
   });
+  if (late) all = false;
   if (!failure && all) {
     // Ready, and still there: one that died right after its check fails too.
     for (RoleInstance* r : starting) {
@@ -309,11 +323,11 @@ std::optional<std::string> NodeServices::start_phase(unsigned phase) {
   }
   if (failure) return failure;
   if (!all) {
-    for (std::size_t i = 0; i < starting.size(); ++i) {
+    for (std::size_t i = late.value_or(0); i < starting.size(); ++i) {
       if (!done[i]) {
         return fmt::format("{}/{} on {}: not ready after {} ms (see {})", starting[i]->service,
-                           starting[i]->role->name, context_.node,
-                           context_.settings.ready_timeout.count(), starting[i]->log_path);
+                           starting[i]->role->name, context_.node, limit_of(*starting[i]).count(),
+                           starting[i]->log_path);
       }
     }
   }

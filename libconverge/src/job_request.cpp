@@ -57,14 +57,14 @@ std::string parse_data_path(std::string_view text) {
   return std::string(text);
 }
 
-const std::vector<std::string_view>& known_services() {
-  static const std::vector<std::string_view> services{"kapok", "topo", "tdpipe"};
+const std::vector<std::string>& builtin_services() {
+  static const std::vector<std::string> services{"kapok", "topo", "tdpipe"};
   return services;
 }
 
-std::vector<std::string> parse_services(std::string_view list) {
+std::vector<std::string> parse_services(std::string_view list,
+                                        const std::vector<std::string>& known) {
   std::vector<std::string> out;
-  const auto& known = known_services();
   std::size_t start = 0;
   while (true) {
     std::size_t comma = list.find(',', start);
@@ -74,7 +74,15 @@ std::vector<std::string> parse_services(std::string_view list) {
       throw JobRequestError(
           fmt::format("invalid --converge-services \"{}\": empty service name", list));
     }
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
+    bool well_formed = std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    });
+    if (!well_formed) {
+      throw JobRequestError(fmt::format(
+          "invalid --converge-services \"{}\": \"{}\" is not a service name (a-z, 0-9, - and _)",
+          list, name));
+    }
+    if (!known.empty() && std::find(known.begin(), known.end(), name) == known.end()) {
       throw JobRequestError(
           fmt::format("invalid --converge-services \"{}\": unknown service \"{}\" (known: {})",
                       list, name, fmt::join(known, ", ")));
@@ -119,7 +127,7 @@ JobRequest JobRequest::from_spank_env(const char* const* env, std::size_t count)
     std::string_view entry(env[i]);
     try {
       if (auto v = value_of(entry, type_var)) request.type = parse_job_type(*v);
-      if (auto v = value_of(entry, services_var)) request.services = parse_services(*v);
+      if (auto v = value_of(entry, services_var)) request.services = parse_services(*v, {});
       if (auto v = value_of(entry, priority_var)) request.priority = parse_priority_class(*v);
       if (auto v = value_of(entry, data_var)) request.data = parse_data_path(*v);
       if (auto v = value_of(entry, comm_var)) request.comm = parse_comm_pattern(*v);

@@ -17,8 +17,9 @@ std::vector<std::string> strings(const config::Node& array) {
 }
 
 ReadyCheck parse_ready(const config::Node& n) {
-  n.allow_only({"tcp", "mounted", "command"});
+  n.allow_only({"tcp", "mounted", "command", "timeout_ms"});
   ReadyCheck r;
+  if (auto v = n.find("timeout_ms")) r.timeout = std::chrono::milliseconds(v->as_int(1, 3'600'000));
   int kinds = 0;
   if (auto v = n.find("tcp")) {
     r.kind = ReadyCheck::Kind::tcp;
@@ -110,16 +111,22 @@ ServiceDescriptor ServiceDescriptor::load_file(const std::string& path) {
   return from_json(config::load_file(path), path);
 }
 
+std::vector<std::string> ServiceDescriptor::available(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> known;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".json") known.push_back(e.path().stem().string());
+  }
+  std::sort(known.begin(), known.end());
+  return known;
+}
+
 ServiceDescriptor ServiceDescriptor::find(const std::string& dir, const std::string& name) {
   namespace fs = std::filesystem;
   std::string path = dir + "/" + name + ".json";
   if (!fs::exists(path)) {
-    std::vector<std::string> known;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      if (e.path().extension() == ".json") known.push_back(e.path().stem().string());
-    }
-    std::sort(known.begin(), known.end());
+    auto known = available(dir);
     throw config::Error(
         fmt::format("no descriptor for service \"{}\" in {} (known: {})", name, dir,
                     known.empty() ? "none" : fmt::format("{}", fmt::join(known, ", "))));

@@ -68,7 +68,7 @@ Workflow Workflow::from_json(const config::Json& json, const std::string& origin
     try {
       std::string list;
       for (const auto& s : w.services) list += (list.empty() ? "" : ",") + s;
-      if (!list.empty()) parse_services(list);
+      if (!list.empty()) parse_services(list, {});  // sbatch checks they exist
     } catch (const std::exception& e) {
       v->fail(e.what());
     }

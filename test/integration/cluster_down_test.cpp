@@ -23,7 +23,7 @@ TEST(ClusterDown, LeavesNoProcessBehind) {
   }));
   ASSERT_FALSE(process::find_by_environment(kMarker).empty());
 
-  auto down = sh(cluster_cmd("down"));
+  auto down = admin(cluster_cmd("down"));
   EXPECT_EQ(down.exit_code, 0) << down.output;
   EXPECT_NE(down.output.find("is down"), std::string::npos) << down.output;
 
@@ -33,7 +33,7 @@ TEST(ClusterDown, LeavesNoProcessBehind) {
       {"sh", "-c",
        "ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^(slurmctld|slurmd|slurmstepd)$/'"});
   EXPECT_EQ(left.output, "");
-  auto status = sh(cluster_cmd("status"));
+  auto status = admin(cluster_cmd("status"));
   EXPECT_EQ(status.exit_code, 3);
   std::error_code ec;
   EXPECT_NE(std::filesystem::read_symlink("/etc/slurm/slurm.conf", ec),

@@ -4,10 +4,17 @@
 // "cluster" fixture brings up (converge-cluster up) and tears down.
 #pragma once
 
+#include "cluster_health.h"
+
 #include "converge/poll.h"
 #include "converge/process.h"
 
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <fstream>
 #include <set>
@@ -21,11 +28,39 @@ inline const std::string kClusterDir = TEST_CLUSTER_DIR;
 inline const std::string kPortBase = TEST_PORT_BASE;
 inline const std::string kSlurmConf = kClusterDir + "/etc/slurm.conf";
 inline const std::string kMarker = "CONVERGE_CLUSTER_DIR=" + kClusterDir;
+// Jobs are submitted as this unprivileged user (made by the cluster fixture,
+// scripts/job-user.sh), as a site's users submit them; root is for admin
+// actions only.
+inline const std::string kTestUser = TEST_USER;
 
-// Runs a shell command as a client of the test cluster.
+// Runs a shell command as the test user, a client of the test cluster.
 inline process::RunResult sh(const std::string& command, std::vector<std::string> env = {}) {
   env.push_back("SLURM_CONF=" + kSlurmConf);
+  return process::run({"setpriv", "--reuid=" + kTestUser, "--regid=" + kTestUser, "--init-groups",
+                       "/bin/sh", "-c", command},
+                      env);
+}
+
+// Runs a shell command as root: the cluster's admin.
+inline process::RunResult admin(const std::string& command, std::vector<std::string> env = {}) {
+  env.push_back("SLURM_CONF=" + kSlurmConf);
   return process::run({"/bin/sh", "-c", command}, env);
+}
+
+// A directory (and its missing parents) that the test user's jobs may write.
+inline std::string user_dir(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> made;
+  for (fs::path p = path; !p.empty() && !fs::exists(p); p = p.parent_path()) made.push_back(p);
+  fs::create_directories(path);
+  const passwd* user = getpwnam(kTestUser.c_str());
+  if (!user) throw std::runtime_error("no user " + kTestUser + " (scripts/job-user.sh makes it)");
+  made.push_back(path);
+  for (const auto& p : made) {
+    if (chown(p.c_str(), user->pw_uid, user->pw_gid) != 0)
+      throw std::runtime_error("cannot give " + p.string() + " to " + kTestUser);
+  }
+  return path;
 }
 
 // Submits a batch job (output discarded unless -o is given) and returns its id.
@@ -69,7 +104,19 @@ inline int wait_for_job(const std::string& id,
                         std::chrono::milliseconds limit = std::chrono::minutes(3)) {
   using namespace std::chrono_literals;
   std::string state;
+  auto next_health_check = std::chrono::steady_clock::now();
+  bool out_of_service = false;
   bool done = poll_until(limit, 50ms, [&] {
+    // A pending job that waits for a drained node would wait forever.
+    if (std::chrono::steady_clock::now() >= next_health_check) {
+      next_health_check += 1s;
+      if (auto problems = node_problems(); !problems.empty()) {
+        ADD_FAILURE() << "a node is out of service while job " << id << " waits:\n"
+                      << drain_report(problems);
+        out_of_service = true;
+        return true;
+      }
+    }
     state = sh("scontrol -o show job " + id).output;
     for (const char* end : {"JobState=COMPLETED", "JobState=FAILED", "JobState=CANCELLED",
                             "JobState=TIMEOUT", "JobState=NODE_FAIL", "JobState=OUT_OF_MEMORY"}) {
@@ -77,7 +124,7 @@ inline int wait_for_job(const std::string& id,
     }
     return false;
   });
-  if (!done) return -1;
+  if (!done || out_of_service) return -1;
   auto at = state.find(" ExitCode=");
   return at == std::string::npos ? -1 : std::stoi(state.substr(at + 10));
 }
@@ -86,7 +133,13 @@ inline int wait_for_job(const std::string& id,
 // ending, slowly under sanitizers).
 inline bool cluster_idle(std::chrono::milliseconds limit = std::chrono::minutes(2)) {
   using namespace std::chrono_literals;
-  return poll_until(limit, 100ms, [] {
+  bool out_of_service = false;
+  bool idle = poll_until(limit, 100ms, [&] {
+    if (auto problems = node_problems(); !problems.empty()) {
+      ADD_FAILURE() << "a node is out of service:\n" << drain_report(problems);
+      out_of_service = true;
+      return true;
+    }
     if (!sh("squeue -h -t R,CG -o %i").output.empty()) return false;
     // Every node idle and responding: a node that is down, drained or
     // silent ("idle*") would make the next test's timing wrong.
@@ -96,6 +149,7 @@ inline bool cluster_idle(std::chrono::milliseconds limit = std::chrono::minutes(
       if (state != "idle") return false;
     return any;
   });
+  return idle && !out_of_service;
 }
 
 inline std::set<std::string> job_ids() {

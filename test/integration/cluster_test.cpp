@@ -16,9 +16,7 @@ namespace process = converge::process;
 namespace {
 
 std::string temp_output(const std::string& name) {
-  auto dir = std::filesystem::path(kClusterDir) / "test-output";
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
+  return user_dir(kClusterDir + "/test-output") + "/" + name;
 }
 
 }  // namespace
@@ -139,7 +137,7 @@ TEST(Cluster, UnknownServiceIsRefusedAndCreatesNoJob) {
 
 TEST(Cluster, SurvivesReconfigure) {
   std::size_t reconfigured = count_of(controller_log(), "sched/converge: reconfigured");
-  auto r = sh("scontrol reconfigure");
+  auto r = admin("scontrol reconfigure");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(controller_log_shows("sched/converge: reconfigured", reconfigured + 1));
   auto job = sh("sbatch --parsable --wait -o /dev/null --converge-type=bigdata --wrap true");
@@ -153,7 +151,7 @@ TEST(Cluster, BadSiteConfigIsRejectedAndTheLastGoodKept) {
     std::ofstream bad(path, std::ios::trunc);
     bad << R"({"scheduler": {"interval_ms": "soon"}})";
   }
-  ASSERT_EQ(sh("scontrol reconfigure").exit_code, 0);
+  ASSERT_EQ(admin("scontrol reconfigure").exit_code, 0);
   EXPECT_TRUE(controller_log_shows(
       path +
       ": /scheduler/interval_ms: expected an integer, got string (reconfigure); "
@@ -162,7 +160,7 @@ TEST(Cluster, BadSiteConfigIsRejectedAndTheLastGoodKept) {
     std::ofstream restore(path, std::ios::trunc);
     restore << good;
   }
-  ASSERT_EQ(sh("scontrol reconfigure").exit_code, 0);
+  ASSERT_EQ(admin("scontrol reconfigure").exit_code, 0);
   EXPECT_EQ(sh("sbatch --parsable --wait -o /dev/null --wrap true").exit_code, 0);
 }
 
@@ -172,7 +170,7 @@ TEST(Cluster, SurvivesControllerRestart) {
   std::size_t starts = count_of(controller_log(), "sched/converge: active");
   kill(id->pid, SIGTERM);
   ASSERT_TRUE(converge::poll_until(30s, 50ms, [&] { return !process::alive(*id); }));
-  auto up = sh(cluster_cmd("up"));
+  auto up = admin(cluster_cmd("up"));
   ASSERT_EQ(up.exit_code, 0) << up.output;
   EXPECT_NE(up.output.find("started slurmctld)"), std::string::npos) << up.output;
   EXPECT_TRUE(controller_log_shows("sched/converge: active", starts + 1));
@@ -182,11 +180,11 @@ TEST(Cluster, SurvivesControllerRestart) {
 
 TEST(Cluster, UpOnARunningClusterIsHarmless) {
   auto before = process::read_pid_file(kClusterDir + "/run/slurmctld.pid");
-  auto up = sh(cluster_cmd("up"));
+  auto up = admin(cluster_cmd("up"));
   EXPECT_EQ(up.exit_code, 0) << up.output;
   EXPECT_NE(up.output.find("is already up"), std::string::npos) << up.output;
   EXPECT_EQ(process::read_pid_file(kClusterDir + "/run/slurmctld.pid"), before);
-  auto reshape = sh(cluster_cmd("up --nodes 8 2>&1"));
+  auto reshape = admin(cluster_cmd("up --nodes 8 2>&1"));
   EXPECT_NE(reshape.exit_code, 0);
   EXPECT_NE(reshape.output.find("a different cluster (4 nodes, Converge plugins) is running"),
             std::string::npos)
@@ -194,7 +192,7 @@ TEST(Cluster, UpOnARunningClusterIsHarmless) {
 }
 
 TEST(Cluster, StatusShowsDaemonsPluginsAndNodes) {
-  auto status = sh(cluster_cmd("status"));
+  auto status = admin(cluster_cmd("status"));
   EXPECT_EQ(status.exit_code, 0) << status.output;
   EXPECT_NE(status.output.find("sched/converge: active"), std::string::npos) << status.output;
   EXPECT_NE(status.output.find("select/converge: active"), std::string::npos);
@@ -203,8 +201,8 @@ TEST(Cluster, StatusShowsDaemonsPluginsAndNodes) {
 
 TEST(Cluster, PortInUseIsAOneLineError) {
   std::string other = kClusterDir + "-port-clash";
-  auto up =
-      sh(kBinDir + "/converge-cluster --dir " + other + " up --port-base " + kPortBase + " 2>&1");
+  auto up = admin(kBinDir + "/converge-cluster --dir " + other + " up --port-base " + kPortBase +
+                  " 2>&1");
   EXPECT_EQ(up.exit_code, 1);
   EXPECT_EQ(up.output,
             "converge-cluster: error: port " + kPortBase +

@@ -40,8 +40,23 @@ std::string last_lines(const std::string& text, const std::vector<std::string>& 
   return out;
 }
 
+std::string name_of(const testing::TestInfo& info) {
+  return std::string(info.test_suite_name()) + "." + info.name();
+}
+
 class ClusterReportOnFailure : public testing::EmptyTestEventListener {
+  // Every test starts on a cluster whose nodes can all run work; one that an
+  // earlier test took out of service fails the test at once, naming who did.
+  void OnTestStart(const testing::TestInfo& info) override {
+    converge::test::record_test_event(name_of(info), "start");
+    if (auto problems = converge::test::node_problems(); !problems.empty()) {
+      ADD_FAILURE() << "the cluster has a node out of service before this test starts:\n"
+                    << converge::test::drain_report(problems);
+    }
+  }
+
   void OnTestEnd(const testing::TestInfo& info) override {
+    converge::test::record_test_event(name_of(info), "end");
     if (!info.result()->Failed()) return;
     std::cout << "--- cluster at the failure of " << info.test_suite_name() << "." << info.name()
               << "\n  load: " << read_file("/proc/loadavg") << "  busiest processes:\n"

@@ -28,9 +28,7 @@ const std::string kLaunch = kBinDir + "/converge-launch";
 const std::string kNodes[] = {"n1", "n2", "n3", "n4"};
 
 std::string test_dir() {
-  auto dir = fs::path(kClusterDir) / "test-output" / "launch";
-  fs::create_directories(dir);
-  return dir.string();
+  return user_dir(kClusterDir + "/test-output/launch");
 }
 
 struct Job {

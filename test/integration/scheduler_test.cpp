@@ -165,7 +165,7 @@ TEST(Scheduler, PendingBigDataJobsSurviveAControllerRestart) {
   ASSERT_TRUE(ctld);
   kill(ctld->pid, SIGTERM);
   ASSERT_TRUE(converge::poll_until(30s, 50ms, [&] { return !converge::process::alive(*ctld); }));
-  auto up = sh(cluster_cmd("up"));
+  auto up = admin(cluster_cmd("up"));
   ASSERT_EQ(up.exit_code, 0) << up.output;
   for (const auto& id : waiting) EXPECT_EQ(wait_for_job(id), 0) << id;
   for (const auto& f : fillers) EXPECT_EQ(wait_for_job(f), 0) << f;
@@ -185,7 +185,7 @@ TEST(Scheduler, ABigDataJobRunsWhereItsDataIs) {
   auto json = nlohmann::json::parse(read_file(config));
   json["scheduler"]["locality_map"] = map;
   std::ofstream(config) << json.dump(2);
-  ASSERT_EQ(sh("scontrol reconfigure").exit_code, 0);
+  ASSERT_EQ(admin("scontrol reconfigure").exit_code, 0);
   ASSERT_TRUE(controller_log_shows("locality map " + map + " (2 prefixes)"));
 
   for (const auto& [data, node] : std::vector<std::pair<std::string, std::string>>{
@@ -203,12 +203,12 @@ TEST(Scheduler, ABigDataJobRunsWhereItsDataIs) {
   }
   // A broken map keeps the last good policy.
   std::ofstream(map) << "{\"/datasets/x\": \"n1\"}";
-  ASSERT_EQ(sh("scontrol reconfigure").exit_code, 0);
+  ASSERT_EQ(admin("scontrol reconfigure").exit_code, 0);
   EXPECT_TRUE(controller_log_shows(map + ": /~1datasets~1x: expected an array"));  // JSON pointer
   EXPECT_TRUE(controller_log_shows("keeping the previous settings"));
   json["scheduler"].erase("locality_map");
   std::ofstream(config) << json.dump(2);
-  sh("scontrol reconfigure");
+  admin("scontrol reconfigure");
 }
 
 TEST(Scheduler, ABigDataJobRunsWhereKapokPutItsData) {
@@ -219,11 +219,11 @@ TEST(Scheduler, ABigDataJobRunsWhereKapokPutItsData) {
   auto json = nlohmann::json::parse(read_file(config));
   json["scheduler"]["locality_map"] = map;
   std::ofstream(config) << json.dump(2);
-  ASSERT_EQ(sh("scontrol reconfigure").exit_code, 0);
+  ASSERT_EQ(admin("scontrol reconfigure").exit_code, 0);
 
   // A job with Kapok on every node writes a file (one stripe: one data
   // server holds it) and records where it is.
-  std::string out = kClusterDir + "/kapok-locality.out";
+  std::string out = user_dir(kClusterDir + "/test-output") + "/kapok-locality.out";
   std::remove(out.c_str());
   std::string service =
       submit("-o " + out +
@@ -253,7 +253,7 @@ TEST(Scheduler, ABigDataJobRunsWhereKapokPutItsData) {
   sh("scancel " + service);
   json["scheduler"].erase("locality_map");
   std::ofstream(config) << json.dump(2);
-  sh("scontrol reconfigure");
+  admin("scontrol reconfigure");
   EXPECT_TRUE(cluster_idle());
 }
 
@@ -263,13 +263,13 @@ TEST(Scheduler, ConvergeAdminShowsTheQueueAndRecentDecisions) {
   // The status is written at most once a second.
   std::string out;
   ASSERT_TRUE(converge::poll_until(10s, 100ms, [&] {
-    out = sh(kBinDir + "/converge-admin status 2>&1").output;
+    out = admin(kBinDir + "/converge-admin status 2>&1").output;
     return out.find("job " + id) != std::string::npos;
   })) << out;
   EXPECT_NE(out.find("pull queue: "), std::string::npos) << out;
   EXPECT_NE(out.find("realtime  real-time work goes first"), std::string::npos) << out;
-  auto json = sh(kBinDir + "/converge-admin status --json");
+  auto json = admin(kBinDir + "/converge-admin status --json");
   ASSERT_EQ(json.exit_code, 0);
   EXPECT_GE(nlohmann::json::parse(json.output)["pull"]["pulled"].get<long>(), 1);
-  EXPECT_NE(sh(kBinDir + "/converge-admin frobnicate 2>&1").exit_code, 0);
+  EXPECT_NE(admin(kBinDir + "/converge-admin frobnicate 2>&1").exit_code, 0);
 }

@@ -65,7 +65,7 @@ std::set<std::string> busy_nodes() {
 }
 
 void cancel_all() {
-  sh("scancel -u root");
+  admin("scancel -u root -u " + kTestUser);
   ASSERT_TRUE(cluster_idle()) << sh("squeue").output;
 }
 
@@ -137,7 +137,7 @@ TEST_F(Topology, AJobWaitingOnAnIsolatedLeafRunsWhenItOpens) {
 }
 
 TEST_F(Topology, ConvergedJobsGetABindingHintOfTheirCores) {
-  std::string out = kClusterDir + "/hint.out";
+  std::string out = user_dir(kClusterDir + "/test-output") + "/hint.out";
   std::remove(out.c_str());
   auto id = submit("-o " + out +
                    " --converge-type=sim -N1 -n1 --wrap 'echo cores=$CONVERGE_BIND_CORES "
@@ -167,7 +167,7 @@ void set_pools(const nlohmann::json& pools) {
   else
     j["pools"] = pools;
   std::ofstream(kConvergeJson) << j.dump(2) << "\n";
-  auto r = sh("scontrol reconfigure");
+  auto r = admin("scontrol reconfigure");
   ASSERT_EQ(r.exit_code, 0) << r.output;
 }
 
@@ -250,7 +250,7 @@ TEST_F(Pools, GrowUnderLoadStopAtTheirLimitsAndShrinkBack) {
   EXPECT_TRUE(running(ai));  // never preempted
   std::string status;
   EXPECT_TRUE(converge::poll_until(10s, 100ms, [&] {
-    status = sh(kBinDir + "/converge-admin status").output;
+    status = admin(kBinDir + "/converge-admin status").output;
     return status.find("-> sim:") != std::string::npos;
   })) << status;
   EXPECT_NE(status.find("recent pool moves:"), std::string::npos) << status;
@@ -283,7 +283,7 @@ TEST_F(Topology, ANodeFailingMidJobEndsOrRequeuesItLikeStockSlurm) {
   ASSERT_TRUE(pid);
   converge::process::terminate(*pid, 10s);
   // SlurmdTimeout would notice in a minute; an admin marking it down is the same event.
-  sh("scontrol update nodename=" + victim + " state=down reason=failed-in-test");
+  admin("scontrol update nodename=" + victim + " state=down reason=failed-in-test");
   EXPECT_TRUE(converge::poll_until(60s, 100ms, [&] {
     return field(lost, "JobState") == "NODE_FAIL";
   })) << field(lost, "JobState");
@@ -294,8 +294,8 @@ TEST_F(Topology, ANodeFailingMidJobEndsOrRequeuesItLikeStockSlurm) {
       << field(again, "JobState") << " " << field(again, "NodeList");
   EXPECT_EQ(sh("scontrol ping").output.find("DOWN"), std::string::npos);
   // The node comes back: its slurmd restarts and the admin resumes it.
-  ASSERT_EQ(sh(cluster_cmd("up")).exit_code, 0);
-  sh("scontrol update nodename=" + victim + " state=resume");
+  ASSERT_EQ(admin(cluster_cmd("up")).exit_code, 0);
+  admin("scontrol update nodename=" + victim + " state=resume");
   EXPECT_TRUE(converge::poll_until(90s, 200ms, [&] {
     auto state = sh("sinfo -h -n " + victim + " -o %t").output;
     return state.rfind("idle", 0) == 0 || state.rfind("mix", 0) == 0 ||

@@ -20,10 +20,9 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string fresh_dir(const std::string& name) {
-  auto dir = fs::path(kClusterDir) / "test-output" / "workflow" / name;
+  auto dir = kClusterDir + "/test-output/workflow/" + name;
   fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
+  return user_dir(dir);
 }
 
 std::string write_workflow(const std::string& dir, const nlohmann::json& w) {

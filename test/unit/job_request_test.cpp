@@ -22,14 +22,18 @@ TEST(JobRequest, ParsesJobTypes) {
 }
 
 TEST(JobRequest, ParsesServiceLists) {
-  EXPECT_EQ(parse_services("kapok"), std::vector<std::string>{"kapok"});
-  EXPECT_EQ(parse_services("kapok,topo,tdpipe"),
+  EXPECT_EQ(parse_services("kapok", builtin_services()), std::vector<std::string>{"kapok"});
+  EXPECT_EQ(parse_services("kapok,topo,tdpipe", builtin_services()),
             (std::vector<std::string>{"kapok", "topo", "tdpipe"}));
-  EXPECT_THROW(parse_services(""), JobRequestError);
-  EXPECT_THROW(parse_services("kapok,"), JobRequestError);
-  EXPECT_THROW(parse_services("kapok,kapok"), JobRequestError);
+  EXPECT_THROW(parse_services("", {}), JobRequestError);
+  EXPECT_THROW(parse_services("kapok,", {}), JobRequestError);
+  EXPECT_THROW(parse_services("kapok,kapok", {}), JobRequestError);
+  EXPECT_THROW(parse_services("kapok,../x", {}), JobRequestError);  // names a file
+  // A site's own service: any well-formed name when no list is given.
+  EXPECT_EQ(parse_services("kapok,site-db_2", {}),
+            (std::vector<std::string>{"kapok", "site-db_2"}));
   try {
-    parse_services("kapok,hdfs");
+    parse_services("kapok,hdfs", builtin_services());
     FAIL();
   } catch (const JobRequestError& e) {
     EXPECT_STREQ(e.what(),
@@ -54,7 +58,7 @@ TEST(JobRequest, ReadsTheJobsSpankEnvironment) {
 
 TEST(JobRequest, IgnoresBadValuesInTheController) {
   const char* env[] = {"_SLURM_SPANK_OPTION_converge_converge_type=bogus",
-                       "_SLURM_SPANK_OPTION_converge_converge_services=nope"};
+                       "_SLURM_SPANK_OPTION_converge_converge_services=../nope"};
   auto r = JobRequest::from_spank_env(env, 2);
   EXPECT_FALSE(r.type);
   EXPECT_TRUE(r.services.empty());

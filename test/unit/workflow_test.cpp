@@ -66,7 +66,7 @@ TEST(Workflow, MistakesAreLocated) {
             std::string::npos);
   EXPECT_NE(
       error_of(
-          R"({"name": "w", "services": ["hdfs"], "steps": [{"name": "a", "type": "sim", "command": "x"}]})")
+          R"({"name": "w", "services": ["../hdfs"], "steps": [{"name": "a", "type": "sim", "command": "x"}]})")
           .find("/services"),
       std::string::npos);
 }

@@ -41,10 +41,13 @@ CommPattern parse_comm_pattern(std::string_view text);
 // the scheduler prefers.
 std::string parse_data_path(std::string_view text);
 
-// Services a job may request; the launcher brings them up.
-const std::vector<std::string_view>& known_services();
-// "kapok,topo" -> {"kapok","topo"}; rejects unknown, empty and repeated names.
-std::vector<std::string> parse_services(std::string_view list);
+// The services Converge ships descriptors for; a site may add its own.
+const std::vector<std::string>& builtin_services();
+// "kapok,topo" -> {"kapok","topo"}; rejects empty, malformed and repeated
+// names, and names not in `known` unless `known` is empty (sbatch checks
+// against the installed descriptors; later readers only parse).
+std::vector<std::string> parse_services(std::string_view list,
+                                        const std::vector<std::string>& known);
 
 // SPANK options travel as "_SLURM_SPANK_OPTION_<plugin>_<option>=value" in the
 // job's SPANK environment (prefixed "SPANK_" in some contexts); Slurm turns

@@ -29,6 +29,9 @@ struct ReadyCheck {
   Kind kind = Kind::none;
   std::string target;             // tcp: HOST:PORT; mounted: a path (templates)
   std::vector<std::string> argv;  // command: exit status 0 means ready (templates)
+  // This role's own limit (one that loads a large model may need longer);
+  // empty: the launcher's ready_timeout_ms.
+  std::optional<std::chrono::milliseconds> timeout;
 };
 
 struct ServiceRole {
@@ -66,6 +69,8 @@ struct ServiceDescriptor {
   static ServiceDescriptor load_file(const std::string& path);
   // NAME.json in `dir`; a one-line error lists the services there if absent.
   static ServiceDescriptor find(const std::string& dir, const std::string& name);
+  // The names of the descriptors in `dir`, sorted (none if it cannot be read).
+  static std::vector<std::string> available(const std::string& dir);
 
   unsigned last_phase() const;
 };
