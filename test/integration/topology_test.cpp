@@ -65,7 +65,7 @@ std::set<std::string> busy_nodes() {
 }
 
 void cancel_all() {
-  admin("scancel -u root -u " + kTestUser);
+  admin("scancel -u " + kTestUser + "; scancel -u root");
   ASSERT_TRUE(cluster_idle()) << sh("squeue").output;
 }
 
