@@ -283,3 +283,25 @@ TEST(Cluster, TdpipePipelineStagesRunAsRanksOnTwoVirtualNodes) {
   EXPECT_EQ(staged.output, alone.output);
   EXPECT_GT(alone.output.size(), 40u);
 }
+
+// What every test relies on to fail at once when an earlier one took a node
+// out of service: the node, its reason and the test running at that moment.
+// This test drains a node itself, and resumes only its own drain.
+TEST(ClusterHealth, ADrainedNodeIsNamedWithItsReasonAndTheTestThatRan) {
+  ASSERT_TRUE(node_problems().empty()) << drain_report(node_problems());
+  ASSERT_EQ(
+      admin("scontrol update nodename=n4 state=drain reason=drained-by-health-test").exit_code, 0);
+  auto problems = node_problems();
+  std::string report = drain_report(problems);
+  admin("scontrol update nodename=n4 state=resume");
+  ASSERT_EQ(problems.size(), 1u) << report;
+  EXPECT_EQ(problems[0].node, "n4");
+  EXPECT_NE(problems[0].state.find("drain"), std::string::npos) << problems[0].state;
+  EXPECT_NE(report.find("drained-by-health-test"), std::string::npos) << report;
+  EXPECT_NE(
+      report.find("during test: ClusterHealth.ADrainedNodeIsNamedWithItsReasonAndTheTestThatRan"),
+      std::string::npos)
+      << report;
+  EXPECT_NE(report.find("controller: "), std::string::npos) << report;
+  EXPECT_TRUE(converge::poll_until(20s, 100ms, [] { return node_problems().empty(); }));
+}
