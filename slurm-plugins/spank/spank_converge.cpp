@@ -149,22 +149,26 @@ void parse_arguments(int argc, char** argv) {
   }
 }
 
-converge::LaunchSettings launch_settings() {
-  try {
-    if (!g_config.empty() && std::filesystem::exists(g_config))
-      return converge::LaunchSettings::load(g_config);
-  } catch (const std::exception& e) {
-    slurm_error("spank/converge: %s (using the default launcher settings)", e.what());
-  }
-  return {};
+// Read once per process: a slurmstepd asks in init_post_opt, user_init and
+// exit, and the file does not change under a running step.
+const converge::LaunchSettings& launch_settings() {
+  static const converge::LaunchSettings settings = [] {
+    try {
+      if (!g_config.empty() && std::filesystem::exists(g_config))
+        return converge::LaunchSettings::load(g_config);
+    } catch (const std::exception& e) {
+      slurm_error("spank/converge: %s (using the default launcher settings)", e.what());
+    }
+    return converge::LaunchSettings{};
+  }();
+  return settings;
 }
 
 // The services users may name: the descriptors the launcher will find
 // (launcher.services_dir, else share/converge/services beside it); the
 // built-in ones if that cannot be read here.
 std::vector<std::string> installed_services() {
-  auto settings = launch_settings();
-  std::string dir = settings.services_dir;
+  std::string dir = launch_settings().services_dir;
   if (dir.empty() && !g_launcher.empty())
     dir = std::filesystem::path(g_launcher).parent_path().string() + "/../share/converge/services";
   auto names = converge::ServiceDescriptor::available(dir);
@@ -364,7 +368,7 @@ CONVERGE_EXPORT int slurm_spank_user_init(spank_t sp, int argc, char** argv) {
   std::uint32_t job_id = 0, step_id = 0;
   if (spank_get_item(sp, S_JOB_ID, &job_id) != ESPANK_SUCCESS) return 0;
   spank_get_item(sp, S_JOB_STEPID, &step_id);
-  auto settings = launch_settings();
+  const auto& settings = launch_settings();
   std::string job = std::to_string(job_id);
   std::string job_dir = settings.job_dir_of(job);
   set_env(sp, "CONVERGE_JOB_DIR", job_dir);
