@@ -81,11 +81,14 @@ TEST(Scheduler, AWaitingBigDataJobStartsWithinASecondOfACpuFreeing) {
     auto t = log_time("_job_complete: JobId=" + f + " done");
     if (t && (!first_done || *t < *first_done)) first_done = t;
   }
-  auto pulled = log_time("sched/converge: job " + waiting + " (batch) pulled by");
-  ASSERT_TRUE(first_done && pulled) << controller_log().substr(controller_log().size() - 3000);
-  EXPECT_GE(*pulled, *first_done);
-  EXPECT_LT(*pulled - *first_done, 1000)
-      << "pulled " << *pulled - *first_done << " ms after a CPU freed";
+  // The pull agent usually starts it; when the freed CPU reaches Slurm's own
+  // scheduler first (it runs on every job completion), that one does.
+  auto started = log_time("sched/converge: job " + waiting + " (batch) pulled by");
+  if (!started) started = log_time("sched: Allocate JobId=" + waiting + " ");
+  ASSERT_TRUE(first_done && started) << controller_log().substr(controller_log().size() - 3000);
+  EXPECT_GE(*started, *first_done);
+  EXPECT_LT(*started - *first_done, 1000)
+      << "started " << *started - *first_done << " ms after a CPU freed";
   for (const auto& f : fillers) wait_for_job(f);
 }
 
