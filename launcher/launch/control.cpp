@@ -180,7 +180,8 @@ int up(const Options& options) {
     std::cerr << "converge-launch: bring-up failed; everything started was stopped (logs in "
               << files.logs() << ")\n";
   } else if (!settled) {
-    reason = fmt::format("services not ready after {} s", limit.count());
+    reason = fmt::format("services not ready after {} s",
+                         std::chrono::duration_cast<std::chrono::seconds>(limit).count());
     std::cerr << fmt::format("converge-launch: {} (see {})\n", reason, step_log);
     process::terminate(step, 5000ms);
   } else {
