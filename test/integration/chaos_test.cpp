@@ -221,7 +221,7 @@ TEST_F(Chaos, AServiceThatCrashesAtStartFailsTheJobNotTheNode) {
   std::string out = user_dir(kClusterDir + "/test-output/chaos");
   for (int i = 0; i < trials_per_kind(); ++i) {
     std::string file = out + "/crash-" + std::to_string(i) + ".out";
-    std::string id = submit_job("-N4 --converge-services=kapok,chaos-crash -o " + file +
+    std::string id = submit_job("-N2 --converge-services=chaos-crash -o " + file +
                                 " --wrap 'echo THE-SCRIPT-RAN'");
     EXPECT_EQ(wait_for_job(id), 1);
     std::string output = read_file(file);
