@@ -166,6 +166,8 @@ int up(const Options& options) {
         return !process::alive(step);
       });
   waitpid(step.pid, nullptr, WNOHANG);
+  // Rank 0 may have written the state just before the step ended.
+  if (settled && !(state && state->contains("state"))) state = read_json(files.state());
   if (settled && state && (*state)["state"] == "ready") {
     if (!options.quiet) print_summary(*state);
     std::cout << fmt::format("endpoints: {}\n", files.endpoints());

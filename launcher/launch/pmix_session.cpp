@@ -59,8 +59,23 @@ std::string PmixSession::get(unsigned rank, const std::string& key) {
   PMIX_LOAD_NSPACE(proc.nspace, nspace_.c_str());
   proc.rank = rank;
   pmix_value_t* value = nullptr;
-  check(PMIx_Get(&proc, key.c_str(), nullptr, 0, &value),
-        fmt::format("PMIx_Get({}, rank {})", key, rank).c_str());
+  pmix_status_t rc = PMIx_Get(&proc, key.c_str(), nullptr, 0, &value);
+  if (rc == PMIX_ERR_NOT_FOUND) {
+    // Seen with Slurm 22.05's fences routed through slurmd: right after a
+    // fence that quickly followed another, this node's cache may still hold
+    // the rank's data from the one before. Ask the rank's node instead.
+    pmix_info_t info[2];
+    PMIX_INFO_CONSTRUCT(&info[0]);
+    PMIX_INFO_CONSTRUCT(&info[1]);
+    bool refresh = true;
+    int timeout_s = 10;
+    PMIX_INFO_LOAD(&info[0], PMIX_GET_REFRESH_CACHE, &refresh, PMIX_BOOL);
+    PMIX_INFO_LOAD(&info[1], PMIX_TIMEOUT, &timeout_s, PMIX_INT);
+    rc = PMIx_Get(&proc, key.c_str(), info, 2, &value);
+    PMIX_INFO_DESTRUCT(&info[0]);
+    PMIX_INFO_DESTRUCT(&info[1]);
+  }
+  check(rc, fmt::format("PMIx_Get({}, rank {})", key, rank).c_str());
   std::string out = value->type == PMIX_STRING && value->data.string ? value->data.string : "";
   PMIX_VALUE_RELEASE(value);
   return out;

@@ -90,7 +90,14 @@ int serve(const Options& options) {
     pmix.put(key, error);
     pmix.fence();
     for (unsigned r = 0; r < ctx.size; ++r) {
-      if (auto e = pmix.get(r, key); !e.empty()) errors.push_back(e);
+      // A rank's missing result fails the bring-up like its error would.
+      std::string e;
+      try {
+        e = pmix.get(r, key);
+      } catch (const PmixError& missing) {
+        e = fmt::format("{}: no result from rank {}: {}", ctx.node, r, missing.what());
+      }
+      if (!e.empty()) errors.push_back(e);
     }
   }
 
@@ -108,6 +115,9 @@ int serve(const Options& options) {
     if (ctx.rank == 0) {
       write_json(files.state(), {{"state", "failed"}, {"errors", errors}, {"job", ctx.job_id}});
     }
+    // No rank ends before rank 0 has written why: a rank's non-zero exit
+    // makes srun end the step, and `up` would see only that.
+    pmix.fence();
     return 1;
   }
   if (ctx.rank == 0) {

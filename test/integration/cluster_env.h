@@ -118,6 +118,11 @@ inline int wait_for_job(const std::string& id,
       }
     }
     state = sh("scontrol -o show job " + id).output;
+    // The controller forgets a job MinJobAge (60 s) after it ended.
+    if (state.find("Invalid job id") != std::string::npos) {
+      ADD_FAILURE() << "job " << id << " is no longer known: it ended over a minute ago";
+      return true;
+    }
     for (const char* end : {"JobState=COMPLETED", "JobState=FAILED", "JobState=CANCELLED",
                             "JobState=TIMEOUT", "JobState=NODE_FAIL", "JobState=OUT_OF_MEMORY"}) {
       if (state.find(end) != std::string::npos) return true;
