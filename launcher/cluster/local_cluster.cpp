@@ -208,6 +208,34 @@ void LocalCluster::write_configs(const ClusterSettings& s) const {
   write_file(dir_ + "/cluster.json", s.to_json().dump(2) + "\n");
 }
 
+namespace {
+
+bool is_munged(const process::ProcessId& id) {
+  std::ifstream comm(fmt::format("/proc/{}/comm", id.pid));
+  std::string name;
+  return comm >> name && name == "munged";
+}
+
+// A munged another local cluster started and left running for this one.
+std::optional<process::ProcessId> inherited_munged() {
+  for (const auto& [id, entry] : process::find_by_environment_prefix("CONVERGE_CLUSTER_DIR="))
+    if (is_munged(id)) return id;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<std::string> LocalCluster::other_clusters() const {
+  std::vector<std::string> dirs;
+  const std::string prefix = "CONVERGE_CLUSTER_DIR=";
+  for (const auto& [id, entry] : process::find_by_environment_prefix(prefix)) {
+    std::string dir = entry.substr(prefix.size());
+    if (dir == dir_ || is_munged(id)) continue;
+    if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
+  }
+  return dirs;
+}
+
 void LocalCluster::ensure_munge(std::ostream& out) const {
   Daemon munged = daemons(ClusterSettings{})[0];
   if (munge_works()) return;
@@ -460,9 +488,16 @@ bool LocalCluster::down(std::ostream& out) {
     process::terminate(id, 5s);
     ++stopped;
   }
+  // munged serves every local cluster on this host: it stops with the last.
+  if (!munged) munged = inherited_munged();
   if (munged) {
-    process::terminate(*munged, 5s);
-    ++stopped;
+    auto users = other_clusters();
+    if (users.empty()) {
+      process::terminate(*munged, 5s);
+      ++stopped;
+    } else {
+      out << fmt::format("munged left running: the cluster in {} uses it\n", users.front());
+    }
   }
   // Mounts its jobs' services left (a FUSE daemon killed outright).
   std::ifstream table("/proc/self/mounts");

@@ -50,6 +50,8 @@ class LocalCluster {
   bool status(std::ostream& out) const;
 
   std::string marker() const { return "CONVERGE_CLUSTER_DIR=" + dir_; }
+  // Directories of other local clusters with a process running on this host.
+  std::vector<std::string> other_clusters() const;
   std::vector<std::string> slurm_env(const ClusterSettings& s) const {
     return {"SLURM_CONF=" + s.slurm_conf()};
   }

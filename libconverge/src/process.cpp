@@ -189,8 +189,9 @@ RunResult run(const std::vector<std::string>& argv_in, const std::vector<std::st
   return result;
 }
 
-std::vector<ProcessId> find_by_environment(const std::string& entry) {
-  std::vector<ProcessId> found;
+std::vector<std::pair<ProcessId, std::string>> find_by_environment_prefix(
+    const std::string& prefix) {
+  std::vector<std::pair<ProcessId, std::string>> found;
   DIR* proc = opendir("/proc");
   if (!proc) return found;
   while (dirent* d = readdir(proc)) {
@@ -202,15 +203,24 @@ std::vector<ProcessId> find_by_environment(const std::string& entry) {
     while (pos < env.size()) {
       std::size_t zero = env.find('\0', pos);
       if (zero == std::string::npos) zero = env.size();
-      if (env.compare(pos, zero - pos, entry) == 0) {
+      if (env.compare(pos, prefix.size(), prefix) == 0 && zero - pos >= prefix.size()) {
         ProcessId id{static_cast<pid_t>(pid), start_time_of(static_cast<pid_t>(pid)).value_or(0)};
-        if (alive(id)) found.push_back(id);
+        if (alive(id)) found.emplace_back(id, env.substr(pos, zero - pos));
         break;
       }
       pos = zero + 1;
     }
   }
   closedir(proc);
+  return found;
+}
+
+std::vector<ProcessId> find_by_environment(const std::string& entry) {
+  auto name_end = entry.find('=');
+  std::string prefix = entry.substr(0, name_end == std::string::npos ? entry.size() : name_end + 1);
+  std::vector<ProcessId> found;
+  for (const auto& [id, matched] : find_by_environment_prefix(prefix))
+    if (matched == entry) found.push_back(id);
   return found;
 }
 

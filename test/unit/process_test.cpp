@@ -3,6 +3,8 @@
 #include "converge/process.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <unistd.h>
 
 #include <filesystem>
@@ -31,6 +33,12 @@ TEST(Process, DetachedDaemonIsFoundByItsMarkerAndTerminated) {
   auto found = process::find_by_environment(marker);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0], id);
+  EXPECT_TRUE(process::find_by_environment(marker + "x").empty());
+  auto by_name = process::find_by_environment_prefix("CONVERGE_TEST_MARKER=");
+  auto mine = std::find_if(by_name.begin(), by_name.end(),
+                           [&](const auto& found_one) { return found_one.first == id; });
+  ASSERT_NE(mine, by_name.end());
+  EXPECT_EQ(mine->second, marker);
 
   process::write_pid_file((dir / "pid").string(), id);
   EXPECT_EQ(process::read_pid_file((dir / "pid").string()), id);

@@ -58,6 +58,10 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
 // Processes whose initial environment holds exactly `entry` ("NAME=value").
 std::vector<ProcessId> find_by_environment(const std::string& entry);
 
+// Processes with an entry that starts with `prefix` ("NAME="), and that entry.
+std::vector<std::pair<ProcessId, std::string>> find_by_environment_prefix(
+    const std::string& prefix);
+
 std::optional<std::string> find_program(const std::string& name);
 std::string executable_dir();  // directory of /proc/self/exe
 
