@@ -133,8 +133,7 @@ void LocalCluster::check_dependencies(const ClusterSettings& s) const {
       }
     }
   }
-  for (const char* tmpl : {"local-cluster/slurm.conf.in", "local-cluster/plugstack.conf.in",
-                           "local-cluster/mpi.conf.in"}) {
+  for (const char* tmpl : {"local-cluster/slurm.conf.in", "local-cluster/plugstack.conf.in"}) {
     if (!fs::exists(installation_.share_dir + "/" + tmpl)) {
       throw ClusterError(fmt::format("template {} not found in {}", tmpl, installation_.share_dir));
     }
@@ -188,7 +187,7 @@ void LocalCluster::write_configs(const ClusterSettings& s) const {
       {"SCHEDULER_PARAMETERS",
        s.scheduler_parameters.empty() ? "" : "SchedulerParameters=" + s.scheduler_parameters},
   };
-  for (const char* name : {"slurm.conf", "plugstack.conf", "mpi.conf"}) {
+  for (const char* name : {"slurm.conf", "plugstack.conf"}) {
     std::string tmpl = installation_.share_dir + "/local-cluster/" + name + ".in";
     write_file(dir_ + "/etc/" + name, render_template(read_file(tmpl), values, tmpl));
   }

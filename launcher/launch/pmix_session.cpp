@@ -61,7 +61,7 @@ std::string PmixSession::get(unsigned rank, const std::string& key) {
   pmix_value_t* value = nullptr;
   pmix_status_t rc = PMIx_Get(&proc, key.c_str(), nullptr, 0, &value);
   if (rc == PMIX_ERR_NOT_FOUND) {
-    // Seen with Slurm 22.05's fences routed through slurmd: right after a
+    // Seen with Slurm 22.05's tree fences (routed through slurmd): after a
     // fence that quickly followed another, this node's cache may still hold
     // the rank's data from the one before. Ask the rank's node instead.
     pmix_info_t info[2];

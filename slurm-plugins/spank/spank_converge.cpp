@@ -326,22 +326,6 @@ void make_job_directory(spank_t sp) {
   }
 }
 
-// The commands apply -v only after slurm_spank_init, so they report later:
-// sbatch and salloc after option parsing, srun once its step is set up.
-CONVERGE_EXPORT int slurm_spank_init_post_opt(spank_t sp, int argc, char** argv) {
-  if (spank_context() == S_CTX_ALLOCATOR) slurm_verbose("spank/converge: active in allocator");
-  if (spank_context() == S_CTX_REMOTE) {
-    parse_arguments(argc, argv);
-    make_job_directory(sp);
-  }
-  return 0;
-}
-
-CONVERGE_EXPORT int slurm_spank_local_user_init(spank_t /*sp*/, int /*argc*/, char** /*argv*/) {
-  slurm_verbose("spank/converge: active in srun");
-  return 0;
-}
-
 // The binding hint for a converged job's step on this node: the cores Slurm
 // gave the step here and their NUMA nodes (see converge/binding_hint.h).
 void export_binding_hint(spank_t sp) {
@@ -355,6 +339,29 @@ void export_binding_hint(spank_t sp) {
   auto hint = converge::binding_hint(*list, converge::numa_of_cores());
   set_env(sp, "CONVERGE_BIND_CORES", hint.cores);
   if (!hint.numa.empty()) set_env(sp, "CONVERGE_BIND_NUMA", hint.numa);
+}
+
+// The commands apply -v only after slurm_spank_init, so they report later:
+// sbatch and salloc after option parsing, srun once its step is set up.
+CONVERGE_EXPORT int slurm_spank_init_post_opt(spank_t sp, int argc, char** argv) {
+  if (spank_context() == S_CTX_ALLOCATOR) slurm_verbose("spank/converge: active in allocator");
+  if (spank_context() == S_CTX_REMOTE) {
+    parse_arguments(argc, argv);
+    make_job_directory(sp);
+    // Here, not in user_init: reading the node's topology takes a while, and
+    // during user_init slurmstepd runs as the user, when Slurm 22.05 rejects
+    // the PMIx direct connections of the step's other nodes (their first
+    // fence then stalls; docs/plugins.md).
+    char* type = nullptr;
+    if (spank_option_getopt(sp, &g_options[0], &type) == ESPANK_SUCCESS && type)
+      export_binding_hint(sp);  // only converged jobs pay for it
+  }
+  return 0;
+}
+
+CONVERGE_EXPORT int slurm_spank_local_user_init(spank_t /*sp*/, int /*argc*/, char** /*argv*/) {
+  slurm_verbose("spank/converge: active in srun");
+  return 0;
 }
 
 // Runs in slurmstepd for batch scripts and srun steps alike, before the
@@ -375,9 +382,6 @@ CONVERGE_EXPORT int slurm_spank_user_init(spank_t sp, int argc, char** argv) {
   set_env(sp, "CONVERGE_ENDPOINTS", job_dir + "/endpoints.json");
   set_env(sp, "CONVERGE_KAPOK_MOUNT", settings.kapok_mount_of(job, node_name()));
   if (!g_config.empty()) set_env(sp, "CONVERGE_CONFIG", g_config);
-  char* type = nullptr;
-  if (spank_option_getopt(sp, &g_options[0], &type) == ESPANK_SUCCESS && type)
-    export_binding_hint(sp);  // only converged jobs pay for it
 
   char* services = nullptr;
   if (step_id == SLURM_BATCH_SCRIPT && !g_launcher.empty() &&
