@@ -623,10 +623,17 @@ Location Client::locate(const std::string& path) {
   loc.inode_server = members_.mds[mds_of_ino(attr.ino)].to_string();
   loc.inline_data = attr.inline_data || !attr.is_reg();
   loc.size = attr.size;
-  if (!loc.inline_data) {
-    for (auto s : attr.layout.servers) loc.data_servers.push_back(members_.ds.at(s).to_string());
-    loc.stripe_size = attr.layout.stripe_size;
+  if (loc.inline_data) {
+    loc.bytes_by_server.emplace_back(loc.inode_server, loc.size);
+    return loc;
   }
+  for (auto s : attr.layout.servers) loc.data_servers.push_back(members_.ds.at(s).to_string());
+  loc.stripe_size = attr.layout.stripe_size;
+  auto bytes = bytes_per_position(attr.layout, attr.size);
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    if (bytes[i] > 0) loc.bytes_by_server.emplace_back(loc.data_servers[i], bytes[i]);
+  std::stable_sort(loc.bytes_by_server.begin(), loc.bytes_by_server.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
   return loc;
 }
 

@@ -43,6 +43,9 @@ struct Location {
   std::vector<std::string> data_servers;  // stripe order, when not inline
   std::uint64_t stripe_size = 0;
   std::uint64_t size = 0;  // bytes in the file
+  // How many of the file's bytes each server holds, most first (ties in
+  // stripe order): the inode's server for inline data, else data servers.
+  std::vector<std::pair<std::string, std::uint64_t>> bytes_by_server;
 };
 
 class Client {

@@ -33,4 +33,12 @@ std::vector<ChunkPiece> split_range(const StripeLayout& layout, std::uint64_t of
   return pieces;
 }
 
+std::vector<std::uint64_t> bytes_per_position(const StripeLayout& layout, std::uint64_t size) {
+  std::vector<std::uint64_t> bytes(layout.servers.size(), 0);
+  if (bytes.empty()) return bytes;
+  for (const auto& piece : split_range(layout, 0, size))
+    bytes[piece.chunk % bytes.size()] += piece.length;
+  return bytes;
+}
+
 }  // namespace kapok

@@ -38,6 +38,10 @@ struct ChunkPiece {
   std::uint64_t length = 0;
 };
 
+// How many bytes of a file of `size` bytes each position of layout.servers
+// holds (same order; a server named twice counts per position).
+std::vector<std::uint64_t> bytes_per_position(const StripeLayout& layout, std::uint64_t size);
+
 // Splits [offset, offset + length) into per-chunk pieces, in file order.
 std::vector<ChunkPiece> split_range(const StripeLayout& layout, std::uint64_t offset,
                                     std::uint64_t length);

@@ -796,6 +796,15 @@ void DeviceEngine::flusher_loop() {
 
 }  // namespace
 
+EngineOptions EngineOptions::from(const Settings& settings, std::string device_path) {
+  EngineOptions options;
+  options.device_path = std::move(device_path);
+  options.device_bytes = settings.device_bytes;
+  options.durability = settings.durability;
+  options.commit_window = settings.commit_window;
+  return options;
+}
+
 std::unique_ptr<MetadataEngine> MetadataEngine::open(const EngineOptions& options) {
   if (options.block_sizes.empty()) throw std::invalid_argument("no block sizes");
   auto engine = std::make_unique<DeviceEngine>(options);

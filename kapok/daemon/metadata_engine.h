@@ -26,6 +26,7 @@
 #pragma once
 
 #include "common/durability.h"
+#include "common/settings.h"
 
 #include <chrono>
 #include <cstdint>
@@ -40,12 +41,17 @@ namespace kapok {
 
 struct EngineOptions {
   std::string device_path;
-  std::uint64_t device_bytes = 256ull << 20;  // used when creating a device file
+  // From Settings, the only source of their defaults.
+  std::uint64_t device_bytes = Settings{}.device_bytes;  // used when creating a device file
+  Durability durability = Settings{}.durability;
+  std::chrono::microseconds commit_window = Settings{}.commit_window;
+  // The engine's own layout.
   std::uint32_t group_bytes = 4u << 20;
   std::vector<std::uint32_t> block_sizes{256, 1024, 4096, 16384, 131072};
-  Durability durability = Durability::group_commit;
-  std::chrono::microseconds commit_window{2000};
   std::uint32_t buffer_bytes = 256u << 10;  // per buffer, at least one block of each class
+
+  // The engine of a metadata server with these settings, on `device_path`.
+  static EngineOptions from(const Settings& settings, std::string device_path);
 };
 
 // A record whose checksum does not match: reported, never served.

@@ -283,7 +283,7 @@ void NamespaceService::create(Reader& in, Writer& out) {
     store(attr, {});
     seq = store_dentry(dir, name, {attr.ino, mode});
     entries[name] = {attr.ino, mode};
-    may_split = entries.size() > options_.split_threshold && !split_.contains(dir) &&
+    may_split = entries.size() > options_.settings.split_threshold && !split_.contains(dir) &&
                 !splitting_.contains(dir) && placement_.mds_count() > 1;
   }
   engine_->wait_durable(seq);
@@ -295,7 +295,8 @@ converge::rpc::Client& NamespaceService::peer(std::uint32_t index) {
   std::lock_guard lock(peers_mutex_);
   auto& p = peers_.at(index);
   if (!p)
-    p = std::make_unique<converge::rpc::Client>(options_.mds.at(index), options_.peer_timeout);
+    p = std::make_unique<converge::rpc::Client>(options_.mds.at(index),
+                                                options_.settings.rpc_timeout);
   return *p;
 }
 
@@ -548,7 +549,7 @@ void NamespaceService::setattr(Reader& in, Writer& out) {
     if (mask & kSetSize) {
       if (attr.is_dir()) throw Error(EISDIR, "is a directory");
       if (attr.inline_data) {
-        if (size > options_.inline_threshold)
+        if (size > options_.settings.inline_threshold)
           throw Error(EFBIG, "past the inline threshold: stripe the file first");
         data.resize(size, '\0');
       }
@@ -583,7 +584,7 @@ void NamespaceService::write_inline(Reader& in, Writer& out) {
     attr = load(ino, &data);
     if (!attr.is_reg()) throw Error(EINVAL, "not a regular file");
     if (!attr.inline_data) throw Error(EAGAIN, "file data is on the data servers");
-    if (offset + bytes.size() > options_.inline_threshold)
+    if (offset + bytes.size() > options_.settings.inline_threshold)
       throw Error(EFBIG, "past the inline threshold");
     if (data.size() < offset + bytes.size()) data.resize(offset + bytes.size(), '\0');
     data.replace(offset, bytes.size(), bytes);
@@ -605,8 +606,8 @@ void NamespaceService::make_striped(Reader& in, Writer& out) {
     if (!attr.is_reg()) throw Error(EINVAL, "not a regular file");
     if (attr.inline_data) {
       attr.inline_data = false;
-      attr.layout = StripeLayout::for_file(ino, options_.ds_count, options_.stripe_count,
-                                           options_.stripe_size);
+      attr.layout = StripeLayout::for_file(ino, options_.ds_count, options_.settings.stripe_count,
+                                           options_.settings.stripe_size);
       attr.size = std::max(attr.size, size);
       attr.ctime_ns = now_ns();
       seq = store(attr, {});

@@ -17,6 +17,7 @@
 
 #include "common/placement.h"
 #include "common/protocol.h"
+#include "common/settings.h"
 #include "daemon/metadata_engine.h"
 
 #include <chrono>
@@ -28,15 +29,13 @@
 
 namespace kapok {
 
+// Where this server stands among its peers; its thresholds, striping and
+// peer timeout come from the shared Settings (their only defaults).
 struct NamespaceOptions {
   std::uint32_t mds_index = 0;
   std::vector<converge::rpc::Endpoint> mds;  // every metadata server, this one included
   std::uint32_t ds_count = 1;
-  std::uint64_t inline_threshold = 64u << 10;
-  std::uint32_t stripe_count = 0;  // 0: all data servers
-  std::uint64_t stripe_size = 1u << 20;
-  std::uint64_t split_threshold = 4096;
-  std::chrono::milliseconds peer_timeout{10000};
+  Settings settings;
 };
 
 class NamespaceService {

@@ -27,7 +27,8 @@ constexpr const char* kUsage = R"(usage: kapok --members FILE [--config FILE] CO
   get PATH LOCAL      copy a file out ("-" writes to standard output)
   rm PATH             remove a file or symbolic link
   rmdir PATH          remove an empty directory
-  locate PATH         which servers hold the entry, the inode and the data
+  locate PATH         which servers hold the entry, the inode and the data, and
+                      how many of the file's bytes each holds (JSON)
 
 The members file lists the servers: {"mds": ["host:port", ...], "ds": [...]}
 (kapok-local writes one). Settings come from the "kapok" section of --config.
@@ -162,6 +163,9 @@ int run(kapok::Client& client, const std::vector<std::string>& args) {
       j["stripe_size"] = loc.stripe_size;
       j["data"] = loc.data_servers;
     }
+    j["bytes"] = nlohmann::json::array();
+    for (const auto& [server, n] : loc.bytes_by_server)
+      j["bytes"].push_back({{"server", server}, {"bytes", n}});
     std::cout << j.dump(2) << '\n';
     return 0;
   }

@@ -107,20 +107,9 @@ int main(int argc, char** argv) {
     std::unique_ptr<kapok::NamespaceService> names;
     std::unique_ptr<kapok::ChunkService> chunks;
     if (mds) {
-      kapok::EngineOptions engine;
-      engine.device_path = args.data + "/metadata.dev";
-      engine.device_bytes = settings.device_bytes;
-      engine.durability = settings.durability;
-      engine.commit_window = settings.commit_window;
-      kapok::NamespaceOptions ns;
-      ns.mds_index = *mds_index;
-      ns.mds = members.mds;
-      ns.ds_count = static_cast<std::uint32_t>(members.ds.size());
-      ns.inline_threshold = settings.inline_threshold;
-      ns.stripe_count = settings.stripe_count;
-      ns.stripe_size = settings.stripe_size;
-      ns.split_threshold = settings.split_threshold;
-      ns.peer_timeout = settings.rpc_timeout;
+      auto engine = kapok::EngineOptions::from(settings, args.data + "/metadata.dev");
+      kapok::NamespaceOptions ns{*mds_index, members.mds,
+                                 static_cast<std::uint32_t>(members.ds.size()), settings};
       names = std::make_unique<kapok::NamespaceService>(kapok::MetadataEngine::open(engine), ns);
       names->register_methods(server);
     }

@@ -8,9 +8,11 @@
 #include "client/client.h"
 #include "converge/log.h"
 #include "converge/process.h"
+#include "converge/sched/scheduler_status.h"
 #include "kapok_locality.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -22,6 +24,8 @@
 #include <string_view>
 
 namespace {
+
+namespace sched = converge::sched;
 
 constexpr const char* kUsage = R"(usage: converge-admin status [--json]
        converge-admin locality --map FILE [--endpoints FILE] [--reconfigure] PATH...
@@ -55,60 +59,43 @@ std::string state_save_location() {
 }
 
 int status(bool as_json) {
-  std::string path = state_save_location() + "/converge-status.json";
-  std::ifstream in(path);
-  if (!in)
-    throw std::runtime_error(fmt::format(
-        "{} does not exist: is SchedulerType=sched/converge, and has slurmctld been up a second?",
-        path));
-  auto j = nlohmann::json::parse(in);
+  auto s = sched::SchedulerStatus::read(state_save_location());
   if (as_json) {
-    std::cout << j.dump(2) << "\n";
+    std::cout << s.to_json().dump(2) << "\n";
     return 0;
   }
   std::time_t now = std::time(nullptr);
-  const auto& p = j["pull"];
-  std::cout << fmt::format("sched/converge (status written {} s ago)\n",
-                           now - j["time"].get<std::time_t>());
-  std::cout << fmt::format("  pull queue: {} waiting ({} real-time, {} batch)\n",
-                           p["queued"].get<long>(), p["realtime"].get<long>(),
-                           p["batch"].get<long>());
-  std::cout << fmt::format("  pulled by nodes so far: {} jobs in {} attempts\n",
-                           p["pulled"].get<long>(), p["attempts"].get<long>());
-  std::cout << fmt::format("  locality map: {} prefixes\n", j["locality_prefixes"].get<long>());
-  auto clock = [](const nlohmann::json& at) {
-    std::time_t t = at.get<std::time_t>();
+  std::cout << fmt::format("sched/converge (status written {} s ago)\n", now - s.written);
+  std::cout << fmt::format("  pull queue: {} waiting ({} real-time, {} batch)\n", s.queued,
+                           s.realtime, s.queued - s.realtime);
+  std::cout << fmt::format("  pulled by nodes so far: {} jobs in {} attempts\n", s.pulled,
+                           s.attempts);
+  std::cout << fmt::format("  locality map: {} prefixes\n", s.locality_prefixes);
+  auto clock = [](std::time_t t) {
     char stamp[16];
     std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&t));
     return std::string(stamp);
   };
-  const auto pools = j.value("pools", nlohmann::json::object());
-  if (pools.empty())
+  if (s.pools.empty())
     std::cout << "  pools: none configured (every node serves every class)\n";
   else
     std::cout << "  pools:\n";
-  for (const auto& [name, pool] : pools.items()) {
-    auto max = pool["max_nodes"].get<long>();
-    const auto& load = pool["load"];
+  for (const auto& [name, pool] : s.pools) {
     std::cout << fmt::format(
         "    {:<8} {} nodes (min {}, max {}): {}; {} CPUs pending, {} idle nodes\n", name,
-        pool["nodes"].size(), pool["min_nodes"].get<long>(), max ? std::to_string(max) : "none",
-        fmt::join(pool["nodes"].get<std::vector<std::string>>(), ","),
-        load.value("pending_cpus", 0L), load.value("idle_nodes", 0L));
+        pool.nodes.size(), pool.min_nodes, pool.max_nodes ? std::to_string(pool.max_nodes) : "none",
+        fmt::join(pool.nodes, ","), pool.pending_cpus, pool.idle_nodes);
   }
-  const auto moves = j.value("moves", nlohmann::json::array());
-  if (!moves.empty()) std::cout << "  recent pool moves:\n";
-  for (const auto& m : moves) {
-    std::cout << fmt::format("    {}  {:<6} {} -> {}: {}\n", clock(m["at"]),
-                             m["node"].get<std::string>(), m["from"].get<std::string>(),
-                             m["to"].get<std::string>(), m["reason"].get<std::string>());
+  if (!s.moves.empty()) std::cout << "  recent pool moves:\n";
+  for (const auto& m : s.moves) {
+    std::cout << fmt::format("    {}  {:<6} {} -> {}: {}\n", clock(m.at), m.node, m.from, m.to,
+                             m.reason);
   }
   std::cout << "  recent decisions:\n";
-  if (j["recent"].empty()) std::cout << "    none\n";
-  for (const auto& d : j["recent"]) {
-    std::cout << fmt::format("    {}  job {:<8} -> {:<6} {:<9} {}\n", clock(d["at"]),
-                             d["job"].get<long>(), d["node"].get<std::string>(),
-                             d["class"].get<std::string>(), d["reason"].get<std::string>());
+  if (s.recent.empty()) std::cout << "    none\n";
+  for (const auto& d : s.recent) {
+    std::cout << fmt::format("    {}  job {:<8} -> {:<6} {:<9} {}\n", clock(d.at), d.job, d.node,
+                             d.urgency, d.reason);
   }
   return 0;
 }

@@ -25,22 +25,11 @@ std::map<std::string, std::string> kapok_server_nodes(const nlohmann::json& endp
 
 std::vector<std::string> holders(const kapok::Location& location,
                                  const std::map<std::string, std::string>& node_of_server) {
-  // Bytes per server, in layout order.
-  std::vector<std::pair<std::string, std::uint64_t>> bytes;
-  if (location.inline_data || location.data_servers.empty() || location.stripe_size == 0) {
-    bytes.emplace_back(location.inode_server, 1);
-  } else {
-    for (const auto& s : location.data_servers) bytes.emplace_back(s, 0);
-    std::uint64_t chunks = (location.size + location.stripe_size - 1) / location.stripe_size;
-    for (std::uint64_t c = 0; c < chunks; ++c) {
-      std::uint64_t start = c * location.stripe_size;
-      bytes[c % bytes.size()].second += std::min(location.stripe_size, location.size - start);
-    }
-  }
+  // Kapok says which server holds how much; nodes add up their servers.
   std::vector<std::pair<std::string, std::uint64_t>> per_node;  // first-seen order
-  for (const auto& [server, n] : bytes) {
+  for (const auto& [server, n] : location.bytes_by_server) {
     auto it = node_of_server.find(server);
-    if (it == node_of_server.end() || n == 0) continue;
+    if (it == node_of_server.end()) continue;
     auto seen = std::find_if(per_node.begin(), per_node.end(),
                              [&](const auto& p) { return p.first == it->second; });
     if (seen == per_node.end())

@@ -22,10 +22,11 @@ namespace converge::admin {
 // "host:port" -> node, for every Kapok server in a job's endpoints.json.
 std::map<std::string, std::string> kapok_server_nodes(const nlohmann::json& endpoints);
 
-// The nodes holding a file's bytes: the servers of the stripes its size
-// reaches (chunks go round-robin over the layout), most bytes first, ties
-// in layout order; for inline data and directories, its inode's server.
-// Servers the map does not know are skipped.
+// The nodes holding a file's bytes, most bytes first (ties in Kapok's
+// order), from what Kapok reports per server (Location::bytes_by_server:
+// the data servers of a striped file, the inode's server for inline data
+// and directories). Servers the map does not know are skipped; Kapok's
+// layout rules stay in Kapok.
 std::vector<std::string> holders(const kapok::Location& location,
                                  const std::map<std::string, std::string>& node_of_server);
 

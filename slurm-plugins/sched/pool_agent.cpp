@@ -145,10 +145,11 @@ int PoolAgent::tick() {
   list_iterator_destroy(it);
   unlock_slurmctld(read);
 
-  nlohmann::json snapshot = nlohmann::json::object();
-  for (const auto& [pool, l] : load)
-    snapshot[pool] = {{"pending_cpus", l.pending_cpus}, {"idle_nodes", l.idle_nodes.size()}};
-  load_ = std::move(snapshot);
+  load_.clear();
+  for (const auto& [pool, l] : load) {
+    load_[pool].pending_cpus = l.pending_cpus;
+    load_[pool].idle_nodes = l.idle_nodes.size();
+  }
 
   auto moves = manager_->rebalance(load, sched::PoolManager::Clock::now());
   for (const auto& m : moves) {
@@ -160,25 +161,22 @@ int PoolAgent::tick() {
   return static_cast<int>(moves.size());
 }
 
-nlohmann::json PoolAgent::status() const {
+void PoolAgent::add_status(sched::SchedulerStatus& status) const {
   std::lock_guard lock(mutex_);
-  nlohmann::json out = {{"pools", nlohmann::json::object()}, {"moves", nlohmann::json::array()}};
-  if (!manager_) return out;
+  if (!manager_) return;
   for (const auto& p : manager_->settings().pools) {
     const auto& members = manager_->members().at(p.name);
-    out["pools"][p.name] = {{"nodes", std::vector<std::string>(members.begin(), members.end())},
-                            {"min_nodes", p.min_nodes},
-                            {"max_nodes", p.max_nodes},
-                            {"load", load_.contains(p.name) ? load_[p.name] : nlohmann::json{}}};
+    auto& pool = status.pools[p.name];
+    pool.nodes.assign(members.begin(), members.end());
+    pool.min_nodes = p.min_nodes;
+    pool.max_nodes = p.max_nodes;
+    if (auto l = load_.find(p.name); l != load_.end()) {
+      pool.pending_cpus = l->second.pending_cpus;
+      pool.idle_nodes = l->second.idle_nodes;
+    }
   }
-  for (const auto& r : recent_) {
-    out["moves"].push_back({{"node", r.move.node},
-                            {"from", r.move.from},
-                            {"to", r.move.to},
-                            {"reason", r.move.reason},
-                            {"at", r.at}});
-  }
-  return out;
+  for (const auto& r : recent_)
+    status.moves.push_back({r.move.node, r.move.from, r.move.to, r.move.reason, r.at});
 }
 
 }  // namespace converge::slurm

@@ -9,12 +9,12 @@
 #pragma once
 
 #include "converge/sched/pools.h"
-
-#include <nlohmann/json.hpp>
+#include "converge/sched/scheduler_status.h"
 
 #include <chrono>
 #include <ctime>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,7 +31,7 @@ class PoolAgent {
   // returns the number of moves.
   int tick();
   // For converge-admin: members, limits, load and recent moves.
-  nlohmann::json status() const;
+  void add_status(sched::SchedulerStatus& status) const;
 
  private:
   void take_settings();  // node read lock
@@ -40,8 +40,8 @@ class PoolAgent {
   mutable std::mutex mutex_;
   std::unique_ptr<sched::PoolManager> manager_;  // null: no pools
   std::string text_;
-  std::unique_ptr<sched::PoolSettings> pending_;  // from configure(), for the next tick
-  nlohmann::json load_ = nlohmann::json::object();
+  std::unique_ptr<sched::PoolSettings> pending_;   // from configure(), for the next tick
+  std::map<std::string, sched::PoolStatus> load_;  // pending CPUs and idle nodes only
   struct Moved {
     sched::Move move;
     std::time_t at;

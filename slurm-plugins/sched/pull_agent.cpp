@@ -154,44 +154,28 @@ void PullAgent::set_locality(std::shared_ptr<const sched::LocalityMap> map) {
   locality_ = std::move(map);
 }
 
-void PullAgent::set_status_source(std::function<nlohmann::json()> source) {
+void PullAgent::set_status_source(std::function<void(sched::SchedulerStatus&)> source) {
   std::lock_guard lock(mutex_);
   status_source_ = std::move(source);
 }
 
 void PullAgent::write_status() {
-  nlohmann::json j;
-  std::function<nlohmann::json()> source;
+  sched::SchedulerStatus status;
+  std::function<void(sched::SchedulerStatus&)> source;
   {
     std::lock_guard lock(mutex_);
-    j = {{"time", time(nullptr)},
-         {"pull",
-          {{"queued", stats_.queued},
-           {"realtime", stats_.realtime},
-           {"batch", stats_.queued - stats_.realtime},
-           {"pulled", stats_.pulled},
-           {"attempts", stats_.attempts}}},
-         {"locality_prefixes", locality_->size()},
-         {"recent", nlohmann::json::array()}};
-    for (const auto& d : recent_) {
-      j["recent"].push_back({{"job", d.job},
-                             {"node", d.node},
-                             {"class", d.urgency},
-                             {"reason", d.reason},
-                             {"at", d.at}});
-    }
+    status.written = time(nullptr);
+    status.queued = stats_.queued;
+    status.realtime = stats_.realtime;
+    status.pulled = stats_.pulled;
+    status.attempts = stats_.attempts;
+    status.locality_prefixes = locality_->size();
+    status.recent.assign(recent_.begin(), recent_.end());
     source = status_source_;
   }
-  if (source) j.update(source());
+  if (source) source(status);
   std::string dir = slurm_conf.state_save_location ? slurm_conf.state_save_location : "";
-  if (dir.empty()) return;
-  std::string path = dir + "/converge-status.json", tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump(2) << "\n";
-    if (!out) return;
-  }
-  std::rename(tmp.c_str(), path.c_str());
+  if (dir.empty() || !status.write(dir)) return;
   status_written_ = std::chrono::steady_clock::now();
   status_dirty_ = false;
 }

@@ -14,6 +14,7 @@
 
 #include "converge/sched/locality_map.h"
 #include "converge/sched/pull_queue.h"
+#include "converge/sched/scheduler_status.h"
 
 #include <nlohmann/json.hpp>
 
@@ -40,15 +41,11 @@ class PullAgent {
   // The nodes the locality map names for `path` (none: empty).
   std::vector<std::string> data_nodes(const std::string& path) const;
   // More sections for the status file (the pools'), asked for at each write.
-  void set_status_source(std::function<nlohmann::json()> source);
+  void set_status_source(std::function<void(sched::SchedulerStatus&)> source);
   // The status changed elsewhere (a pool move): write it soon.
   void status_changed() { status_requested_ = true; }
 
-  struct Decision {
-    std::uint32_t job = 0;
-    std::string node, urgency, reason;
-    std::time_t at = 0;
-  };
+  using Decision = sched::PullDecision;
   struct Stats {
     std::uint64_t pulled = 0;    // jobs started by the pull side
     std::uint64_t attempts = 0;  // select_nodes calls
@@ -81,7 +78,7 @@ class PullAgent {
   std::chrono::steady_clock::time_point status_written_{};
   bool status_dirty_ = true;
   std::shared_ptr<const sched::LocalityMap> locality_ = std::make_shared<sched::LocalityMap>();
-  std::function<nlohmann::json()> status_source_;
+  std::function<void(sched::SchedulerStatus&)> status_source_;
   std::atomic<bool> status_requested_{false};
 };
 

@@ -179,7 +179,8 @@ CONVERGE_EXPORT int init(void) {
       log::error("cannot load sched/backfill, which sched/converge runs for push scheduling");
       return SLURM_ERROR;
     }
-    g_pull.set_status_source([] { return g_pools.status(); });
+    g_pull.set_status_source(
+        [](converge::sched::SchedulerStatus& status) { g_pools.add_status(status); });
     g_agent.start(g_config);
     g_pull.start();
     log::info(

@@ -25,21 +25,25 @@ TEST(KapokLocality, ServersMapToTheirNodes) {
                std::runtime_error);
 }
 
-TEST(KapokLocality, HoldersAreTheServersOfTheBytesMostBytesFirst) {
+TEST(KapokLocality, HoldersAreTheNodesOfTheBytesMostBytesFirst) {
   auto nodes = kapok_server_nodes(kEndpoints);
-  kapok::Location striped;
+  kapok::Location striped;  // as Kapok's locate() reports it
   striped.inline_data = false;
-  striped.inode_server = "127.0.0.1:7001";
-  striped.stripe_size = 100;
-  striped.data_servers = {"127.0.0.1:7002", "127.0.0.1:7003", "127.0.0.1:9999", "127.0.0.1:7001"};
-  striped.size = 150;  // chunk 0 (100 B) on n2, chunk 1 (50 B) on n3, nothing beyond
-  EXPECT_EQ(holders(striped, nodes), (std::vector<std::string>{"n2", "n3"}));
-  striped.size = 560;  // n2: 100+100, n3: 100+60, unknown server: 100, n1: 100
+  striped.bytes_by_server = {{"127.0.0.1:7002", 200},
+                             {"127.0.0.1:7003", 160},
+                             {"127.0.0.1:9999", 100},
+                             {"127.0.0.1:7001", 100}};
   EXPECT_EQ(holders(striped, nodes), (std::vector<std::string>{"n2", "n3", "n1"}));
-  striped.size = 80;
-  EXPECT_EQ(holders(striped, nodes), (std::vector<std::string>{"n2"}));
-  kapok::Location small;  // inline: the data lives with the inode
-  small.inode_server = "127.0.0.1:7001";
+  // Two servers on one node add up.
+  striped.bytes_by_server = {{"127.0.0.1:7003", 150},
+                             {"127.0.0.1:7002", 100},
+                             {"127.0.0.1:7001", 100},
+                             {"127.0.0.1:7004", 100}};
+  auto more = nodes;
+  more["127.0.0.1:7004"] = "n1";
+  EXPECT_EQ(holders(striped, more), (std::vector<std::string>{"n1", "n3", "n2"}));
+  kapok::Location small;  // inline: the data lives with the inode, even when empty
+  small.bytes_by_server = {{"127.0.0.1:7001", 0}};
   EXPECT_EQ(holders(small, nodes), (std::vector<std::string>{"n1"}));
 }
 

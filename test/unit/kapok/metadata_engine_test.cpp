@@ -33,6 +33,7 @@ class EngineTest : public ::testing::Test {
     options_.group_bytes = 64u << 10;
     options_.block_sizes = {256, 1024, 4096, 16384};
     options_.commit_window = std::chrono::microseconds(500);
+    options_.durability = Durability::group_commit;  // the tests of sync set it
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "common/protocol.h"
 #include "common/settings.h"
+#include "daemon/metadata_engine.h"
 
 #include <gtest/gtest.h>
 
@@ -13,6 +14,27 @@ TEST(KapokSettings, ShippedConfigIsValid) {
   Settings s = Settings::load(CONVERGE_SOURCE_DIR "/configs/converge.json");
   EXPECT_EQ(s.inline_threshold, 65536u);
   EXPECT_EQ(s.durability, Durability::sync);
+}
+
+// Settings hold Kapok's only defaults: the shipped config restates none of
+// them, and the engine's options are built from them.
+TEST(KapokSettings, AreTheOnlySourceOfDefaults) {
+  auto shipped = converge::config::load_file(CONVERGE_SOURCE_DIR "/configs/converge.json");
+  EXPECT_TRUE(shipped.at("kapok").empty()) << shipped.at("kapok").dump();
+  EngineOptions defaults;
+  EXPECT_EQ(defaults.durability, Settings{}.durability);
+  EXPECT_EQ(defaults.commit_window, Settings{}.commit_window);
+  EXPECT_EQ(defaults.device_bytes, Settings{}.device_bytes);
+
+  Settings site;
+  site.durability = Durability::group_commit;
+  site.commit_window = std::chrono::microseconds(750);
+  site.device_bytes = 64u << 20;
+  auto engine = EngineOptions::from(site, "/x/metadata.dev");
+  EXPECT_EQ(engine.device_path, "/x/metadata.dev");
+  EXPECT_EQ(engine.durability, Durability::group_commit);
+  EXPECT_EQ(engine.commit_window, std::chrono::microseconds(750));
+  EXPECT_EQ(engine.device_bytes, 64u << 20);
 }
 
 TEST(KapokSettings, BadValuesNameTheKey) {

@@ -45,3 +45,16 @@ TEST(Striping, SplitsRangesAtChunkBoundaries) {
   ASSERT_EQ(aligned.size(), 1u);
   EXPECT_EQ(aligned[0].chunk_offset, 0u);
 }
+
+// What `kapok locate` and converge-admin's locality map report: chunk c on
+// position c % n, the last chunk partial, nothing on positions beyond the end.
+TEST(Striping, BytesPerPositionFollowChunksRoundRobin) {
+  StripeLayout layout;
+  layout.stripe_size = 100;
+  layout.servers = {2, 0, 3, 1};
+  EXPECT_EQ(bytes_per_position(layout, 150), (std::vector<std::uint64_t>{100, 50, 0, 0}));
+  EXPECT_EQ(bytes_per_position(layout, 560), (std::vector<std::uint64_t>{200, 160, 100, 100}));
+  EXPECT_EQ(bytes_per_position(layout, 0), (std::vector<std::uint64_t>{0, 0, 0, 0}));
+  layout.servers.clear();
+  EXPECT_TRUE(bytes_per_position(layout, 10).empty());
+}
