@@ -5,6 +5,7 @@
 #include "common/sibling_plugins.h"
 #include "common/slurm_internal.h"
 #include "converge/log.h"
+#include "converge/sched/pull_policy.h"
 
 #include <nlohmann/json.hpp>
 
@@ -19,69 +20,70 @@ namespace {
 namespace log = converge::log;
 using namespace std::chrono_literals;
 
-// Jobs the pull side takes: pending batch big-data jobs on one node, not
-// held, not waiting on dependencies, a begin time or a reservation, in a
-// schedulable partition. Everything else is left to Slurm's schedulers.
-// Callers hold the job write lock.
-bool pullable(job_record_t* job) {
-  return job && IS_JOB_PENDING(job) && !IS_JOB_COMPLETING(job) && job->priority != 0 &&
-         job->details && job->part_ptr && (job->part_ptr->state_up & PARTITION_SCHED) &&
-         !job->resv_name && job->batch_flag && job->details->min_nodes <= 1 &&
-         job->details->max_nodes <= 1 && !job->het_job_id && !job->array_recs &&
-         job->array_task_id == NO_VAL &&
-         job_independent(job);  // dependencies met, begin time reached (job write lock held)
+// The facts the pull policy decides on (converge/sched/pull_policy.h).
+// Callers hold the job write lock (job_independent needs it).
+sched::PendingJob facts_of(job_record_t* job) {
+  sched::PendingJob f;
+  if (!job) return f;
+  f.pending = IS_JOB_PENDING(job);
+  f.completing = IS_JOB_COMPLETING(job);
+  f.held = job->priority == 0;
+  f.has_details = job->details != nullptr;
+  f.partition_schedulable = job->part_ptr && (job->part_ptr->state_up & PARTITION_SCHED);
+  f.in_reservation = job->resv_name != nullptr;
+  f.batch = job->batch_flag;
+  if (job->details) {
+    f.min_nodes = job->details->min_nodes;
+    f.max_nodes = job->details->max_nodes;
+  }
+  f.heterogeneous = job->het_job_id != 0;
+  f.array = job->array_recs || job->array_task_id != NO_VAL;
+  // Asked last, as Slurm's schedulers do: it may update the job's reason.
+  sched::PendingJob otherwise_pullable = f;
+  otherwise_pullable.independent = true;
+  f.independent = sched::pullable(otherwise_pullable) && job_independent(job);
+  return f;
 }
 
-// Above what priority/basic and priority/multifactor give ordinary jobs.
-constexpr std::uint32_t kRealtimePriority = 0xfffffff0u;
+bool pullable(job_record_t* job) {
+  return sched::pullable(facts_of(job));
+}
 
 std::uint32_t cpus_of(const job_record_t* job) {
   std::uint32_t cpus = job->details->min_cpus;
   return cpus ? cpus : 1;
 }
 
-// Backfill's plan for the jobs that are not pulled: the nodes it reserved
-// for a pending job (sched_nodes) from its planned start. A pulled job does
-// not take such a node unless it outranks every job the node is reserved
-// for, or its time limit ends it before the earliest of them starts: the
-// rule backfill itself follows, so big-data work fills holes without
-// delaying a reserved simulation or AI job. Callers hold the job write lock.
-struct Reservation {
-  std::time_t from = 0;            // earliest planned start; 0: not reserved
-  std::uint32_t top_priority = 0;  // highest priority among the jobs it waits for
-};
+std::optional<std::uint32_t> minutes(std::uint32_t value) {
+  if (value == NO_VAL || value == INFINITE) return std::nullopt;
+  return value;
+}
 
-std::vector<Reservation> reservations() {
-  std::vector<Reservation> out(node_record_count);
+std::optional<std::uint32_t> time_limit_of(const job_record_t* job) {
+  const part_record_t* part = job->part_ptr;
+  return sched::time_limit(minutes(job->time_limit),
+                           part ? minutes(part->default_time) : std::nullopt,
+                           part ? minutes(part->max_time) : std::nullopt);
+}
+
+// Backfill's plan for the jobs that are not pulled: per node, from when it
+// is reserved (sched_nodes from the planned start) and for which priority.
+// Callers hold the job write lock.
+std::vector<sched::Reservation> reservations() {
+  std::vector<sched::Reservation> out(node_record_count);
   ListIterator it = list_iterator_create(job_list);
   while (auto* job = static_cast<job_record_t*>(list_next(it))) {
     if (!IS_JOB_PENDING(job) || !job->sched_nodes || !job->start_time) continue;
     if (job_request_of(job).type == JobType::bigdata) continue;  // the pull side's own
     bitstr_t* nodes = nullptr;
     if (node_name2bitmap(job->sched_nodes, false, &nodes) == SLURM_SUCCESS && nodes) {
-      for (int n = 0; n < node_record_count; ++n) {
-        if (!bit_test(nodes, n)) continue;
-        Reservation& r = out[n];
-        r.from = r.from ? std::min(r.from, job->start_time) : job->start_time;
-        r.top_priority = std::max(r.top_priority, job->priority);
-      }
+      for (int n = 0; n < node_record_count; ++n)
+        if (bit_test(nodes, n)) out[n].add(job->start_time, job->priority);
     }
     FREE_NULL_BITMAP(nodes);
   }
   list_iterator_destroy(it);
   return out;
-}
-
-bool fits_before(const job_record_t* job, const Reservation& r, std::time_t now) {
-  if (!r.from || job->priority > r.top_priority) return true;
-  std::uint32_t minutes = job->time_limit;
-  if (minutes == NO_VAL || minutes == INFINITE) {
-    minutes = job->part_ptr ? job->part_ptr->max_time : INFINITE;
-    if (job->part_ptr && job->part_ptr->default_time != NO_VAL)
-      minutes = job->part_ptr->default_time;
-  }
-  if (minutes == NO_VAL || minutes == INFINITE) return false;
-  return now + static_cast<std::time_t>(minutes) * 60 <= r.from;
 }
 
 // Starts `job` on node `index`, as backfill starts a job: every other node
@@ -232,19 +234,18 @@ void PullAgent::take_new_jobs() {
   auto consider = [&](job_record_t* job) {
     auto request = job_request_of(job);
     if (request.type != JobType::bigdata) return;
-    if (!pullable(job)) {
+    auto facts = facts_of(job);
+    if (!sched::pullable(facts)) {
       // Held or waiting: maybe later. Jobs that can never be pulled stay out.
-      if (IS_JOB_PENDING(job) && job->batch_flag && job->details && job->details->min_nodes <= 1 &&
-          !job->het_job_id && !job->array_recs && job->array_task_id == NO_VAL)
-        parked_.push_back(job->job_id);
+      if (sched::may_become_pullable(facts)) parked_.push_back(job->job_id);
       return;
     }
     sched::PullJob p;
     p.id = job->job_id;
     p.urgency = request.priority == PriorityClass::realtime ? sched::Urgency::realtime
                                                             : sched::Urgency::batch;
-    if (p.urgency == sched::Urgency::realtime && job->priority < kRealtimePriority) {
-      job->priority = kRealtimePriority;
+    if (auto raised = sched::pull_priority(p.urgency, job->priority); raised != job->priority) {
+      job->priority = raised;
       last_job_update = time(nullptr);
     }
     p.priority = job->priority;
@@ -313,19 +314,17 @@ int PullAgent::dispatch() {
   list_iterator_destroy(it);
 
   bitstr_t* closed = closed_to_bigdata();
-  std::vector<Reservation> reserved = reservations();
+  std::vector<sched::Reservation> reserved = reservations();
   blocked_by_plan_ = 0;
   std::time_t now = time(nullptr);
   int started = 0;
   std::uint64_t attempts = 0;
-  // Nodes holding a waiting job's data ask first, then every node.
-  std::vector<int> order;
+  std::vector<int> local_work;
   for (const auto& name : queue_.nodes_with_local_work()) {
     if (node_record_t* node = find_node_record(const_cast<char*>(name.c_str())))
-      order.push_back(node->index);
+      local_work.push_back(node->index);
   }
-  for (int n = 0; n < node_record_count; ++n) order.push_back(n);
-  for (int n : order) {
+  for (int n : sched::ask_order(local_work, node_record_count)) {
     if (!queue_.size()) break;
     node_record_t* node = node_record_table_ptr[n];
     if (!node || !bit_test(avail_node_bitmap, n) || bit_test(cg_node_bitmap, n) ||
@@ -341,31 +340,27 @@ int PullAgent::dispatch() {
       queue_.remove(pick->id);
       job_record_t* job = find_job_record(pick->id);
       if (!pullable(job)) continue;  // started, cancelled or held meanwhile
-      if (!fits_before(job, reserved[n], now)) {
+      if (!sched::fits_before(job->priority, time_limit_of(job), reserved[n], now)) {
         ++blocked_by_plan_;
         refused.push_back(*pick);  // the node is kept for a reserved job
-        if (refused.size() >= 2) break;
+        if (refused.size() >= sched::kRefusalsPerNode) break;
         continue;
       }
       ++attempts;
       if (!start_on(job, n)) {
         refused.push_back(*pick);
-        if (refused.size() >= 2) break;  // the node is fuller than it looks
+        if (refused.size() >= sched::kRefusalsPerNode) break;
         continue;
       }
       ++started;
       capacity.free_cpus -= std::min(capacity.free_cpus, pick->cpus);
       used[n] += pick->cpus;  // the node may be visited again below
-      std::string urgency = pick->urgency == sched::Urgency::realtime ? "realtime" : "batch";
-      bool local = std::find(pick->data_nodes.begin(), pick->data_nodes.end(), node->name) !=
-                   pick->data_nodes.end();
-      std::string reason = pick->urgency == sched::Urgency::realtime ? "real-time work goes first"
-                           : local                                   ? "its data is on this node"
-                                                                     : "best batch job that fits";
+      std::string urgency = sched::urgency_name(pick->urgency);
       log::info("job {} ({}) pulled by {}", pick->id, urgency, node->name);
       std::lock_guard lock(mutex_);
-      recent_.push_front({pick->id, node->name, urgency, reason, time(nullptr)});
-      if (recent_.size() > 20) recent_.pop_back();
+      recent_.push_front({pick->id, node->name, urgency, sched::decision_reason(*pick, node->name),
+                          time(nullptr)});
+      if (recent_.size() > sched::kRecentDecisions) recent_.pop_back();
     }
     for (const auto& r : refused) queue_.push(r);
   }

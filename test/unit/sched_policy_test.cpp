@@ -5,6 +5,7 @@
 #include "converge/sched/pool_features.h"
 #include "converge/sched/pools.h"
 #include "converge/sched/preemption.h"
+#include "converge/sched/pull_policy.h"
 #include "converge/sched/pull_queue.h"
 
 #include <gtest/gtest.h>
@@ -281,4 +282,99 @@ TEST(LocalityMap, LongestPrefixOnWholePathComponents) {
   q.push(job(1, Urgency::batch, 1, 1, map.nodes_for("/data/climate/a")));
   auto nodes = q.nodes_with_local_work();
   EXPECT_EQ(nodes.size(), 2u);
+}
+
+namespace {
+
+converge::sched::PendingJob ready_job() {
+  converge::sched::PendingJob j;
+  j.pending = j.has_details = j.partition_schedulable = j.batch = j.independent = true;
+  return j;
+}
+
+}  // namespace
+
+TEST(PullPolicy, OnlyPendingOneNodeBatchJobsThatWaitForNothingArePulled) {
+  using namespace converge::sched;
+  EXPECT_TRUE(pullable(ready_job()));
+  auto held = ready_job();
+  held.held = true;
+  EXPECT_FALSE(pullable(held));
+  EXPECT_TRUE(may_become_pullable(held));  // looked at again when released
+  auto waiting = ready_job();
+  waiting.independent = false;
+  EXPECT_FALSE(pullable(waiting));
+  EXPECT_TRUE(may_become_pullable(waiting));
+  auto two_nodes = ready_job();
+  two_nodes.min_nodes = two_nodes.max_nodes = 2;
+  EXPECT_FALSE(pullable(two_nodes));
+  EXPECT_FALSE(may_become_pullable(two_nodes));  // never: Slurm's schedulers take it
+  for (auto never : {&PendingJob::heterogeneous, &PendingJob::array}) {
+    auto j = ready_job();
+    j.*never = true;
+    EXPECT_FALSE(pullable(j));
+    EXPECT_FALSE(may_become_pullable(j));
+  }
+  auto interactive = ready_job();
+  interactive.batch = false;
+  EXPECT_FALSE(pullable(interactive));
+  auto reserved = ready_job();
+  reserved.in_reservation = true;
+  EXPECT_FALSE(pullable(reserved));
+  auto completing = ready_job();
+  completing.completing = true;
+  EXPECT_FALSE(pullable(completing));
+  auto down = ready_job();
+  down.partition_schedulable = false;
+  EXPECT_FALSE(pullable(down));
+}
+
+TEST(PullPolicy, RealTimeJobsAreRaisedNeverLowered) {
+  using namespace converge::sched;
+  EXPECT_EQ(pull_priority(Urgency::realtime, 1000), kRealtimePriority);
+  EXPECT_EQ(pull_priority(Urgency::realtime, kRealtimePriority + 3), kRealtimePriority + 3);
+  EXPECT_EQ(pull_priority(Urgency::batch, 1000), 1000u);
+}
+
+TEST(PullPolicy, AReservedNodeTakesOnlyJobsThatOutrankOrEndBeforeTheReservation) {
+  using namespace converge::sched;
+  const std::time_t now = 1'000'000;
+  Reservation none;
+  EXPECT_TRUE(fits_before(1, std::nullopt, none, now));
+  Reservation r;
+  r.add(now + 3600, 500);
+  r.add(now + 7200, 800);  // the earliest start and the top priority count
+  EXPECT_EQ(r.from, now + 3600);
+  EXPECT_EQ(r.top_priority, 800u);
+  EXPECT_TRUE(fits_before(900, std::nullopt, r, now));  // outranks every reserved job
+  EXPECT_TRUE(fits_before(100, 60, r, now));            // ends exactly when the reservation starts
+  EXPECT_FALSE(fits_before(100, 61, r, now));
+  EXPECT_FALSE(fits_before(100, std::nullopt, r, now));  // unlimited never fits before
+  EXPECT_FALSE(fits_before(800, 10'000, r, now));        // equal priority does not outrank
+}
+
+TEST(PullPolicy, TimeLimitFallsBackToThePartitionDefaultThenItsMaximum) {
+  using converge::sched::time_limit;
+  EXPECT_EQ(time_limit(30, 60, 120), 30u);
+  EXPECT_EQ(time_limit(std::nullopt, 60, 120), 60u);
+  EXPECT_EQ(time_limit(std::nullopt, std::nullopt, 120), 120u);
+  EXPECT_EQ(time_limit(std::nullopt, std::nullopt, std::nullopt), std::nullopt);
+}
+
+TEST(PullPolicy, NodesWithLocalWorkAreAskedFirstThenAll) {
+  EXPECT_EQ(converge::sched::ask_order({3, 1}, 4), (std::vector<int>{3, 1, 0, 1, 2, 3}));
+  EXPECT_EQ(converge::sched::ask_order({}, 2), (std::vector<int>{0, 1}));
+}
+
+TEST(PullPolicy, EachDecisionSaysWhy) {
+  using namespace converge::sched;
+  PullJob job;
+  job.urgency = Urgency::realtime;
+  EXPECT_EQ(decision_reason(job, "n1"), "real-time work goes first");
+  job.urgency = Urgency::batch;
+  job.data_nodes = {"n2"};
+  EXPECT_EQ(decision_reason(job, "n2"), "its data is on this node");
+  EXPECT_EQ(decision_reason(job, "n1"), "best batch job that fits");
+  EXPECT_EQ(urgency_name(Urgency::realtime), "realtime");
+  EXPECT_EQ(urgency_name(Urgency::batch), "batch");
 }
