@@ -10,6 +10,7 @@
 //   ior        N-1 (one shared file, interleaved blocks) or N-N (a file per
 //              client): write, fsync, then read back
 #include "client/client.h"
+#include "converge/cli.h"
 #include "converge/log.h"
 
 #include <fcntl.h>
@@ -32,22 +33,6 @@ namespace {
 
 namespace log = converge::log;
 using Clock = std::chrono::steady_clock;
-
-constexpr const char* kUsage =
-    R"(usage: kapok-bench (--path DIR | --members FILE [--config FILE]) [options] MODE
-
-modes: mdtest | smallread | ior
-  --clients C       concurrent clients (threads), default 2
-  --files N         files per client (mdtest, smallread), default 1000
-  --size W          bytes per file (mdtest, smallread), default 4096
-  --unique-dirs     mdtest: a directory per client instead of one shared
-  --reads R         smallread: reads per client, default 2000
-  --block B         ior: block size, default 1 MiB
-  --blocks K        ior: blocks per client, default 16
-  --n-n             ior: a file per client instead of one shared file
-  --label TEXT      name of this run in the output (default: the backend)
-  --json FILE       append the results as one JSON line
-)";
 
 // The operations the benchmarks need, on a path or through libkapok.
 class Backend {
@@ -300,58 +285,32 @@ std::vector<Phase> run(const Options& o,
 
 int main(int argc, char** argv) {
   log::set_program_name("kapok-bench");
-  Options o;
-  try {
-    for (int i = 1; i < argc; ++i) {
-      std::string arg = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) throw std::invalid_argument(fmt::format("{} needs a value", arg));
-        return argv[++i];
-      };
-      auto number = [&]() {
-        std::string v = value();
-        std::size_t used = 0;
-        long long n = std::stoll(v, &used);
-        if (used != v.size() || n < 0)
-          throw std::invalid_argument(fmt::format("{} expects a number", arg));
-        return n;
-      };
-      if (arg == "--help" || arg == "-h") {
-        std::cout << kUsage;
-        return 0;
-      } else if (arg == "--path") {
-        o.path = value();
-      } else if (arg == "--members") {
-        o.members = value();
-      } else if (arg == "--config") {
-        o.config = value();
-      } else if (arg == "--clients") {
-        o.clients = static_cast<int>(std::max(1LL, number()));
-      } else if (arg == "--files") {
-        o.files = static_cast<int>(std::max(1LL, number()));
-      } else if (arg == "--size") {
-        o.size = static_cast<std::size_t>(number());
-      } else if (arg == "--reads") {
-        o.reads = static_cast<int>(std::max(1LL, number()));
-      } else if (arg == "--block") {
-        o.block = static_cast<std::size_t>(std::max(1LL, number()));
-      } else if (arg == "--blocks") {
-        o.blocks = static_cast<int>(std::max(1LL, number()));
-      } else if (arg == "--unique-dirs") {
-        o.unique_dirs = true;
-      } else if (arg == "--n-n") {
-        o.n_n = true;
-      } else if (arg == "--label") {
-        o.label = value();
-      } else if (arg == "--json") {
-        o.json = value();
-      } else if (o.mode.empty() && !arg.empty() && arg[0] != '-') {
-        o.mode = arg;
-      } else {
-        throw std::invalid_argument(fmt::format("unknown argument \"{}\" (see --help)", arg));
-      }
-    }
-    if (o.mode.empty()) throw std::invalid_argument("no mode given (mdtest, smallread, ior)");
+  return converge::cli::run("kapok-bench", [&] {
+    Options o;
+    CLI::App app{"mdtest-, small-read- and IOR-like loads on a path or on Kapok (native)",
+                 "kapok-bench"};
+    app.add_option("mode", o.mode, "mdtest, smallread or ior")
+        ->required()
+        ->check(CLI::IsMember({"mdtest", "smallread", "ior"}));
+    auto* path = app.add_option("--path", o.path, "a mounted file system's directory");
+    auto* members = app.add_option("--members", o.members, "Kapok's members file (native client)");
+    path->excludes(members);
+    app.add_option("--config", o.config, "converge.json with a \"kapok\" section")->needs(members);
+    app.add_option("--clients", o.clients, "concurrent clients (threads)")
+        ->check(CLI::Range(1, 4096));
+    app.add_option("--files", o.files, "files per client (mdtest, smallread)")
+        ->check(CLI::Range(1, 100000000));
+    app.add_option("--size", o.size, "bytes per file (mdtest, smallread)");
+    app.add_flag("--unique-dirs", o.unique_dirs, "mdtest: a directory per client");
+    app.add_option("--reads", o.reads, "smallread: reads per client")
+        ->check(CLI::Range(1, 1000000000));
+    app.add_option("--block", o.block, "ior: block size in bytes")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 34));
+    app.add_option("--blocks", o.blocks, "ior: blocks per client")->check(CLI::Range(1, 100000000));
+    app.add_flag("--n-n", o.n_n, "ior: a file per client instead of one shared file");
+    app.add_option("--label", o.label, "name of this run in the output (default: the backend)");
+    app.add_option("--json", o.json, "append the results as one JSON line to FILE");
+    converge::cli::parse(app, argc, argv);
     if (o.path.empty() == o.members.empty())
       throw std::invalid_argument("give exactly one of --path and --members");
     std::function<std::unique_ptr<Backend>()> make;
@@ -382,8 +341,5 @@ int main(int argc, char** argv) {
     }
     if (!o.json.empty()) std::ofstream(o.json, std::ios::app) << j.dump() << '\n';
     return 0;
-  } catch (const std::exception& e) {
-    log::error("{}", e.what());
-    return 1;
-  }
+  });
 }

@@ -21,6 +21,8 @@
 #include "apps/tera_sort.h"
 #include "apps/word_count.h"
 
+#include "converge/cli.h"
+
 #include <mpi.h>
 
 #include <nlohmann/json.hpp>
@@ -40,42 +42,55 @@ using namespace topo::apps;
 
 struct Args {
   std::string command;
-  std::map<std::string, std::string> options;
-
-  std::string get(const std::string& name, const std::string& fallback = "") const {
-    auto it = options.find(name);
-    if (it != options.end()) return it->second;
-    if (fallback.empty()) throw std::invalid_argument(command + " needs --" + name);
-    return fallback;
-  }
-  std::uint64_t number(const std::string& name, const std::string& fallback = "") const {
-    std::string text = get(name, fallback);
-    std::size_t used = 0;
-    std::uint64_t value = std::stoull(text, &used);
-    if (used != text.size()) throw std::invalid_argument("--" + name + ": not a number: " + text);
-    return value;
-  }
+  unsigned workers = 1;
+  std::string json;
+  std::string input;  // wordcount
+  std::string edges;  // pagerank
+  std::uint64_t vertices = 0;
+  int iterations = 0;  // per command: 20 (pagerank), 10 (kmeans), 5000 (gabp)
+  std::string points;  // kmeans
+  int dims = 0;
+  std::size_t k = 0;
+  std::uint64_t records = 0, seed = 1;  // terasort
+  std::string output;
+  std::uint64_t grid = 0;  // gabp
+  std::string formulation = "intermap";
+  double tolerance = 1e-8;
 };
 
-constexpr const char* kUsage =
-    "usage: topo-apps wordcount --input TEXT\n"
-    "       topo-apps pagerank  --edges FILE --vertices N [--iterations 20]\n"
-    "       topo-apps kmeans    --points FILE --dims 2|3|4|8 --k K [--iterations 10]\n"
-    "       topo-apps terasort  --records N [--seed S] [--output FILE]\n"
-    "       topo-apps gabp      --grid M [--formulation intermap|shuffle] [--iterations 5000]\n"
-    "                           [--tolerance 1e-8]\n"
-    "every command also takes --workers W (FinD workers per rank, 1) and --json FILE\n";
-
-Args parse(int argc, char** argv) {
-  if (argc < 2) throw std::invalid_argument("no command (topo-apps --help lists them)");
-  Args a{argv[1], {}};
-  for (int i = 2; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0 || i + 1 >= argc)
-      throw std::invalid_argument("expected --option value, got " + arg);
-    a.options[arg.substr(2)] = argv[++i];
-  }
-  return a;
+// The commands and their options; every command takes --workers and --json.
+void declare(CLI::App& app, Args& a) {
+  app.require_subcommand(1);
+  auto common = [&](CLI::App* c) {
+    c->add_option("--workers", a.workers, "FinD workers per rank")->check(CLI::Range(1u, 1024u));
+    c->add_option("--json", a.json, "append one JSON line with the result to FILE");
+    c->callback([&a, c] { a.command = c->get_name(); });
+    return c;
+  };
+  auto* wc = common(app.add_subcommand("wordcount", "count the words of a text file"));
+  wc->add_option("--input", a.input, "text file")->required();
+  auto* pr = common(app.add_subcommand("pagerank", "PageRank of a graph"));
+  pr->add_option("--edges", a.edges, "pairs of little-endian uint64 (source, target)")->required();
+  pr->add_option("--vertices", a.vertices, "vertex count")->required()->check(CLI::PositiveNumber);
+  pr->add_option("--iterations", a.iterations, "iterations (20)")->check(CLI::Range(1, 1000000));
+  auto* km = common(app.add_subcommand("kmeans", "k-means clustering"));
+  km->add_option("--points", a.points, "D float64 per point")->required();
+  km->add_option("--dims", a.dims, "2, 3, 4 or 8")->required()->check(CLI::IsMember({2, 3, 4, 8}));
+  km->add_option("--k", a.k, "clusters")->required()->check(CLI::PositiveNumber);
+  km->add_option("--iterations", a.iterations, "iterations (10)")->check(CLI::Range(1, 1000000));
+  auto* ts = common(app.add_subcommand("terasort", "sort generated 100-byte records"));
+  ts->add_option("--records", a.records, "record count")->required();
+  ts->add_option("--seed", a.seed, "generator seed");
+  ts->add_option("--output", a.output, "write the sorted records to FILE");
+  auto* gb = common(app.add_subcommand("gabp", "Gaussian belief propagation on a Poisson grid"));
+  gb->add_option("--grid", a.grid, "grid side M (M*M unknowns)")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  gb->add_option("--formulation", a.formulation, "intermap or shuffle")
+      ->check(CLI::IsMember({"intermap", "shuffle"}));
+  gb->add_option("--iterations", a.iterations, "iterations (5000)")->check(CLI::Range(1, 10000000));
+  gb->add_option("--tolerance", a.tolerance, "stop when no value moves more")
+      ->check(CLI::PositiveNumber);
 }
 
 struct EdgeRecord {
@@ -83,7 +98,7 @@ struct EdgeRecord {
 };
 
 nlohmann::json word_count_app(Context& ctx, const Args& a) {
-  auto counts = word_count(Dataset<std::string>::read_text_chunks(ctx, a.get("input")));
+  auto counts = word_count(Dataset<std::string>::read_text_chunks(ctx, a.input));
   std::uint64_t total = counts.map([](const auto& wc) { return wc.second; })
                             .reduce([](std::uint64_t x, std::uint64_t y) { return x + y; }, 0);
   auto top = counts.take_ordered(5, [](const auto& x, const auto& y) {
@@ -95,16 +110,16 @@ nlohmann::json word_count_app(Context& ctx, const Args& a) {
 }
 
 nlohmann::json page_rank_app(Context& ctx, const Args& a) {
-  std::uint64_t vertices = a.number("vertices");
-  auto edges = Dataset<EdgeRecord>::read_binary(ctx, a.get("edges")).map([](const EdgeRecord& e) {
+  std::uint64_t vertices = a.vertices;
+  auto edges = Dataset<EdgeRecord>::read_binary(ctx, a.edges).map([](const EdgeRecord& e) {
     return Edge(e.source, e.target);
   });
   auto bad =
       edges.filter([&](const Edge& e) { return e.first >= vertices || e.second >= vertices; });
   if (bad.count() != 0)
-    throw std::invalid_argument(a.get("edges") + ": an edge names a vertex >= --vertices");
+    throw std::invalid_argument(a.edges + ": an edge names a vertex >= --vertices");
   auto links = link_graph(ctx, edges, vertices);
-  auto ranks = page_rank(links, static_cast<int>(a.number("iterations", "20")));
+  auto ranks = page_rank(links, a.iterations ? a.iterations : 20);
   std::vector<std::pair<double, std::uint64_t>> mine;
   for (std::uint64_t i = 0; i < links.graph.local_count(); ++i)
     mine.emplace_back(ranks[i], links.graph.first() + i);
@@ -118,11 +133,11 @@ nlohmann::json page_rank_app(Context& ctx, const Args& a) {
 
 template <std::size_t D>
 nlohmann::json k_means_app(Context& ctx, const Args& a) {
-  auto points = Dataset<Point<D>>::read_binary(ctx, a.get("points"));
-  std::size_t k = a.number("k");
+  auto points = Dataset<Point<D>>::read_binary(ctx, a.points);
+  std::size_t k = a.k;
   auto initial = points.take(k);
   if (initial.size() < k) throw std::invalid_argument("fewer points than --k");
-  auto result = k_means(points, initial, static_cast<int>(a.number("iterations", "10")));
+  auto result = k_means(points, initial, a.iterations ? a.iterations : 10);
   nlohmann::json r{{"points", points.count()}, {"iterations", result.iterations}};
   for (const auto& c : result.centers)
     r["centers"].push_back(std::vector<double>(c.begin(), c.end()));
@@ -130,24 +145,24 @@ nlohmann::json k_means_app(Context& ctx, const Args& a) {
 }
 
 nlohmann::json tera_sort_app(Context& ctx, const Args& a) {
-  auto records = generate_records(ctx, a.number("records"), a.number("seed", "1"));
+  auto records = generate_records(ctx, a.records, a.seed);
   auto sorted = tera_sort(records);
   bool ok = globally_sorted(sorted) && checksum(sorted) == checksum(records);
-  if (a.options.count("output")) sorted.save_binary(a.get("output"));
+  if (!a.output.empty()) sorted.save_binary(a.output);
   return {{"records", sorted.count()}, {"valid", ok}};
 }
 
 nlohmann::json gabp_app(Context& ctx, const Args& a) {
-  std::uint64_t m = a.number("grid"), n = m * m;
-  std::string formulation = a.get("formulation", "intermap");
+  std::uint64_t m = a.grid, n = m * m;
+  const std::string& formulation = a.formulation;
   auto rhs = [m](std::uint64_t id) {
     double x = double(id % m + 1) / double(m + 1), y = double(id / m + 1) / double(m + 1);
     return std::sin(M_PI * x) * std::sin(M_PI * y);
   };
   auto rows = poisson_rows(m, Graph::first_of(n, ctx.size(), ctx.rank()),
                            Graph::first_of(n, ctx.size(), ctx.rank() + 1), rhs);
-  int iterations = static_cast<int>(a.number("iterations", "5000"));
-  double tolerance = std::stod(a.get("tolerance", "1e-8"));
+  int iterations = a.iterations ? a.iterations : 5000;
+  double tolerance = a.tolerance;
   GaBPResult result;
   if (formulation == "intermap")
     result = gabp_intermap(ctx, n, rows, iterations, tolerance);
@@ -175,26 +190,25 @@ nlohmann::json gabp_app(Context& ctx, const Args& a) {
 
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
-  int rank = 0, status = 0;
+  int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  try {
-    if (argc == 2 && std::string(argv[1]) == "--help") {
-      if (rank == 0) std::fputs(kUsage, stdout);
-      MPI_Finalize();
-      return 0;
-    }
-    Args a = parse(argc, argv);
-    topo::find::Scheduler local({static_cast<unsigned>(a.number("workers", "1")), false, false});
+  int status = converge::cli::run("topo-apps", [&] {
+    // Every rank parses; rank 0 alone prints help and errors.
+    Args a;
+    CLI::App app{"Topo's applications (run under mpiexec or srun)", "topo-apps"};
+    declare(app, a);
+    converge::cli::parse(app, argc, argv, rank == 0);
+    topo::find::Scheduler local({a.workers, false, false});
     Context ctx(MPI_COMM_WORLD, local);
     MPI_Barrier(MPI_COMM_WORLD);
     double start = MPI_Wtime();
     nlohmann::json result;
-    if (a.command == "wordcount")
+    if (a.command == "wordcount") {
       result = word_count_app(ctx, a);
-    else if (a.command == "pagerank")
+    } else if (a.command == "pagerank") {
       result = page_rank_app(ctx, a);
-    else if (a.command == "kmeans") {
-      switch (a.number("dims")) {
+    } else if (a.command == "kmeans") {
+      switch (a.dims) {
         case 2:
           result = k_means_app<2>(ctx, a);
           break;
@@ -204,18 +218,15 @@ int main(int argc, char** argv) {
         case 4:
           result = k_means_app<4>(ctx, a);
           break;
-        case 8:
+        default:
           result = k_means_app<8>(ctx, a);
           break;
-        default:
-          throw std::invalid_argument("--dims: 2, 3, 4 or 8");
       }
-    } else if (a.command == "terasort")
+    } else if (a.command == "terasort") {
       result = tera_sort_app(ctx, a);
-    else if (a.command == "gabp")
+    } else {
       result = gabp_app(ctx, a);
-    else
-      throw std::invalid_argument("unknown command " + a.command);
+    }
     MPI_Barrier(MPI_COMM_WORLD);
     double seconds = MPI_Wtime() - start;
     if (rank == 0) {
@@ -223,13 +234,10 @@ int main(int argc, char** argv) {
       result["ranks"] = ctx.size();
       result["seconds"] = seconds;
       std::printf("%s\nseconds: %.4f\n", result.dump().c_str(), seconds);
-      if (a.options.count("json"))
-        std::ofstream(a.get("json"), std::ios::app) << result.dump() << "\n";
+      if (!a.json.empty()) std::ofstream(a.json, std::ios::app) << result.dump() << "\n";
     }
-  } catch (const std::exception& e) {
-    if (rank == 0) std::fprintf(stderr, "topo-apps: %s\n", e.what());
-    status = 1;
-  }
+    return 0;
+  });
   MPI_Finalize();
   return status;
 }

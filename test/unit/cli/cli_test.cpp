@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// Programs on converge/cli.h: a misspelt option or a bad value is a one-line
+// error naming the option and exit status 2, never ignored; --help exits 0.
+#include "converge/process.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace process = converge::process;
+
+namespace {
+
+const std::string kBin = CONVERGE_BIN_DIR;
+
+void expect_one_line_error(const std::vector<std::string>& argv, const std::string& naming) {
+  auto r = process::run(argv);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(naming), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << "more than one line:\n" << r.output;
+}
+
+}  // namespace
+
+TEST(Cli, KapokBenchRejectsBadValuesAndUnknownOptions) {
+  std::string bench = kBin + "/kapok-bench";
+  expect_one_line_error({bench, "--path", "/tmp", "--clients", "abc", "mdtest"}, "--clients");
+  expect_one_line_error({bench, "--path", "/tmp", "--clinets", "2", "mdtest"}, "--clinets");
+  expect_one_line_error({bench, "--path", "/tmp", "fastest"}, "fastest");
+  auto help = process::run({bench, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("--unique-dirs"), std::string::npos) << help.output;
+}
+
+TEST(Cli, TopoAppsRejectsBadValuesAndUnknownOptions) {
+  std::string apps = kBin + "/topo-apps";
+  expect_one_line_error({apps, "pagerank", "--edges", "e.bin", "--vertices", "x"}, "--vertices");
+  expect_one_line_error({apps, "kmeans", "--points", "p", "--dims", "5", "--k", "2"}, "--dims");
+  expect_one_line_error({apps, "wordcount", "--input", "t.txt", "--kv-block", "100"},
+                        "--kv-block");
+  expect_one_line_error({apps, "sort"}, "sort");
+  auto help = process::run({apps, "gabp", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("--formulation"), std::string::npos) << help.output;
+}
