@@ -38,8 +38,7 @@ TEST(Cli, TopoAppsRejectsBadValuesAndUnknownOptions) {
   std::string apps = kBin + "/topo-apps";
   expect_one_line_error({apps, "pagerank", "--edges", "e.bin", "--vertices", "x"}, "--vertices");
   expect_one_line_error({apps, "kmeans", "--points", "p", "--dims", "5", "--k", "2"}, "--dims");
-  expect_one_line_error({apps, "wordcount", "--input", "t.txt", "--kv-block", "100"},
-                        "--kv-block");
+  expect_one_line_error({apps, "wordcount", "--input", "t.txt", "--kv-block", "100"}, "--kv-block");
   expect_one_line_error({apps, "sort"}, "sort");
   auto help = process::run({apps, "gabp", "--help"});
   EXPECT_EQ(help.exit_code, 0);
