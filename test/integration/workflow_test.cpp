@@ -256,7 +256,7 @@ TEST(Workflow, TheTopoServiceRunsTheAnalysisAsTasksPulledByWorkersOnEveryNode) {
   EXPECT_EQ(service, table_row(out, "dns3d-analyse: 4 snapshots of 24^3 on 2 ranks", "40")) << out;
   // Bad input: one-line errors and a failing exit status; a failed task
   // names the worker (node:pid) it failed on.
-  EXPECT_NE(out.find("topo-service: cannot read "), std::string::npos) << out;
+  EXPECT_NE(out.find("topo-service: error: cannot read "), std::string::npos) << out;
   EXPECT_NE(out.find("nothing-here/run.json (is it dns3d output?)"), std::string::npos) << out;
   EXPECT_NE(out.find("missing: 1"), std::string::npos) << out;
   EXPECT_NE(out.find("failed: task 0 on n"), std::string::npos) << out;

@@ -23,6 +23,8 @@
 #include "service/queue_server.h"
 #include "service/tasks.h"
 
+#include "converge/cli.h"
+
 #include <mpi.h>
 #include <sched.h>
 #include <pthread.h>
@@ -49,36 +51,51 @@ namespace {
 using namespace topo::service;
 using Json = nlohmann::json;
 
-constexpr const char* kUsage =
-    "usage: topo-service queue --listen HOST:PORT [--lease-seconds 300]\n"
-    "       topo-service worker (--queue HOST:PORT | --queue-file F) [--threads N] [--kapok-mount "
-    "DIR]\n"
-    "       topo-service submit dns3d-stats --in DIR [--report FILE] [queue] [--timeout S]\n"
-    "       topo-service submit word-count FILE... [queue] [--timeout S]\n"
-    "       topo-service status JOB [queue]\n"
-    "[queue]: --queue HOST:PORT or --queue-file F (default $CONVERGE_JOB_DIR/topo/queue.json)\n";
-
 struct Args {
-  std::vector<std::string> words;  // positional
-  std::map<std::string, std::string> options;
-  std::string get(const std::string& name, const std::string& fallback = "") const {
-    auto it = options.find(name);
-    return it == options.end() ? fallback : it->second;
-  }
+  std::string command;
+  std::string listen;  // queue
+  unsigned lease_seconds = 300;
+  std::string queue, queue_file;  // where the queue is (worker, submit, status)
+  unsigned threads = 0;           // worker; 0: the cores this process was given
+  std::string kapok_mount;
+  std::vector<std::string> words;  // submit: the job and its files
+  std::uint64_t job = 0;           // status
+  std::string in, report;          // submit dns3d-stats
+  unsigned timeout = 600;          // submit, seconds
 };
 
-Args parse(int argc, char** argv, int from) {
-  Args a;
-  for (int i = from; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) == 0) {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      a.options[arg.substr(2)] = argv[++i];
-    } else {
-      a.words.push_back(arg);
-    }
-  }
-  return a;
+void declare(CLI::App& app, Args& a) {
+  app.require_subcommand(1);
+  auto named = [&](CLI::App* c) {
+    c->callback([&a, c] { a.command = c->get_name(); });
+    return c;
+  };
+  auto queue_options = [&](CLI::App* c) {
+    auto* q = c->add_option("--queue", a.queue, "the queue's HOST:PORT");
+    auto* f = c->add_option("--queue-file", a.queue_file,
+                            "a file naming it (default $CONVERGE_JOB_DIR/topo/queue.json)");
+    q->excludes(f);
+  };
+  auto* queue = named(app.add_subcommand("queue", "run the job queue"));
+  queue->add_option("--listen", a.listen, "HOST:PORT to listen on")->required();
+  queue->add_option("--lease-seconds", a.lease_seconds, "a task goes back after this long")
+      ->check(CLI::Range(1u, 86400u));
+  auto* worker = named(app.add_subcommand("worker", "pull and run tasks"));
+  queue_options(worker);
+  worker->add_option("--threads", a.threads, "worker threads (default: the cores given)")
+      ->check(CLI::Range(1u, 4096u));
+  worker->add_option("--kapok-mount", a.kapok_mount, "where this node mounts the job's Kapok");
+  auto* submit = named(app.add_subcommand("submit", "submit a job and wait for its result"));
+  submit->add_option("job", a.words, "dns3d-stats, or word-count FILE...")->required();
+  submit->add_option("--in", a.in, "dns3d-stats: the run's directory");
+  submit->add_option("--report", a.report, "dns3d-stats: write the report to FILE");
+  submit->add_option("--timeout", a.timeout, "seconds to wait")->check(CLI::Range(1u, 604800u));
+  submit->add_option("--kapok-mount", a.kapok_mount,
+                     "this node's Kapok mount (default $CONVERGE_KAPOK_MOUNT)");
+  queue_options(submit);
+  auto* status = named(app.add_subcommand("status", "a job's state"));
+  status->add_option("job", a.job, "the job's number")->required();
+  queue_options(status);
 }
 
 std::atomic<bool> g_stop{false};
@@ -95,8 +112,8 @@ void stop_on_signals() {
 }
 
 int queue_command(const Args& a) {
-  auto listen = converge::rpc::Endpoint::parse(a.get("listen"));
-  JobQueue queue(std::chrono::seconds(std::stoul(a.get("lease-seconds", "300"))));
+  auto listen = converge::rpc::Endpoint::parse(a.listen);
+  JobQueue queue(std::chrono::seconds(a.lease_seconds));
   // SIGTERM and SIGINT blocked before the server's threads start (they
   // inherit the mask), then awaited here.
   sigset_t signals;
@@ -138,9 +155,9 @@ unsigned cores_given() {
 }
 
 int worker_command(const Args& a, int argc, char** argv) {
-  auto endpoint = find_queue(a.get("queue"), a.get("queue-file"));
-  std::string mount = a.get("kapok-mount");
-  unsigned threads = a.options.count("threads") ? std::stoul(a.get("threads")) : cores_given();
+  auto endpoint = find_queue(a.queue, a.queue_file);
+  const std::string& mount = a.kapok_mount;
+  unsigned threads = a.threads ? a.threads : cores_given();
   forget_launcher_identity();
   MPI_Init(&argc, &argv);
   int status = 0;
@@ -190,21 +207,20 @@ int worker_command(const Args& a, int argc, char** argv) {
 }
 
 std::chrono::seconds timeout_of(const Args& a) {
-  return std::chrono::seconds(std::stoul(a.get("timeout", "600")));
+  return std::chrono::seconds(a.timeout);
 }
 
 int submit_command(const Args& a) {
   if (a.words.empty()) throw std::invalid_argument("submit needs a job: dns3d-stats or word-count");
-  converge::rpc::Client queue(find_queue(a.get("queue"), a.get("queue-file")),
-                              std::chrono::seconds(10));
+  converge::rpc::Client queue(find_queue(a.queue, a.queue_file), std::chrono::seconds(10));
   const char* mount_env = std::getenv("CONVERGE_KAPOK_MOUNT");
-  std::string mount = a.get("kapok-mount", mount_env ? mount_env : "");
+  std::string mount = !a.kapok_mount.empty() ? a.kapok_mount : mount_env ? mount_env : "";
   auto start = std::chrono::steady_clock::now();
   auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   if (a.words[0] == "dns3d-stats") {
-    std::string in = a.get("in");
+    const std::string& in = a.in;
     if (in.empty() || a.words.size() != 1)
       throw std::invalid_argument(
           "usage: topo-service submit dns3d-stats --in DIR [--report FILE]");
@@ -232,7 +248,7 @@ int submit_command(const Args& a) {
     Json report = topo::apps::dns3d_report(header, run, stats);
     report["service_job"] = status["job"];
     report["seconds"] = seconds();
-    if (a.options.count("report")) std::ofstream(a.get("report")) << report.dump(2) << "\n";
+    if (!a.report.empty()) std::ofstream(a.report) << report.dump(2) << "\n";
     return 0;
   }
   if (a.words[0] == "word-count") {
@@ -253,33 +269,27 @@ int submit_command(const Args& a) {
 }
 
 int status_command(const Args& a) {
-  if (a.words.size() != 1) throw std::invalid_argument("usage: topo-service status JOB");
-  converge::rpc::Client queue(find_queue(a.get("queue"), a.get("queue-file")),
-                              std::chrono::seconds(10));
-  std::printf("%s\n",
-              call(queue, method::kStatus, {{"job", std::stoull(a.words[0])}}).dump().c_str());
+  converge::rpc::Client queue(find_queue(a.queue, a.queue_file), std::chrono::seconds(10));
+  std::printf("%s\n", call(queue, method::kStatus, {{"job", a.job}}).dump().c_str());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    if (argc < 2 || std::string(argv[1]) == "--help") {
-      std::fputs(kUsage, argc < 2 ? stderr : stdout);
-      return argc < 2 ? 1 : 0;
+  return converge::cli::run("topo-service", [&] {
+    Args a;
+    CLI::App app{"The Topo service: a job queue and workers that pull analysis tasks",
+                 "topo-service"};
+    declare(app, a);
+    converge::cli::parse(app, argc, argv);
+    try {
+      if (a.command == "queue") return queue_command(a);
+      if (a.command == "worker") return worker_command(a, argc, argv);
+      if (a.command == "submit") return submit_command(a);
+      return status_command(a);
+    } catch (const converge::rpc::Error& e) {
+      throw std::runtime_error(std::string(e.what()) + " (" + std::strerror(e.code()) + ")");
     }
-    std::string command = argv[1];
-    Args a = parse(argc, argv, 2);
-    if (command == "queue") return queue_command(a);
-    if (command == "worker") return worker_command(a, argc, argv);
-    if (command == "submit") return submit_command(a);
-    if (command == "status") return status_command(a);
-    throw std::invalid_argument("unknown command \"" + command + "\" (topo-service --help)");
-  } catch (const converge::rpc::Error& e) {
-    std::fprintf(stderr, "topo-service: %s (%s)\n", e.what(), std::strerror(e.code()));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "topo-service: %s\n", e.what());
-  }
-  return 1;
+  });
 }

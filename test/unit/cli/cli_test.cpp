@@ -44,3 +44,11 @@ TEST(Cli, TopoAppsRejectsBadValuesAndUnknownOptions) {
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.output.find("--formulation"), std::string::npos) << help.output;
 }
+
+TEST(Cli, TopoServiceRejectsBadValuesAndUnknownOptions) {
+  std::string service = kBin + "/topo-service";
+  expect_one_line_error({service, "status", "abc"}, "job");
+  expect_one_line_error({service, "queue", "--listen", "127.0.0.1:0", "--lease", "5"}, "--lease");
+  expect_one_line_error({service, "worker", "--queue", "a:1", "--queue-file", "f"}, "--queue");
+  expect_one_line_error({service, "queue"}, "--listen");
+}
