@@ -8,7 +8,8 @@
 // get 503, the ones in progress finish, then it exits 0.
 #include "serve/dispatcher.h"
 #include "serve/termination.h"
-#include "tools/options.h"
+
+#include "converge/cli.h"
 
 #include <nlohmann/json.hpp>
 
@@ -19,41 +20,46 @@
 using namespace tdpipe;
 
 int main(int argc, char** argv) {
-  try {
-    Options o(argc, argv, {"help"});
-    if (o.has("help")) {
-      std::puts(
-          "usage: tdpipe-dispatch (--backends HOST:PORT,... | --backends-file FILE [--role R])\n"
-          "                       [--listen HOST:PORT] [--port-file FILE] [--threads N]");
-      return 0;
-    }
+  return converge::cli::run("tdpipe-dispatch", [&] {
+    CLI::App app{"Spreads completions over several tdpipe-serve instances", "tdpipe-dispatch"};
+    std::vector<std::string> backend_list;
+    std::string backends_file, role = "instance", listen_at = "127.0.0.1:8080", port_file;
+    int threads = 128;
+    auto* list_opt = app.add_option("--backends", backend_list, "HOST:PORT,... of the instances")
+                         ->delimiter(',');
+    auto* file_opt =
+        app.add_option("--backends-file", backends_file, "{\"ROLE\": [\"host:port\", ...]}");
+    list_opt->excludes(file_opt);
+    app.add_option("--role", role, "the role's list in the backends file")->needs(file_opt);
+    app.add_option("--listen", listen_at, "HOST:PORT (port 0: any free port)");
+    app.add_option("--port-file", port_file, "write the port it listens on to FILE");
+    app.add_option("--threads", threads, "connections served at once")->check(CLI::Range(1, 4096));
+    converge::cli::parse(app, argc, argv);
+
     std::vector<Address> backends;
-    if (o.has("backends")) {
-      std::string list = o.text("backends");
-      for (std::size_t at = 0; at <= list.size();) {
-        std::size_t comma = list.find(',', at);
-        backends.push_back(parse_address(list.substr(at, comma - at)));
-        if (comma == std::string::npos) break;
-        at = comma + 1;
-      }
-    } else {
-      const std::string path = o.text("backends-file");
-      const std::string role = o.has("role") ? o.text("role") : "instance";
-      std::ifstream in(path);
+    if (!backend_list.empty()) {
+      for (const auto& b : backend_list) backends.push_back(parse_address(b));
+    } else if (!backends_file.empty()) {
+      std::ifstream in(backends_file);
       nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-      if (!in || j.is_discarded() || !j.contains(role) || !j[role].is_array())
-        throw std::invalid_argument(path + ": expected {\"" + role + "\": [\"host:port\", ...]}");
+      if (!in || j.is_discarded() || !j.contains(role) || !j[role].is_array()) {
+        throw std::invalid_argument(backends_file + ": expected {\"" + role +
+                                    "\": [\"host:port\", ...]}");
+      }
       for (const auto& e : j[role]) {
-        if (!e.is_string()) throw std::invalid_argument(path + ": instances are \"host:port\"");
+        if (!e.is_string())
+          throw std::invalid_argument(backends_file + ": instances are \"host:port\"");
         backends.push_back(parse_address(e.get<std::string>()));
       }
+    } else {
+      throw std::invalid_argument("no instances: give --backends or --backends-file");
     }
-    Address listen = parse_address(o.has("listen") ? o.text("listen") : "127.0.0.1:8080");
+    Address listen = parse_address(listen_at);
     block_termination();
 
-    Dispatcher dispatcher(backends, int(o.number("threads", 128, 1, 4096)));
+    Dispatcher dispatcher(backends, threads);
     int port = dispatcher.bind(listen.host, listen.port);
-    if (o.has("port-file")) std::ofstream(o.text("port-file")) << port << "\n";
+    if (!port_file.empty()) std::ofstream(port_file) << port << "\n";
     std::fprintf(stderr, "tdpipe-dispatch: %zu instance%s behind %s:%d\n", backends.size(),
                  backends.size() == 1 ? "" : "s", listen.host.c_str(), port);
     std::thread http([&] { dispatcher.serve(); });
@@ -62,9 +68,6 @@ int main(int argc, char** argv) {
     while (dispatcher.outstanding() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     dispatcher.stop();
     http.join();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tdpipe-dispatch: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -17,7 +17,8 @@
 #include "serve/inference_service.h"
 #include "serve/settings.h"
 #include "serve/termination.h"
-#include "tools/options.h"
+
+#include "converge/cli.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -27,26 +28,35 @@
 using namespace tdpipe;
 
 int main(int argc, char** argv) {
-  try {
-    Options o(argc, argv, {"help"});
-    if (o.has("help")) {
-      std::puts(
-          "usage: tdpipe-serve [--config FILE] [--model FILE] [--listen HOST:PORT] [--port-file "
-          "FILE]\n"
-          "                    [--scheduler tdpipe|vllm-pp|vllm-chunked|chunked|continuous]\n"
-          "                    [--kv-blocks N]"
-          " [--max-batch-seqs N] [--predictor FILE]");
-      return 0;
-    }
-    ServeSettings s = ServeSettings::load(o.has("config") ? o.text("config") : "");
-    if (o.has("model")) s.model = o.text("model");
-    if (o.has("predictor")) s.predictor = o.text("predictor");
-    if (o.has("scheduler")) s.scheduler = o.text("scheduler");
-    s.kv_blocks = int(o.number("kv-blocks", s.kv_blocks, 0, 1 << 24));
-    s.max_batch_seqs = int(o.number("max-batch-seqs", s.max_batch_seqs, 1, 1 << 16));
+  return converge::cli::run("tdpipe-serve", [&] {
+    CLI::App app{"An OpenAI-compatible completions server over the TD-Pipe engine", "tdpipe-serve"};
+    std::string config, model_file, predictor, scheduler, listen_at = "127.0.0.1:8000", port_file;
+    int kv_blocks = 0, max_batch_seqs = 0;
+    // A later option overrides an earlier one (a wrapper's defaults, then the caller's).
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    app.add_option("--config", config, "converge.json with a \"tdpipe\" section");
+    auto* model_opt = app.add_option("--model", model_file, "llama2.c checkpoint or GGUF model");
+    auto* predictor_opt = app.add_option("--predictor", predictor, "output-length predictor");
+    auto* scheduler_opt =
+        app.add_option("--scheduler", scheduler, "the batch scheduler")
+            ->check(CLI::IsMember({"tdpipe", "vllm-pp", "vllm-chunked", "chunked", "continuous"}));
+    app.add_option("--listen", listen_at, "HOST:PORT (port 0: any free port)");
+    app.add_option("--port-file", port_file, "write the port it listens on to FILE");
+    auto* kv_opt = app.add_option("--kv-blocks", kv_blocks, "KV-cache blocks (0: enough)")
+                       ->check(CLI::Range(0, 1 << 24));
+    auto* seqs_opt = app.add_option("--max-batch-seqs", max_batch_seqs, "sequences per batch")
+                         ->check(CLI::Range(1, 1 << 16));
+    converge::cli::parse(app, argc, argv);
+
+    ServeSettings s = ServeSettings::load(config);
+    if (*model_opt) s.model = model_file;
+    if (*predictor_opt) s.predictor = predictor;
+    if (*scheduler_opt) s.scheduler = scheduler;
+    if (*kv_opt) s.kv_blocks = kv_blocks;
+    if (*seqs_opt) s.max_batch_seqs = max_batch_seqs;
     if (s.model.empty()) s.model = default_model_path();
     if (s.predictor.empty()) s.predictor = default_predictor_path(s.model);
-    const Address listen = parse_address(o.has("listen") ? o.text("listen") : "127.0.0.1:8000");
+    const Address listen = parse_address(listen_at);
     const std::string& host = listen.host;
     const int port = listen.port;
 
@@ -64,9 +74,7 @@ int main(int argc, char** argv) {
                              s, predict);
     HttpServer server(service, s);
     const int bound = server.bind(host, port);
-    if (o.has("port-file")) {
-      std::ofstream(o.text("port-file")) << bound << "\n";
-    }
+    if (!port_file.empty()) std::ofstream(port_file) << bound << "\n";
     std::fprintf(stderr, "tdpipe-serve: %s (%s scheduler%s) on %s:%d\n", name.c_str(),
                  s.scheduler.c_str(), s.predictor.empty() ? "" : ", length predictor", host.c_str(),
                  bound);
@@ -80,9 +88,6 @@ int main(int argc, char** argv) {
     server.stop();
     http.join();
     std::fprintf(stderr, "tdpipe-serve: stopped\n");
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tdpipe-serve: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

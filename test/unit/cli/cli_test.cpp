@@ -52,3 +52,12 @@ TEST(Cli, TopoServiceRejectsBadValuesAndUnknownOptions) {
   expect_one_line_error({service, "worker", "--queue", "a:1", "--queue-file", "f"}, "--queue");
   expect_one_line_error({service, "queue"}, "--listen");
 }
+
+TEST(Cli, TdpipeServerAndDispatcherRejectBadValuesAndUnknownOptions) {
+  expect_one_line_error({kBin + "/tdpipe-serve", "--kv-block", "100"}, "--kv-block");
+  expect_one_line_error({kBin + "/tdpipe-serve", "--scheduler", "fifo"}, "--scheduler");
+  expect_one_line_error({kBin + "/tdpipe-serve", "--max-batch-seqs", "0"}, "--max-batch-seqs");
+  expect_one_line_error({kBin + "/tdpipe-dispatch", "--backend", "a:1"}, "--backend");
+  expect_one_line_error({kBin + "/tdpipe-dispatch", "--backends", "a:1", "--backends-file", "f"},
+                        "--backends");
+}
