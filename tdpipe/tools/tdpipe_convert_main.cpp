@@ -9,40 +9,37 @@
 #include "model/gguf.h"
 #include "model/llama2c.h"
 #include "model/load_model.h"
-#include "tools/options.h"
+
+#include "converge/cli.h"
 
 #include <cstdio>
 
 using namespace tdpipe;
 
 int main(int argc, char** argv) {
-  try {
-    Options o(argc, argv, {"help"});
-    if (o.has("help")) {
-      std::puts(
-          "usage: tdpipe-convert --in FILE --out FILE.gguf [--type f32|f16|q8_0] [--tokenizer "
-          "tokenizer.bin] [--name NAME]\n"
-          "       tdpipe-convert --in FILE.gguf --out FILE.bin");
-      return 0;
-    }
-    LoadedModel m = load_model(o.text("in"), o.has("tokenizer") ? o.text("tokenizer") : "");
-    const std::string out = o.text("out");
+  return converge::cli::run("tdpipe-convert", [&] {
+    CLI::App app{"A model from one format to the other (.gguf: GGUF, else llama2.c)",
+                 "tdpipe-convert"};
+    std::string in, out, type, tokenizer, name;
+    app.add_option("--in", in, "the model to read")->required();
+    app.add_option("--out", out, "the model to write")->required();
+    auto* type_opt = app.add_option("--type", type, "GGUF tensor type")
+                         ->check(CLI::IsMember({"f32", "f16", "q8_0"}));
+    app.add_option("--tokenizer", tokenizer, "a llama2.c tokenizer.bin to embed in a GGUF");
+    app.add_option("--name", name, "the model's name in a GGUF");
+    converge::cli::parse(app, argc, argv);
+
+    LoadedModel m = load_model(in, tokenizer);
     const bool gguf = out.size() > 5 && out.substr(out.size() - 5) == ".gguf";
     if (gguf) {
-      const std::string t = o.has("type") ? o.text("type") : "f32";
-      GgufType type = t == "f32" ? GgufType::f32 : t == "f16" ? GgufType::f16 : GgufType::q8_0;
-      if (t != "f32" && t != "f16" && t != "q8_0")
-        throw std::invalid_argument("--type: f32, f16 or q8_0, not \"" + t + "\"");
-      save_gguf(out, m.weights, type, m.tokenizer ? &*m.tokenizer : nullptr,
-                o.has("name") ? o.text("name") : m.name);
+      GgufType t = type == "f16" ? GgufType::f16 : type == "q8_0" ? GgufType::q8_0 : GgufType::f32;
+      save_gguf(out, m.weights, t, m.tokenizer ? &*m.tokenizer : nullptr,
+                name.empty() ? m.name : name);
     } else {
-      if (o.has("type")) throw std::invalid_argument("--type applies to GGUF output only");
+      if (*type_opt) throw std::invalid_argument("--type applies to GGUF output only");
       save_llama2c(m.weights, out);
     }
-    std::fprintf(stderr, "tdpipe-convert: %s -> %s\n", o.text("in").c_str(), out.c_str());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tdpipe-convert: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    std::fprintf(stderr, "tdpipe-convert: %s -> %s\n", in.c_str(), out.c_str());
+    return 0;
+  });
 }
