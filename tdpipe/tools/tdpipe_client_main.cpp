@@ -9,7 +9,8 @@
 // BOS, then one token per 4-byte word of the file's hash. Prints the
 // response's JSON (with --stream, the token ids as they arrive).
 #include "serve/dispatcher.h"
-#include "tools/options.h"
+
+#include "converge/cli.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -58,26 +59,40 @@ std::vector<int> prompt_from(const std::string& path, int count, int vocab) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    Options o(argc, argv, {"help", "stream"});
-    if (o.has("help")) {
-      std::puts(
-          "usage: tdpipe-client [--endpoint HOST:PORT] (--prompt-ids 1,2,... | --prompt-from "
-          "FILE)\n"
-          "                     [--max-tokens N] [--temperature T] [--seed S] [--stream] [--out "
-          "FILE]");
-      return 0;
-    }
-    Address endpoint = o.has("endpoint") ? parse_address(o.text("endpoint")) : job_endpoint();
-    std::vector<int> prompt =
-        o.has("prompt-from")
-            ? prompt_from(o.text("prompt-from"), 8, int(o.number("vocab", 512, 3, 1 << 24)))
-            : o.ids("prompt-ids");
+  return converge::cli::run("tdpipe-client", [&] {
+    CLI::App app{"One completion from a TD-Pipe server or dispatcher", "tdpipe-client"};
+    std::string endpoint_at, prompt_file, out_file;
+    std::vector<int> prompt_ids;
+    int vocab = 512, max_tokens = 16;
+    double temperature = 0.0;
+    std::int64_t seed = 1;
+    bool stream = false;
+    app.add_option("--endpoint", endpoint_at,
+                   "HOST:PORT (default: the job's dispatcher, $CONVERGE_JOB_DIR)");
+    auto* ids_opt = app.add_option("--prompt-ids", prompt_ids, "token ids 1,2,...")->delimiter(',');
+    auto* file_opt =
+        app.add_option("--prompt-from", prompt_file, "a prompt made from a file's hash");
+    ids_opt->excludes(file_opt);
+    app.add_option("--vocab", vocab, "--prompt-from: tokens below this")
+        ->check(CLI::Range(3, 1 << 24))
+        ->needs(file_opt);
+    app.add_option("--max-tokens", max_tokens, "tokens to generate")->check(CLI::Range(1, 1 << 20));
+    app.add_option("--temperature", temperature, "0: greedy")->check(CLI::Range(0.0, 100.0));
+    app.add_option("--seed", seed, "sampling seed")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 62));
+    app.add_flag("--stream", stream, "stream the answer; print the token ids");
+    app.add_option("--out", out_file, "write the answer to FILE");
+    converge::cli::parse(app, argc, argv);
+    if (!*ids_opt && !*file_opt)
+      throw std::invalid_argument("no prompt: give --prompt-ids or --prompt-from");
+
+    Address endpoint = !endpoint_at.empty() ? parse_address(endpoint_at) : job_endpoint();
+    std::vector<int> prompt = *file_opt ? prompt_from(prompt_file, 8, vocab) : prompt_ids;
     nlohmann::json body{{"prompt", prompt},
-                        {"max_tokens", o.number("max-tokens", 16, 1, 1 << 20)},
-                        {"temperature", o.real("temperature", 0.0)},
-                        {"seed", o.number("seed", 1, 0, 1L << 62)},
-                        {"stream", o.has("stream")}};
+                        {"max_tokens", max_tokens},
+                        {"temperature", temperature},
+                        {"seed", seed},
+                        {"stream", stream}};
     httplib::Client client(endpoint.host, endpoint.port);
     client.set_connection_timeout(5, 0);
     client.set_read_timeout(3600, 0);
@@ -94,7 +109,7 @@ int main(int argc, char** argv) {
                                ": " + why);
     }
     std::string out = r->body;
-    if (o.has("stream")) {  // the events' token ids, one line
+    if (stream) {  // the events' token ids, one line
       std::istringstream events(r->body);
       std::string line, ids;
       while (std::getline(events, line)) {
@@ -105,16 +120,13 @@ int main(int argc, char** argv) {
       }
       out = ids + "\n";
     }
-    if (o.has("out")) {
-      std::ofstream file(o.text("out"));
+    if (!out_file.empty()) {
+      std::ofstream file(out_file);
       file << out;
-      if (!file) throw std::runtime_error("cannot write " + o.text("out"));
+      if (!file) throw std::runtime_error("cannot write " + out_file);
     } else {
       std::fputs(out.c_str(), stdout);
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tdpipe-client: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }
