@@ -53,6 +53,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -84,11 +85,18 @@ enum OptionId {
 
 std::vector<std::string> installed_services();
 
+// In slurmstepd: the step belongs to a converged job (--converge-type),
+// known from the option's callback (init_post_opt cannot ask for options).
+bool g_converged_step = false;
+
 // Validates one option value; the message is what the user sees.
-int check_option(int id, const char* value, int /*remote*/) {
+int check_option(int id, const char* value, int remote) {
   try {
     if (!value) throw converge::JobRequestError("missing value");
-    if (id == kTypeOption) converge::parse_job_type(value);
+    if (id == kTypeOption) {
+      converge::parse_job_type(value);
+      if (remote) g_converged_step = true;
+    }
     if (id == kServicesOption) converge::parse_services(value, installed_services());
     if (id == kPriorityOption) converge::parse_priority_class(value);
     if (id == kDataOption) converge::parse_data_path(value);
@@ -328,7 +336,15 @@ void make_job_directory(spank_t sp) {
 
 // The binding hint for a converged job's step on this node: the cores Slurm
 // gave the step here and their NUMA nodes (see converge/binding_hint.h).
-void export_binding_hint(spank_t sp) {
+// Worked out in init_post_opt, as root and before the step's PMIx server
+// starts: reading the topology takes a while, and during user_init
+// slurmstepd runs as the user, when Slurm 22.05 rejects the PMIx direct
+// connections of the step's other nodes (their first fence then stalls;
+// docs/plugins.md). user_init only exports it: the job's environment
+// takes variables from user_init on.
+std::optional<converge::BindingHint> g_binding_hint;
+
+void find_binding_hint(spank_t sp) {
   char* cores = nullptr;
   if (spank_get_item(sp, S_STEP_ALLOC_CORES, &cores) != ESPANK_SUCCESS || !cores || !*cores) {
     if (spank_get_item(sp, S_JOB_ALLOC_CORES, &cores) != ESPANK_SUCCESS || !cores || !*cores)
@@ -336,9 +352,13 @@ void export_binding_hint(spank_t sp) {
   }
   auto list = converge::parse_cpu_list(cores);
   if (!list) return;
-  auto hint = converge::binding_hint(*list, converge::numa_of_cores());
-  set_env(sp, "CONVERGE_BIND_CORES", hint.cores);
-  if (!hint.numa.empty()) set_env(sp, "CONVERGE_BIND_NUMA", hint.numa);
+  g_binding_hint = converge::binding_hint(*list, converge::numa_of_cores());
+}
+
+void export_binding_hint(spank_t sp) {
+  if (!g_binding_hint) return;
+  set_env(sp, "CONVERGE_BIND_CORES", g_binding_hint->cores);
+  if (!g_binding_hint->numa.empty()) set_env(sp, "CONVERGE_BIND_NUMA", g_binding_hint->numa);
 }
 
 // The commands apply -v only after slurm_spank_init, so they report later:
@@ -348,13 +368,7 @@ CONVERGE_EXPORT int slurm_spank_init_post_opt(spank_t sp, int argc, char** argv)
   if (spank_context() == S_CTX_REMOTE) {
     parse_arguments(argc, argv);
     make_job_directory(sp);
-    // Here, not in user_init: reading the node's topology takes a while, and
-    // during user_init slurmstepd runs as the user, when Slurm 22.05 rejects
-    // the PMIx direct connections of the step's other nodes (their first
-    // fence then stalls; docs/plugins.md).
-    char* type = nullptr;
-    if (spank_option_getopt(sp, &g_options[0], &type) == ESPANK_SUCCESS && type)
-      export_binding_hint(sp);  // only converged jobs pay for it
+    if (g_converged_step) find_binding_hint(sp);  // only converged jobs pay for it
   }
   return 0;
 }
@@ -382,6 +396,7 @@ CONVERGE_EXPORT int slurm_spank_user_init(spank_t sp, int argc, char** argv) {
   set_env(sp, "CONVERGE_ENDPOINTS", job_dir + "/endpoints.json");
   set_env(sp, "CONVERGE_KAPOK_MOUNT", settings.kapok_mount_of(job, node_name()));
   if (!g_config.empty()) set_env(sp, "CONVERGE_CONFIG", g_config);
+  export_binding_hint(sp);
 
   char* services = nullptr;
   if (step_id == SLURM_BATCH_SCRIPT && !g_launcher.empty() &&
