@@ -18,7 +18,8 @@
 #include "engine/generate.h"
 #include "model/load_model.h"
 #include "pipeline/pipeline_runner.h"
-#include "tools/options.h"
+
+#include "converge/cli.h"
 
 #include <mpi.h>
 #include <unistd.h>
@@ -35,6 +36,15 @@ namespace {
 // every rank) or by a launcher speaking PMIx, such as srun --mpi=pmix.
 bool under_mpiexec() {
   return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMIX_RANK") != nullptr;
+}
+
+// Rank 0, or not started as ranks (MPI is not initialised yet).
+bool first_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK"}) {
+    const char* v = std::getenv(name);
+    if (v) return std::string(v) == "0";
+  }
+  return true;
 }
 
 [[noreturn]] void restart_under_mpiexec(int stages, int argc, char** argv) {
@@ -55,18 +65,33 @@ int main(int argc, char** argv) {
   bool mpi = false;
   int status = 0;
   try {
-    tdpipe::Options o(argc, argv, {"greedy", "ignore-eos", "help"});
-    if (o.has("help")) {
-      std::puts(
-          "usage: tdpipe-generate --model FILE (--prompt-ids 1,2,... | --prompt TEXT) --max-tokens "
-          "N\n"
-          "                       [--greedy | --temperature T --seed S] [--eos ID] [--ignore-eos]\n"
-          "                       [--stages P] [--tokenizer tokenizer.bin]");
-      return 0;
-    }
-    if (o.has("greedy") && o.has("temperature"))
-      throw std::invalid_argument("--greedy and --temperature exclude each other");
-    int stages = int(o.number("stages", 1, 1, 64));
+    CLI::App app{"One completion from a model file, printed as token ids", "tdpipe-generate"};
+    std::string model_file, tokenizer, prompt;
+    std::vector<int> prompt_ids;
+    int stages = 1, max_tokens = 16, eos = 0;
+    double temperature = 0.0;
+    std::int64_t seed = 1;
+    bool greedy = false, ignore_eos = false;
+    app.add_option("--model", model_file, "llama2.c checkpoint or GGUF file")->required();
+    app.add_option("--tokenizer", tokenizer, "a llama2.c tokenizer.bin");
+    auto* text_opt = app.add_option("--prompt", prompt, "the prompt as text (needs a tokenizer)");
+    auto* ids_opt = app.add_option("--prompt-ids", prompt_ids, "the prompt as token ids 1,2,...")
+                        ->delimiter(',');
+    text_opt->excludes(ids_opt);
+    app.add_option("--max-tokens", max_tokens, "tokens to generate")->check(CLI::Range(1, 1 << 20));
+    auto* greedy_opt = app.add_flag("--greedy", greedy, "always the likeliest token (the default)");
+    app.add_option("--temperature", temperature, "sampling temperature")
+        ->check(CLI::Range(0.0, 100.0))
+        ->excludes(greedy_opt);
+    app.add_option("--seed", seed, "sampling seed")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 62));
+    auto* eos_opt = app.add_option("--eos", eos, "the token that ends a sequence (-1: none)")
+                        ->check(CLI::Range(-1, 1 << 30));
+    app.add_flag("--ignore-eos", ignore_eos, "generate --max-tokens whatever comes");
+    app.add_option("--stages", stages, "pipeline stages (MPI ranks)")->check(CLI::Range(1, 64));
+    converge::cli::parse(app, argc, argv, first_rank());  // one message, not one per rank
+    if (!*text_opt && !*ids_opt)
+      throw std::invalid_argument("give either --prompt TEXT or --prompt-ids 1,2,...");
     // Started as P ranks, each loads only its stage; started as one
     // process, it checks everything before starting itself again as P.
     const bool ranks = stages > 1 && under_mpiexec();
@@ -81,24 +106,21 @@ int main(int argc, char** argv) {
                                     std::to_string(size) + " MPI ranks");
     }
     tdpipe::LoadedModel model =
-        tdpipe::load_model(o.text("model"), o.has("tokenizer") ? o.text("tokenizer") : "",
-                           ranks ? rank : 0, ranks ? stages : 1);
+        tdpipe::load_model(model_file, tokenizer, ranks ? rank : 0, ranks ? stages : 1);
     tdpipe::Weights& weights = model.weights;
     tdpipe::Request r;
-    if (o.has("prompt") == o.has("prompt-ids"))
-      throw std::invalid_argument("give either --prompt TEXT or --prompt-ids 1,2,...");
-    if (o.has("prompt")) {
+    if (*text_opt) {
       if (!model.tokenizer)
         throw std::invalid_argument("this model has no tokenizer: give --prompt-ids");
-      r.prompt = model.tokenizer->encode(o.text("prompt"), true);
+      r.prompt = model.tokenizer->encode(prompt, true);
     } else {
-      r.prompt = o.ids("prompt-ids");
+      r.prompt = prompt_ids;
     }
-    r.max_tokens = int(o.number("max-tokens", 16, 1, 1 << 20));
-    r.eos = int(o.number("eos", model.eos, -1, 1 << 30));
-    r.ignore_eos = o.has("ignore-eos");
-    r.sampling.temperature = float(o.real("temperature", 0.0));
-    r.sampling.seed = std::uint64_t(o.number("seed", 1, 0, 1L << 62));
+    r.max_tokens = max_tokens;
+    r.eos = *eos_opt ? eos : model.eos;
+    r.ignore_eos = ignore_eos;
+    r.sampling.temperature = float(temperature);
+    r.sampling.seed = std::uint64_t(seed);
     if (stages > weights.config.n_layers)
       throw std::invalid_argument("--stages " + std::to_string(stages) + " for a model of " +
                                   std::to_string(weights.config.n_layers) + " layers");
@@ -142,8 +164,10 @@ int main(int argc, char** argv) {
           c.tokens.size(), r.prompt.size(), seconds, stages, stages == 1 ? "" : "s",
           c.finish_reason.c_str());
     }
+  } catch (const CLI::ParseError& e) {
+    return converge::cli::exit_code(e);  // before MPI starts
   } catch (const std::exception& e) {
-    if (rank == 0) std::fprintf(stderr, "tdpipe-generate: %s\n", e.what());
+    if (rank == 0) std::fprintf(stderr, "tdpipe-generate: error: %s\n", e.what());
     status = 1;
     if (mpi) MPI_Abort(MPI_COMM_WORLD, 1);
   }
