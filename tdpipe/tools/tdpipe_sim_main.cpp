@@ -15,7 +15,8 @@
 // admitted.
 #include "sim/predictions.h"
 #include "sim/setup.h"
-#include "tools/options.h"
+
+#include "converge/cli.h"
 
 #include <cstdio>
 #include <exception>
@@ -26,53 +27,59 @@ using namespace tdpipe;
 using namespace tdpipe::sim;
 
 int main(int argc, char** argv) {
-  try {
-    Options o(argc, argv, {"help"});
-    if (o.has("help")) {
-      std::puts(
-          "usage: tdpipe-sim [--model M] [--gpu G] [--gpus N] [--scheduler all|tdpipe|vllm-pp|"
-          "vllm-chunked|chunked|tp]\n"
-          "                  [--requests N] [--seed S] [--rate R] [--workload FILE] [--profile "
-          "CSV]\n"
-          "                  [--accuracy A | --predictor exact|none] [--max-batch-seqs N]\n"
-          "                  [--max-batch-tokens N] [--chunk-tokens N] [--kv-fraction F] "
-          "[--predictor-us U]");
-      return 0;
-    }
+  return converge::cli::run("tdpipe-sim", [&] {
+    CLI::App app{"Throughput of the schedulers on a simulated deployment", "tdpipe-sim"};
     Deployment d;
-    d.model = o.has("model") ? o.text("model") : d.model;
-    d.gpu = o.has("gpu") ? o.text("gpu") : d.gpu;
-    d.gpus = int(o.number("gpus", 4, 1, 64));
-    d.max_batch_seqs = int(o.number("max-batch-seqs", d.max_batch_seqs, 1, 1 << 20));
-    d.max_batch_tokens = int(o.number("max-batch-tokens", d.max_batch_tokens, 1, 1 << 20));
-    d.chunk_tokens = int(o.number("chunk-tokens", d.chunk_tokens, 1, 1 << 20));
-    d.kv_fraction = o.real("kv-fraction", d.kv_fraction);
-    if (o.has("profile")) {
-      d.profile = o.text("profile");
+    std::string profile, workload, predictor = "accuracy", which = "all";
+    std::uint64_t seed = 1;
+    int request_count = 5000;
+    double rate = 0, accuracy = 0.8, predictor_us = 2.0;
+    app.add_option("--model", d.model, "llama2-13b, llama2-34b or llama2-70b");
+    app.add_option("--gpu", d.gpu, "h200, a100 or l20");
+    app.add_option("--gpus", d.gpus, "GPUs (pipeline stages)")->check(CLI::Range(1, 64));
+    app.add_option("--scheduler", which, "one scheduler, or all")
+        ->check(CLI::IsMember({"all", "tdpipe", "vllm-pp", "vllm-chunked", "chunked", "tp"}));
+    auto* requests_opt = app.add_option("--requests", request_count, "ShareGPT-like requests")
+                             ->check(CLI::Range(1, 10000000));
+    app.add_option("--seed", seed, "workload and prediction seed");
+    app.add_option("--rate", rate, "requests per second (0: all at once)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--workload", workload, "a workload file instead")->excludes(requests_opt);
+    app.add_option("--profile", profile, "measured stage costs (CSV)");
+    auto* accuracy_opt = app.add_option("--accuracy", accuracy, "length predictor accuracy")
+                             ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--predictor", predictor, "exact or none instead of --accuracy")
+        ->check(CLI::IsMember({"exact", "none"}))
+        ->excludes(accuracy_opt);
+    app.add_option("--max-batch-seqs", d.max_batch_seqs, "sequences per batch")
+        ->check(CLI::Range(1, 1 << 20));
+    app.add_option("--max-batch-tokens", d.max_batch_tokens, "tokens per batch")
+        ->check(CLI::Range(1, 1 << 20));
+    app.add_option("--chunk-tokens", d.chunk_tokens, "prefill chunk")
+        ->check(CLI::Range(1, 1 << 20));
+    app.add_option("--kv-fraction", d.kv_fraction, "GPU memory for the KV cache")
+        ->check(CLI::Range(0.01, 1.0));
+    app.add_option("--predictor-us", predictor_us, "predictor time per request, microseconds")
+        ->check(CLI::NonNegativeNumber);
+    converge::cli::parse(app, argc, argv);
+
+    if (!profile.empty()) {
+      d.profile = profile;
       d.fit = fit_roofline(d.profile);
     }
     shape_named(d.model);
     gpu_named(d.gpu);
-
-    const std::uint64_t seed = std::uint64_t(o.number("seed", 1, 0, 1L << 62));
     std::vector<SimRequest> requests =
-        o.has("workload")
-            ? read_workload(o.text("workload"))
-            : sharegpt_like(int(o.number("requests", 5000, 1, 10000000)), seed, o.real("rate", 0));
+        !workload.empty() ? read_workload(workload) : sharegpt_like(request_count, seed, rate);
     std::vector<int> predicted;
-    std::string predictor = o.has("predictor") ? o.text("predictor") : "accuracy";
-    double accuracy = o.real("accuracy", 0.8);
     if (predictor == "exact")
       predicted = exact_predictions(requests);
     else if (predictor == "none")
       predicted.assign(requests.size(), 0);
-    else if (predictor == "accuracy" && accuracy >= 0 && accuracy <= 1)
-      predicted = bucket_predictions(requests, accuracy, seed);
     else
-      throw std::invalid_argument("--predictor exact|none, or --accuracy between 0 and 1");
+      predicted = bucket_predictions(requests, accuracy, seed);
 
     std::vector<std::string> schedulers{"tdpipe", "vllm-pp", "vllm-chunked", "chunked", "tp"};
-    std::string which = o.has("scheduler") ? o.text("scheduler") : "all";
     if (which != "all") schedulers = {which};
 
     std::printf(
@@ -89,7 +96,7 @@ int main(int argc, char** argv) {
       Deployment dd = d;
       dd.tensor_parallel = name == "tp";
       SimSetup setup = make_setup(dd, name);
-      if (name == "tdpipe") setup.predictor_seconds = o.real("predictor-us", 2.0) * 1e-6;
+      if (name == "tdpipe") setup.predictor_seconds = predictor_us * 1e-6;
       SimResult r = simulate(setup, requests, predicted);
       if (name == "tdpipe") tdpipe_rate = r.output_throughput();
       std::printf(
@@ -101,9 +108,6 @@ int main(int argc, char** argv) {
               ? (std::to_string(tdpipe_rate / r.output_throughput()).substr(0, 5) + "x").c_str()
               : "-");
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tdpipe-sim: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }
