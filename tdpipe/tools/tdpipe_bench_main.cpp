@@ -11,7 +11,8 @@
 #include "engine/reference.h"
 #include "engine/stage_model.h"
 #include "model/llama2c.h"
-#include "tools/options.h"
+
+#include "converge/cli.h"
 
 #include <omp.h>
 
@@ -69,26 +70,34 @@ double reference_rate(const tdpipe::Weights& w, int context, int steps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    tdpipe::Options o(argc, argv, {});
-    tdpipe::Weights w = tdpipe::load_llama2c(o.text("model"));
-    std::vector<int> batches = o.has("batches") ? o.ids("batches") : std::vector<int>{1, 32};
-    int steps = int(o.number("steps", 32, 1, 1 << 16));
-    int context = int(o.number("context", 32, 1, 1 << 16));
-    int rounds = int(o.number("rounds", 3, 1, 100));
+  return converge::cli::run("tdpipe-bench", [&] {
+    CLI::App app{"The batched engine against the reference model, tokens per second",
+                 "tdpipe-bench"};
+    std::string model_file;
+    std::vector<int> batches{1, 32};
+    int steps = 32, context = 32, rounds = 3;
+    app.add_option("--model", model_file, "llama2.c checkpoint")->required();
+    app.add_option("--batches", batches, "batch sizes 1,32,...")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 1 << 16));
+    app.add_option("--steps", steps, "decode steps")->check(CLI::Range(1, 1 << 16));
+    app.add_option("--context", context, "tokens before the steps")->check(CLI::Range(1, 1 << 16));
+    app.add_option("--rounds", rounds, "rounds (the median is reported)")
+        ->check(CLI::Range(1, 100));
+    converge::cli::parse(app, argc, argv);
+    tdpipe::Weights w = tdpipe::load_llama2c(model_file);
     if (context + steps > w.config.seq_len)
       throw std::invalid_argument("--context + --steps exceed the model's sequence length");
     std::printf(
         "model %s: %llu parameters, dim %d, %d layers; %d threads; context %d, %d steps, "
         "median of %d\n",
-        o.text("model").c_str(), static_cast<unsigned long long>(w.config.parameters()),
-        w.config.dim, w.config.n_layers, omp_get_max_threads(), context, steps, rounds);
+        model_file.c_str(), static_cast<unsigned long long>(w.config.parameters()), w.config.dim,
+        w.config.n_layers, omp_get_max_threads(), context, steps, rounds);
     std::vector<double> ref;
     for (int r = 0; r < rounds; ++r) ref.push_back(reference_rate(w, context, steps));
     double baseline = median(ref);
     std::printf("%-28s %12.1f tokens/s\n", "reference, 1 sequence", baseline);
     for (int b : batches) {
-      if (b < 1) throw std::invalid_argument("--batches: sizes must be positive");
       std::vector<double> rates;
       for (int r = 0; r < rounds; ++r) rates.push_back(engine_rate(w, b, context, steps));
       double rate = median(rates);
@@ -96,8 +105,5 @@ int main(int argc, char** argv) {
                   rate / baseline);
     }
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tdpipe-bench: %s\n", e.what());
-    return 1;
-  }
+  });
 }

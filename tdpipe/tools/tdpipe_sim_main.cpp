@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
                              ->check(CLI::Range(1, 10000000));
     app.add_option("--seed", seed, "workload and prediction seed");
     app.add_option("--rate", rate, "requests per second (0: all at once)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::Range(0.0, 1e9));
     app.add_option("--workload", workload, "a workload file instead")->excludes(requests_opt);
     app.add_option("--profile", profile, "measured stage costs (CSV)");
     auto* accuracy_opt = app.add_option("--accuracy", accuracy, "length predictor accuracy")
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     app.add_option("--kv-fraction", d.kv_fraction, "GPU memory for the KV cache")
         ->check(CLI::Range(0.01, 1.0));
     app.add_option("--predictor-us", predictor_us, "predictor time per request, microseconds")
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::Range(0.0, 1e9));
     converge::cli::parse(app, argc, argv);
 
     if (!profile.empty()) {

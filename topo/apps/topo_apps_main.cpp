@@ -71,12 +71,16 @@ void declare(CLI::App& app, Args& a) {
   wc->add_option("--input", a.input, "text file")->required();
   auto* pr = common(app.add_subcommand("pagerank", "PageRank of a graph"));
   pr->add_option("--edges", a.edges, "pairs of little-endian uint64 (source, target)")->required();
-  pr->add_option("--vertices", a.vertices, "vertex count")->required()->check(CLI::PositiveNumber);
+  pr->add_option("--vertices", a.vertices, "vertex count")
+      ->required()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
   pr->add_option("--iterations", a.iterations, "iterations (20)")->check(CLI::Range(1, 1000000));
   auto* km = common(app.add_subcommand("kmeans", "k-means clustering"));
   km->add_option("--points", a.points, "D float64 per point")->required();
   km->add_option("--dims", a.dims, "2, 3, 4 or 8")->required()->check(CLI::IsMember({2, 3, 4, 8}));
-  km->add_option("--k", a.k, "clusters")->required()->check(CLI::PositiveNumber);
+  km->add_option("--k", a.k, "clusters")
+      ->required()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   km->add_option("--iterations", a.iterations, "iterations (10)")->check(CLI::Range(1, 1000000));
   auto* ts = common(app.add_subcommand("terasort", "sort generated 100-byte records"));
   ts->add_option("--records", a.records, "record count")->required();
@@ -85,12 +89,12 @@ void declare(CLI::App& app, Args& a) {
   auto* gb = common(app.add_subcommand("gabp", "Gaussian belief propagation on a Poisson grid"));
   gb->add_option("--grid", a.grid, "grid side M (M*M unknowns)")
       ->required()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
   gb->add_option("--formulation", a.formulation, "intermap or shuffle")
       ->check(CLI::IsMember({"intermap", "shuffle"}));
   gb->add_option("--iterations", a.iterations, "iterations (5000)")->check(CLI::Range(1, 10000000));
   gb->add_option("--tolerance", a.tolerance, "stop when no value moves more")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1e-300, 1.0));
 }
 
 struct EdgeRecord {
