@@ -14,7 +14,8 @@
 #include "model/llama2c.h"
 #include "predict/length_buckets.h"
 #include "predict/length_predictor.h"
-#include "tools/options.h"
+
+#include "converge/cli.h"
 
 #include <algorithm>
 #include <chrono>
@@ -39,10 +40,44 @@ std::map<std::uint64_t, Completion> run_all(const Weights& w,
   return runner.run();
 }
 
-int collect(const Options& o) {
-  Weights w = load_llama2c(o.text("model"));
-  const int n = int(o.number("requests", 1000, 1, 1000000));
-  const unsigned seed = unsigned(o.number("seed", 1, 0, 1L << 31));
+struct Args {
+  std::string command, model, out, data, predictor;
+  int requests = 1000;
+  unsigned seed = 1;
+  double holdout = 0.2, temperature = 0.0;
+  std::vector<int> prompt_ids;
+};
+
+void declare(CLI::App& app, Args& a) {
+  app.require_subcommand(1);
+  auto named = [&](CLI::App* c) {
+    c->callback([&a, c] { a.command = c->get_name(); });
+    return c;
+  };
+  auto* collect = named(app.add_subcommand("collect", "stories and their lengths from a model"));
+  collect->add_option("--model", a.model, "llama2.c checkpoint")->required();
+  collect->add_option("--requests", a.requests, "stories")->check(CLI::Range(1, 1000000));
+  collect->add_option("--seed", a.seed, "seed")->check(CLI::Range(0u, (1u << 31) - 1));
+  collect->add_option("--out", a.out, "the examples file")->required();
+  auto* train = named(app.add_subcommand("train", "a length predictor from examples"));
+  train->add_option("--data", a.data, "the examples file")->required();
+  train->add_option("--out", a.out, "the predictor file")->required();
+  train->add_option("--holdout", a.holdout, "share held out for testing")
+      ->check(CLI::Range(0.001, 0.999));
+  train->add_option("--seed", a.seed, "seed")->check(CLI::Range(0u, (1u << 31) - 1));
+  auto* predict = named(app.add_subcommand("predict", "one prompt's length bucket"));
+  predict->add_option("--predictor", a.predictor, "the predictor file")->required();
+  predict->add_option("--prompt-ids", a.prompt_ids, "token ids 1,2,...")
+      ->required()
+      ->delimiter(',');
+  predict->add_option("--temperature", a.temperature, "sampling temperature")
+      ->check(CLI::Range(0.0, 100.0));
+}
+
+int collect(const Args& o) {
+  Weights w = load_llama2c(o.model);
+  const int n = o.requests;
+  const unsigned seed = o.seed;
   const int bos = 1, limit = w.config.seq_len;
   std::mt19937 rng(seed);
   std::vector<Request> stories;
@@ -73,25 +108,24 @@ int collect(const Options& o) {
   std::vector<LengthExample> examples;
   for (int i = 0; i < n; ++i)
     examples.push_back({prompts[std::size_t(i)], int(produced[std::uint64_t(i)].tokens.size())});
-  write_examples(o.text("out"), examples);
+  write_examples(o.out, examples);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::fprintf(stderr, "tdpipe-predictor: %d examples in %.1f s\n", n, seconds);
   return 0;
 }
 
-int train(const Options& o) {
-  std::vector<LengthExample> all = read_examples(o.text("data"));
-  const double holdout = o.real("holdout", 0.2);
-  if (!(holdout > 0 && holdout < 1)) throw std::invalid_argument("--holdout must be in (0, 1)");
-  std::mt19937 rng(unsigned(o.number("seed", 1, 0, 1L << 31)));
+int train(const Args& o) {
+  std::vector<LengthExample> all = read_examples(o.data);
+  const double holdout = o.holdout;
+  std::mt19937 rng(o.seed);
   std::shuffle(all.begin(), all.end(), rng);
   const std::size_t test = std::max<std::size_t>(1, std::size_t(double(all.size()) * holdout));
   if (test >= all.size()) throw std::invalid_argument("too few examples to hold some out");
   std::vector<LengthExample> held(all.begin(), all.begin() + long(test));
   std::vector<LengthExample> training(all.begin() + long(test), all.end());
   LengthPredictor p = LengthPredictor::train(training);
-  p.save(o.text("out"));
+  p.save(o.out);
   // The baseline: always the most common bucket of the training data.
   std::map<int, int> counts;
   for (const auto& e : training) ++counts[bucket_of(e.produced)];
@@ -113,11 +147,11 @@ int train(const Options& o) {
   return 0;
 }
 
-int predict(const Options& o) {
-  LengthPredictor p = LengthPredictor::load(o.text("predictor"));
+int predict(const Args& o) {
+  LengthPredictor p = LengthPredictor::load(o.predictor);
   Request r;
-  r.prompt = o.ids("prompt-ids");
-  r.sampling.temperature = float(o.real("temperature", 0.0));
+  r.prompt = o.prompt_ids;
+  r.sampling.temperature = float(o.temperature);
   int b = p.predict_bucket(r);
   std::printf("bucket %d: at most %d tokens\n", b, bucket_limit(b));
   return 0;
@@ -126,23 +160,14 @@ int predict(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    if (argc < 2 || std::string(argv[1]) == "--help") {
-      std::puts(
-          "usage: tdpipe-predictor collect --model FILE --requests N [--seed S] --out DATA\n"
-          "       tdpipe-predictor train --data DATA --out PREDICTOR [--holdout F] [--seed S]\n"
-          "       tdpipe-predictor predict --predictor PREDICTOR --prompt-ids 1,2,... "
-          "[--temperature T]");
-      return argc < 2 ? 1 : 0;
-    }
-    std::string command = argv[1];
-    Options o(argc - 1, argv + 1, {});
-    if (command == "collect") return collect(o);
-    if (command == "train") return train(o);
-    if (command == "predict") return predict(o);
-    throw std::invalid_argument("unknown command \"" + command + "\" (collect, train, predict)");
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tdpipe-predictor: %s\n", e.what());
-    return 1;
-  }
+  return converge::cli::run("tdpipe-predictor", [&] {
+    CLI::App app{"TD-Pipe's output-length predictor: collect examples, train, predict",
+                 "tdpipe-predictor"};
+    Args a;
+    declare(app, a);
+    converge::cli::parse(app, argc, argv);
+    if (a.command == "collect") return collect(a);
+    if (a.command == "train") return train(a);
+    return predict(a);
+  });
 }
