@@ -15,7 +15,8 @@
 #include "model/llama2c.h"
 #include "pipeline/pipeline_runner.h"
 #include "sim/workload.h"
-#include "tools/options.h"
+
+#include "converge/cli.h"
 
 #include <mpi.h>
 
@@ -36,17 +37,6 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-std::vector<std::string> split(const std::string& list) {
-  std::vector<std::string> out;
-  for (std::size_t at = 0; at <= list.size();) {
-    std::size_t comma = list.find(',', at);
-    out.push_back(list.substr(at, comma - at));
-    if (comma == std::string::npos) break;
-    at = comma + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -55,28 +45,53 @@ int main(int argc, char** argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &stages);
   try {
-    Options o(argc, argv, {});
-    Weights w = load_llama2c(o.text("model"));
+    CLI::App app{"The schedulers on real pipeline stages (MPI ranks), tokens per second",
+                 "tdpipe-pipeline-bench"};
+    std::string model_file;
+    int requests = 64, rounds = 3, prompt_median = 96, output_median = 64, kv_blocks = 0;
+    std::uint64_t seed = 1;
+    std::vector<std::string> schedulers{"tdpipe", "vllm-pp", "vllm-chunked", "chunked"};
+    RunnerOptions base;
+    base.max_batch_seqs = 32;
+    base.step_tokens = 512;
+    base.chunk_tokens = 128;
+    app.add_option("--model", model_file, "llama2.c checkpoint")->required();
+    app.add_option("--requests", requests, "requests")->check(CLI::Range(1, 100000));
+    app.add_option("--rounds", rounds, "rounds (the median is reported)")
+        ->check(CLI::Range(1, 100));
+    app.add_option("--prompt-median", prompt_median, "median prompt tokens")
+        ->check(CLI::Range(1, 1 << 20));
+    app.add_option("--output-median", output_median, "median output tokens")
+        ->check(CLI::Range(1, 1 << 20));
+    app.add_option("--seed", seed, "workload seed");
+    app.add_option("--schedulers", schedulers, "schedulers to compare")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"tdpipe", "vllm-pp", "vllm-chunked", "chunked", "continuous"}));
+    app.add_option("--max-batch-seqs", base.max_batch_seqs, "sequences per batch")
+        ->check(CLI::Range(1, 1 << 16));
+    app.add_option("--step-tokens", base.step_tokens, "tokens per micro-batch")
+        ->check(CLI::Range(1, 1 << 20));
+    app.add_option("--chunk-tokens", base.chunk_tokens, "prefill chunk")
+        ->check(CLI::Range(1, 1 << 20));
+    auto* kv_opt =
+        app.add_option("--kv-blocks", kv_blocks, "KV-cache blocks (default: room for all)")
+            ->check(CLI::Range(1, 1 << 24));
+    converge::cli::parse(app, argc, argv, rank == 0);
+
+    Weights w = load_llama2c(model_file);
     const int seq_len = w.config.seq_len;
-    const int requests = int(o.number("requests", 64, 1, 100000));
-    const int rounds = int(o.number("rounds", 3, 1, 100));
+    if (prompt_median > seq_len || output_median > seq_len)
+      throw std::invalid_argument("--prompt-median and --output-median: at most the model's " +
+                                  std::to_string(seq_len) + " tokens");
     sim::WorkloadShape shape;
-    shape.prompt_mu = std::log(double(o.number("prompt-median", 96, 1, seq_len)));
-    shape.output_mu = std::log(double(o.number("output-median", 64, 1, seq_len)));
+    shape.prompt_mu = std::log(double(prompt_median));
+    shape.output_mu = std::log(double(output_median));
     shape.max_prompt = seq_len / 2;
     shape.max_output = seq_len / 2;
     shape.max_total = seq_len;
-    auto workload =
-        sim::sharegpt_like(requests, std::uint64_t(o.number("seed", 1, 0, 1L << 40)), 0, shape);
-    const std::vector<std::string> schedulers =
-        split(o.has("schedulers") ? o.text("schedulers") : "tdpipe,vllm-pp,vllm-chunked,chunked");
-    RunnerOptions base;
-    base.max_batch_seqs = int(o.number("max-batch-seqs", 32, 1, 1 << 16));
-    base.step_tokens = int(o.number("step-tokens", 512, 1, 1 << 20));
-    base.chunk_tokens = int(o.number("chunk-tokens", 128, 1, 1 << 20));
+    auto workload = sim::sharegpt_like(requests, seed, 0, shape);
     // Default: room for every request at once, in every virtual engine's share too.
-    base.kv_blocks =
-        int(o.number("kv-blocks", stages * requests * blocks_for(seq_len), 1, 1 << 24));
+    base.kv_blocks = *kv_opt ? kv_blocks : stages * requests * blocks_for(seq_len);
     long prompt_tokens = 0, output_tokens = 0;
     std::vector<Request> batch;
     for (const auto& q : workload) {
@@ -128,8 +143,10 @@ int main(int argc, char** argv) {
                     (unsigned long long)stats[name].preemptions, td > 0 ? t / td : 0.0);
       }
     }
+  } catch (const CLI::ParseError& e) {
+    status = converge::cli::exit_code(e);  // every rank parsed the same arguments
   } catch (const std::exception& e) {
-    if (rank == 0) std::fprintf(stderr, "tdpipe-pipeline-bench: %s\n", e.what());
+    if (rank == 0) std::fprintf(stderr, "tdpipe-pipeline-bench: error: %s\n", e.what());
     status = 1;
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
