@@ -3,6 +3,7 @@
 // kapok: the command-line client (status, df, ls, stat, mkdir, put, get, rm,
 // rmdir, locate) over libkapok.
 #include "client/client.h"
+#include "converge/cli.h"
 #include "converge/log.h"
 
 #include <fmt/format.h>
@@ -178,26 +179,19 @@ int main(int argc, char** argv) {
   log::set_program_name("kapok");
   std::string members_file, config_file;
   std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      return 0;
-    } else if (arg == "--members" && i + 1 < argc) {
-      members_file = argv[++i];
-    } else if (arg == "--config" && i + 1 < argc) {
-      config_file = argv[++i];
-    } else {
-      args.push_back(arg);
-    }
-  }
-  if (members_file.empty()) {
-    if (const char* env = std::getenv("KAPOK_MEMBERS")) members_file = env;
+  CLI::App app{"Kapok's command-line client", "kapok"};
+  app.footer(kUsage);
+  app.add_option("--members", members_file, "the servers (default $KAPOK_MEMBERS)")
+      ->envname("KAPOK_MEMBERS")
+      ->required();
+  app.add_option("--config", config_file, "converge.json with a \"kapok\" section");
+  app.add_option("command", args, "COMMAND ARGS (see below)")->required();
+  try {
+    converge::cli::parse(app, argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return converge::cli::exit_code(e);
   }
   try {
-    if (members_file.empty())
-      throw std::invalid_argument("--members FILE (or KAPOK_MEMBERS) is required");
-    if (args.empty()) throw std::invalid_argument("no command (see --help)");
     kapok::Client client(kapok::Members::load(members_file), kapok::Settings::load(config_file));
     return run(client, args);
   } catch (const kapok::Error& e) {
