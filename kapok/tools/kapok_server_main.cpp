@@ -2,6 +2,7 @@
 //
 // kapok-server: a Kapok metadata server (mds), data server (ds), or both.
 #include "common/settings.h"
+#include "converge/cli.h"
 #include "converge/log.h"
 #include "daemon/chunk_service.h"
 #include "daemon/namespace_service.h"
@@ -19,10 +20,8 @@ namespace {
 namespace log = converge::log;
 using converge::rpc::Endpoint;
 
-constexpr const char* kUsage =
-    R"(usage: kapok-server --role mds|ds|both --data DIR --listen HOST:PORT --members FILE [--config FILE]
-
-Serves Kapok metadata (mds: inodes and directories on a flat key-value
+constexpr const char* kAbout =
+    R"(Serves Kapok metadata (mds: inodes and directories on a flat key-value
 engine in DIR/metadata.dev) and/or data (ds: file chunks under DIR/chunks).
 The members file lists every server: {"mds": ["host:port", ...], "ds": [...]};
 this server's index in each list is where --listen appears. Settings come
@@ -36,37 +35,16 @@ struct Arguments {
 
 Arguments parse(int argc, char** argv) {
   Arguments a;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
-    if (i + 1 >= argc)
-      throw std::invalid_argument(fmt::format("{} needs a value (see --help)", arg));
-    std::string value = argv[++i];
-    if (arg == "--role") {
-      a.role = value;
-    } else if (arg == "--data") {
-      a.data = value;
-    } else if (arg == "--listen") {
-      a.listen = value;
-    } else if (arg == "--members") {
-      a.members = value;
-    } else if (arg == "--config") {
-      a.config = value;
-    } else {
-      throw std::invalid_argument(fmt::format("unknown argument \"{}\" (see --help)", arg));
-    }
-  }
-  if (a.role != "mds" && a.role != "ds" && a.role != "both") {
-    throw std::invalid_argument("--role must be mds, ds or both");
-  }
-  for (auto [flag, value] :
-       {std::pair{"--data", &a.data}, {"--listen", &a.listen}, {"--members", &a.members}}) {
-    if (value->empty())
-      throw std::invalid_argument(fmt::format("{} is required (see --help)", flag));
-  }
+  CLI::App app{"A Kapok metadata and/or data server", "kapok-server"};
+  app.footer(kAbout);
+  app.add_option("--role", a.role, "mds, ds or both")
+      ->required()
+      ->check(CLI::IsMember({"mds", "ds", "both"}));
+  app.add_option("--data", a.data, "the server's data directory")->required();
+  app.add_option("--listen", a.listen, "HOST:PORT, as the members file names it")->required();
+  app.add_option("--members", a.members, "the members file")->required();
+  app.add_option("--config", a.config, "converge.json with a \"kapok\" section");
+  converge::cli::parse(app, argc, argv);
   return a;
 }
 
@@ -89,7 +67,12 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   try {
-    Arguments args = parse(argc, argv);
+    Arguments args;
+    try {
+      args = parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return converge::cli::exit_code(e);
+    }
     kapok::Settings settings = kapok::Settings::load(args.config);
     kapok::Members members = kapok::Members::load(args.members);
     Endpoint me = Endpoint::parse(args.listen);
