@@ -4,6 +4,7 @@
 // servers on loopback ports, a members file), for trying Kapok, tests and
 // benchmarks. `down` stops exactly the servers `up` started.
 #include "common/protocol.h"
+#include "converge/cli.h"
 #include "converge/config.h"
 #include "converge/mounts.h"
 #include "converge/log.h"
@@ -232,57 +233,35 @@ int status(const std::string& dir) {
   return all ? 0 : 3;
 }
 
-int parse_count(const std::string& flag, const std::string& v, int min, int max) {
-  try {
-    std::size_t used = 0;
-    int n = std::stoi(v, &used);
-    if (used == v.size() && n >= min && n <= max) return n;
-  } catch (const std::exception&) {
-  }
-  throw std::invalid_argument(
-      fmt::format("{} expects a number in [{}, {}], got \"{}\"", flag, min, max, v));
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   log::set_program_name("kapok-local");
+  std::string command, dir;
+  Shape shape;
+  CLI::App app{"A local Kapok instance: servers on this host, optionally mounted", "kapok-local"};
+  app.footer(kUsage);
+  app.add_option("command", command, "up, down or status")
+      ->required()
+      ->check(CLI::IsMember({"up", "down", "status"}));
+  app.add_option("--dir", dir, "the instance's directory")->required();
+  app.add_option("--mds", shape.mds, "metadata servers")->check(CLI::Range(1, 64));
+  app.add_option("--ds", shape.ds, "data servers")->check(CLI::Range(1, 64));
+  app.add_option("--base-port", shape.base_port, "first port")->check(CLI::Range(1024, 65000));
+  app.add_option("--config", shape.config, "converge.json with a \"kapok\" section");
+  app.add_option("--mount", shape.mount, "mount Kapok there (kapok-fuse)");
   try {
-    std::string command, dir;
-    Shape shape;
-    for (int i = 1; i < argc; ++i) {
-      std::string arg = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) throw std::invalid_argument(fmt::format("{} needs a value", arg));
-        return argv[++i];
-      };
-      if (arg == "--help" || arg == "-h") {
-        std::cout << kUsage;
-        return 0;
-      } else if (arg == "--dir") {
-        dir = value();
-      } else if (arg == "--mds") {
-        shape.mds = parse_count(arg, value(), 1, 64);
-      } else if (arg == "--ds") {
-        shape.ds = parse_count(arg, value(), 1, 64);
-      } else if (arg == "--base-port") {
-        shape.base_port = parse_count(arg, value(), 1024, 65000);
-      } else if (arg == "--config") {
-        shape.config = fs::absolute(value()).string();
-      } else if (arg == "--mount") {
-        shape.mount = fs::absolute(value()).lexically_normal().string();
-      } else if (command.empty() && !arg.empty() && arg[0] != '-') {
-        command = arg;
-      } else {
-        throw std::invalid_argument(fmt::format("unknown argument \"{}\" (see --help)", arg));
-      }
-    }
-    if (dir.empty()) throw std::invalid_argument("--dir DIR is required (see --help)");
+    converge::cli::parse(app, argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return converge::cli::exit_code(e);
+  }
+  try {
+    if (!shape.config.empty()) shape.config = fs::absolute(shape.config).string();
+    if (!shape.mount.empty()) shape.mount = fs::absolute(shape.mount).lexically_normal().string();
     dir = fs::absolute(dir).lexically_normal().string();
     if (command == "up") return up(dir, shape);
     if (command == "down") return down(dir);
-    if (command == "status") return status(dir);
-    throw std::invalid_argument("command must be up, down or status (see --help)");
+    return status(dir);
   } catch (const std::exception& e) {
     log::error("{}", e.what());
     return 1;
