@@ -76,6 +76,11 @@ class ClusterReportOnFailure : public testing::EmptyTestEventListener {
       if (!lines.empty()) std::cout << "  " << name << " (recent errors):\n" << lines;
     }
     std::cout << "---" << std::endl;
+    // A failed test may leave its jobs running (an assertion returned before
+    // its end): cancel them, so the next test starts on an idle cluster and
+    // fails only for its own reasons. Nodes are never resumed here.
+    converge::test::admin("scancel -u " + converge::test::kTestUser);
+    converge::test::cluster_idle();
   }
 };
 

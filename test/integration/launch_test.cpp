@@ -190,20 +190,16 @@ TEST(Launch, ScancelLeavesNoProcessAndNoMountEvenAfterKillNine) {
   }));
   ASSERT_EQ(leftovers(id).size(), 12u);  // a server and a FUSE daemon per node, and 4 mounts
   // Kill the service step's ranks and FUSE daemons outright: nobody unmounts.
-  for (const auto& p : process::find_by_environment("SLURM_JOB_ID=" + id)) {
-    std::string exe;
-    try {
-      exe = fs::read_symlink("/proc/" + std::to_string(p.pid) + "/exe").filename().string();
-    } catch (const fs::filesystem_error&) {
-      continue;
-    }
-    if (exe == "converge-launch") kill(p.pid, SIGKILL);
-  }
+  // A process may be gone by the time its program is looked up.
+  auto program_of = [](pid_t pid) {
+    std::error_code gone;
+    return fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", gone).filename().string();
+  };
+  for (const auto& p : process::find_by_environment("SLURM_JOB_ID=" + id))
+    if (program_of(p.pid) == "converge-launch") kill(p.pid, SIGKILL);
   for (const auto& node : kNodes) {
-    for (const auto& p : process::find_by_environment(converge::service_marker(id, node))) {
-      if (fs::read_symlink("/proc/" + std::to_string(p.pid) + "/exe").filename() == "kapok-fuse")
-        kill(p.pid, SIGKILL);
-    }
+    for (const auto& p : process::find_by_environment(converge::service_marker(id, node)))
+      if (program_of(p.pid) == "kapok-fuse") kill(p.pid, SIGKILL);
   }
   ASSERT_EQ(sh("scancel " + id).exit_code, 0);
   ASSERT_TRUE(converge::poll_until(60s, 100ms, [&] {
