@@ -98,6 +98,16 @@ std::string submit_job(const std::string& args) {
   return r.output.substr(0, r.output.find_first_of(";\n"));
 }
 
+// What a job's bring-up left to read: its launcher and service-step logs,
+// the state it reached, and what slurmd logged for its steps.
+std::string bring_up_report(const std::string& id) {
+  std::string out = "state: " + read_file(job_dir(id) + "/services.json") + "\n";
+  for (const char* log : {"launch.log", "service-step.log"})
+    out += std::string(log) + ":\n" + read_file(job_dir(id) + "/logs/" + log) + "\n";
+  out += sh("grep -h '\\[" + id + "\\.' " + kClusterDir + "/log/slurmd-n*.log | tail -n 30").output;
+  return out;
+}
+
 bool services_ready(const std::string& id) {
   return read_file(job_dir(id) + "/services.json").find("\"ready\"") != std::string::npos;
 }
@@ -213,7 +223,8 @@ TEST_F(Chaos, KillNineOfAServiceAfterReadiness) {
   for (int i = 0; i < trials_per_kind(); ++i) {
     std::string id = submit_job(kAllServices + " --wrap 'srun -N4 true; sleep 5'");
     ASSERT_TRUE(converge::poll_until(90s, 20ms, [&] { return services_ready(id); }))
-        << "services of job " << id << " never ready";
+        << "services of job " << id << " never ready\n"
+        << bring_up_report(id);
     auto there = service_processes(id);
     ASSERT_FALSE(there.empty());
     kill(there[uniform(0, static_cast<int>(there.size()) - 1)].pid, SIGKILL);
