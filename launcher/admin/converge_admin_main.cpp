@@ -6,6 +6,7 @@
 // pulled, and the recent decisions with their reasons. `locality` writes
 // where Kapok holds files into the locality map sched/converge reads.
 #include "client/client.h"
+#include "converge/cli.h"
 #include "converge/log.h"
 #include "converge/process.h"
 #include "converge/sched/scheduler_status.h"
@@ -21,7 +22,6 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
-#include <string_view>
 
 namespace {
 
@@ -100,34 +100,15 @@ int status(bool as_json) {
   return 0;
 }
 
-int locality(const std::vector<std::string>& args) {
+struct LocalityArgs {
   std::string map_file, endpoints_file;
-  if (const char* env = std::getenv("CONVERGE_ENDPOINTS")) endpoints_file = env;
   bool reconfigure = false;
   std::vector<std::string> paths;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw std::invalid_argument(args[i] + " needs a value");
-      return args[++i];
-    };
-    if (args[i] == "--map") {
-      map_file = value();
-    } else if (args[i] == "--endpoints") {
-      endpoints_file = value();
-    } else if (args[i] == "--reconfigure") {
-      reconfigure = true;
-    } else if (args[i].starts_with("-")) {
-      throw std::invalid_argument(fmt::format("unknown argument {} (see --help)", args[i]));
-    } else {
-      if (args[i].empty() || args[i][0] != '/')
-        throw std::invalid_argument(fmt::format("{}: expected an absolute Kapok path", args[i]));
-      paths.push_back(args[i]);
-    }
-  }
-  if (map_file.empty()) throw std::invalid_argument("--map FILE is required");
-  if (endpoints_file.empty())
-    throw std::invalid_argument("--endpoints FILE (or CONVERGE_ENDPOINTS) is required");
-  if (paths.empty()) throw std::invalid_argument("no Kapok path given");
+};
+
+int locality(const LocalityArgs& a) {
+  const std::string& map_file = a.map_file;
+  const std::string& endpoints_file = a.endpoints_file;
   std::ifstream in(endpoints_file);
   if (!in) throw std::runtime_error(fmt::format("cannot read {}", endpoints_file));
   auto endpoints = nlohmann::json::parse(in);
@@ -143,7 +124,7 @@ int locality(const std::vector<std::string>& args) {
     std::ifstream old(map_file);
     map = nlohmann::json::parse(old);
   }
-  for (const auto& path : paths) {
+  for (const auto& path : a.paths) {
     auto nodes = converge::admin::holders(client.locate(path), node_of);
     std::cout << fmt::format("{} -> {}\n", path, fmt::join(nodes, ","));
     map = converge::admin::with_entry(std::move(map), path, nodes);
@@ -155,7 +136,7 @@ int locality(const std::vector<std::string>& args) {
     if (!out) throw std::runtime_error(fmt::format("cannot write {}", tmp));
   }
   std::filesystem::rename(tmp, map_file);
-  if (reconfigure) {
+  if (a.reconfigure) {
     auto r = converge::process::run({"scontrol", "reconfigure"});
     if (r.exit_code != 0) throw std::runtime_error("scontrol reconfigure failed: " + r.output);
   }
@@ -165,31 +146,36 @@ int locality(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  converge::log::set_program_name("converge-admin");
+  bool as_json = false;
+  LocalityArgs locality_args;
+  CLI::App app{"What Converge's scheduler is doing, for admins", "converge-admin"};
+  app.footer(kUsage);
+  app.require_subcommand(1);
+  auto* status_cmd = app.add_subcommand("status", "sched/converge's queue, pools and decisions");
+  status_cmd->add_flag("--json", as_json, "the status file as it is");
+  auto* locality_cmd =
+      app.add_subcommand("locality", "fill the locality map from where Kapok holds files");
+  locality_cmd->add_option("--map", locality_args.map_file, "the locality map to update")
+      ->required();
+  locality_cmd->add_option("--endpoints", locality_args.endpoints_file, "the job's endpoints.json")
+      ->envname("CONVERGE_ENDPOINTS")
+      ->required();
+  locality_cmd->add_flag("--reconfigure", locality_args.reconfigure,
+                         "then scontrol reconfigure, so slurmctld takes it up");
+  locality_cmd->add_option("path", locality_args.paths, "absolute Kapok paths")
+      ->required()
+      ->check([](const std::string& path) {
+        return !path.empty() && path[0] == '/' ? "" : path + ": expected an absolute Kapok path";
+      });
   try {
-    std::string command;
-    bool as_json = false;
-    for (int i = 1; i < argc; ++i) {
-      std::string_view arg = argv[i];
-      if (arg == "--help" || arg == "-h") {
-        std::cout << kUsage;
-        return 0;
-      }
-      if (command == "locality") {
-        return locality(std::vector<std::string>(argv + i, argv + argc));
-      }
-      if (arg == "--json") {
-        as_json = true;
-      } else if (command.empty() && !arg.starts_with("-")) {
-        command = arg;
-      } else {
-        throw std::invalid_argument(fmt::format("unknown argument {} (see --help)", arg));
-      }
-    }
-    if (command == "status") return status(as_json);
-    if (command == "locality") return locality({});
-    throw std::invalid_argument(command.empty()
-                                    ? "no command (see --help)"
-                                    : fmt::format("unknown command {} (see --help)", command));
+    converge::cli::parse(app, argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return converge::cli::exit_code(e);
+  }
+  try {
+    if (*status_cmd) return status(as_json);
+    return locality(locality_args);
   } catch (const std::exception& e) {
     converge::log::error("{}", e.what());
   }
