@@ -4,6 +4,7 @@
 #include "common/settings.h"
 #include "converge/cli.h"
 #include "converge/log.h"
+#include "converge/stop_signals.h"
 #include "daemon/chunk_service.h"
 #include "daemon/namespace_service.h"
 
@@ -59,12 +60,7 @@ std::optional<std::uint32_t> index_of(const std::vector<Endpoint>& list, const E
 
 int main(int argc, char** argv) {
   log::set_program_name("kapok-server");
-  // Signals are taken synchronously below; every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  converge::StopSignals stop;  // before any thread starts
   signal(SIGPIPE, SIG_IGN);
   try {
     Arguments args;
@@ -102,8 +98,7 @@ int main(int argc, char** argv) {
     }
     server.start(me.host, me.port);
     log::info("serving {} on {} (data in {})", args.role, args.listen, args.data);
-    int signal_number = 0;
-    sigwait(&signals, &signal_number);
+    int signal_number = stop.wait();
     log::info("{}: stopping", strsignal(signal_number));
     server.stop();
     names.reset();  // flushes and syncs the metadata engine

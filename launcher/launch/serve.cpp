@@ -14,6 +14,7 @@
 
 #include "converge/log.h"
 #include "converge/service_cleanup.h"
+#include "converge/stop_signals.h"
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -39,12 +40,9 @@ std::string host_name() {
 }  // namespace
 
 int serve(const Options& options) {
-  // Blocked before anything starts, so a stop request waits for sigwait;
-  // spawned services start with nothing blocked.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stop_signals, s);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Blocked before anything starts, so a stop request waits for the watch
+  // below; spawned services start with nothing blocked.
+  StopSignals stop(/*hangup=*/true);
 
   auto started = std::chrono::steady_clock::now();
   PmixSession pmix;
@@ -158,11 +156,9 @@ int serve(const Options& options) {
   log::info("{}: services ready after {} ms", ctx.node, elapsed.count());
 
   // Watch until told to stop.
-  timespec tick{0, 500'000'000};
   while (true) {
-    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (sig > 0) {
-      log::info("{}: {}: stopping services", ctx.node, strsignal(sig));
+    if (auto sig = stop.wait_for(std::chrono::milliseconds(500))) {
+      log::info("{}: {}: stopping services", ctx.node, strsignal(*sig));
       break;
     }
     if (auto died = node.check_running()) log::error("{}", *died);

@@ -7,9 +7,9 @@
 // {"instance": ["host:port", ...]}. SIGTERM or SIGINT drains: new requests
 // get 503, the ones in progress finish, then it exits 0.
 #include "serve/dispatcher.h"
-#include "serve/termination.h"
 
 #include "converge/cli.h"
+#include "converge/stop_signals.h"
 
 #include <nlohmann/json.hpp>
 
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("no instances: give --backends or --backends-file");
     }
     Address listen = parse_address(listen_at);
-    block_termination();
+    converge::StopSignals stop;
 
     Dispatcher dispatcher(backends, threads);
     int port = dispatcher.bind(listen.host, listen.port);
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tdpipe-dispatch: %zu instance%s behind %s:%d\n", backends.size(),
                  backends.size() == 1 ? "" : "s", listen.host.c_str(), port);
     std::thread http([&] { dispatcher.serve(); });
-    wait_for_termination();
+    stop.wait();
     dispatcher.drain();
     while (dispatcher.outstanding() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     dispatcher.stop();

@@ -16,9 +16,9 @@
 #include "serve/http_server.h"
 #include "serve/inference_service.h"
 #include "serve/settings.h"
-#include "serve/termination.h"
 
 #include "converge/cli.h"
+#include "converge/stop_signals.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
       predict = [predictor](const Request& r) { return predictor->predict_tokens(r); };
     }
     // Signals go to the thread that waits for them, not to the workers.
-    block_termination();
+    converge::StopSignals stop;
 
     const std::string name = model.name;
     InferenceService service(std::move(model.weights), std::move(model.tokenizer), name, model.eos,
@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
                  s.scheduler.c_str(), s.predictor.empty() ? "" : ", length predictor", host.c_str(),
                  bound);
     std::thread http([&] { server.serve(); });
-    wait_for_termination();
+    stop.wait();
     std::fprintf(stderr, "tdpipe-serve: draining\n");
     service.drain();
     service.wait_idle();

@@ -24,6 +24,7 @@
 #include "service/tasks.h"
 
 #include "converge/cli.h"
+#include "converge/stop_signals.h"
 
 #include <mpi.h>
 #include <sched.h>
@@ -98,36 +99,16 @@ void declare(CLI::App& app, Args& a) {
   queue_options(status);
 }
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop = true;
-}
-
-void stop_on_signals() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-}
-
 int queue_command(const Args& a) {
   auto listen = converge::rpc::Endpoint::parse(a.listen);
   JobQueue queue(std::chrono::seconds(a.lease_seconds));
-  // SIGTERM and SIGINT blocked before the server's threads start (they
-  // inherit the mask), then awaited here.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  converge::StopSignals stop;  // before the server's threads start
   converge::rpc::Server server;
   serve_queue(server, queue);
   server.start(listen.host, listen.port);
   std::fprintf(stderr, "topo-service: queue listening on %s:%u\n", listen.host.c_str(),
                server.port());
-  int received = 0;
-  sigwait(&signals, &received);
+  stop.wait();
   server.stop();
   return 0;
 }
@@ -159,6 +140,7 @@ int worker_command(const Args& a, int argc, char** argv) {
   const std::string& mount = a.kapok_mount;
   unsigned threads = a.threads ? a.threads : cores_given();
   forget_launcher_identity();
+  converge::StopSignals stop;  // before MPI's and the workers' threads start
   MPI_Init(&argc, &argv);
   int status = 0;
   {
@@ -170,10 +152,9 @@ int worker_command(const Args& a, int argc, char** argv) {
     const char* node = std::getenv("SLURMD_NODENAME");
     if (node) name = std::string(node) + ":" + std::to_string(getpid());
     converge::rpc::Client queue(endpoint, std::chrono::seconds(10));
-    stop_on_signals();
     std::fprintf(stderr, "topo-service: worker %s (%u threads) pulling from %s\n", name.c_str(),
                  threads, endpoint.to_string().c_str());
-    while (!g_stop) {
+    while (!stop.wait_for(std::chrono::milliseconds(0))) {
       Json task;
       try {
         task = call(queue, method::kNext, {{"worker", name}, {"wait_ms", 1000}});
