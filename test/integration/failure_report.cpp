@@ -75,6 +75,13 @@ class ClusterReportOnFailure : public testing::EmptyTestEventListener {
       std::string lines = last_lines(read_file(entry.path()), {"error", "fatal"}, 8);
       if (!lines.empty()) std::cout << "  " << name << " (recent errors):\n" << lines;
     }
+    // Kept for reading later: the next run's fixture starts from an empty
+    // cluster directory.
+    std::string kept = std::filesystem::path(kClusterDir).parent_path().string() +
+                       "/test-failures/" + name_of(info);
+    sh("mkdir -p '" + kept + "' && cp -a '" + kClusterDir + "/log' '" + kClusterDir + "/jobs' '" +
+       kept + "/' 2>/dev/null");
+    std::cout << "  logs and job directories kept in " << kept << "\n";
     std::cout << "---" << std::endl;
     // A failed test may leave its jobs running (an assertion returned before
     // its end): cancel them, so the next test starts on an idle cluster and
