@@ -79,8 +79,8 @@ class ClusterReportOnFailure : public testing::EmptyTestEventListener {
     // cluster directory.
     std::string kept = std::filesystem::path(kClusterDir).parent_path().string() +
                        "/test-failures/" + name_of(info);
-    sh("mkdir -p '" + kept + "' && cp -a '" + kClusterDir + "/log' '" + kClusterDir + "/jobs' '" +
-       kept + "/' 2>/dev/null");
+    converge::test::admin("mkdir -p '" + kept + "' && cp -a '" + kClusterDir + "/log' '" +
+                          kClusterDir + "/jobs' '" + kept + "/' 2>/dev/null");
     std::cout << "  logs and job directories kept in " << kept << "\n";
     std::cout << "---" << std::endl;
     // A failed test may leave its jobs running (an assertion returned before
