@@ -97,6 +97,53 @@ JobView open_job(const Options& options, const char* command) {
   return v;
 }
 
+// One try at starting the service step: srun of `converge-launch serve`,
+// watched until rank 0 reports (ready or failed), the step ends, or `limit`.
+// On anything but ready the step is gone when this returns.
+struct StepAttempt {
+  bool settled = false;  // false: nothing reported within the limit
+  std::optional<nlohmann::json> state;
+
+  // Worth one more try: the PMIx exchange stalled, or the step ended
+  // without any rank reporting (a rank stuck there was killed by srun).
+  bool retryable() const {
+    if (!settled) return false;
+    if (!state || !state->contains("state")) return true;
+    return (*state)["state"] == "failed" && state->value("stalled", false);
+  }
+  std::string stall_reason(const std::string& step_log) const {
+    if (state && state->contains("errors") && !(*state)["errors"].empty())
+      return (*state)["errors"][0].get<std::string>();
+    // A rank that saw the stall said so before srun ended the step.
+    std::string stalled = last_line_of(step_log, "PMIx fence");
+    if (auto at = stalled.find("error: "); at != std::string::npos) stalled.erase(0, at + 7);
+    return stalled.empty() ? "the service step ended early: " + last_line_of(step_log) : stalled;
+  }
+};
+
+StepAttempt start_service_step(const std::vector<std::string>& argv, const JobFiles& files,
+                               const std::string& step_log, std::chrono::milliseconds limit) {
+  fs::remove(files.state());
+  auto step = process::spawn_detached({argv, {}, step_log, ""});
+  StepAttempt out;
+  out.settled = poll_until(limit, 20ms, [&] {
+    out.state = read_json(files.state());
+    if (out.state && ((*out.state)["state"] == "ready" || (*out.state)["state"] == "failed"))
+      return true;
+    return !process::alive(step);
+  });
+  // Rank 0 may have written the state just before the step ended.
+  if (out.settled && !(out.state && out.state->contains("state")))
+    out.state = read_json(files.state());
+  if (out.settled && out.state && (*out.state)["state"] == "ready") return out;
+  // The ranks stop their services on failure; wait for srun to go, and end
+  // it if it does not (a rank stuck in a stalled exchange).
+  if (!poll_until(10000ms, 20ms, [&] { return !process::alive(step); }))
+    process::terminate(step, 5000ms);
+  waitpid(step.pid, nullptr, WNOHANG);
+  return out;
+}
+
 }  // namespace
 
 int up(const Options& options) {
@@ -154,20 +201,17 @@ int up(const Options& options) {
                                 "--config",
                                 files.config()};
   std::string step_log = files.logs() + "/service-step.log";
-  auto step = process::spawn_detached({argv, {}, step_log, ""});
-
   // Each phase may take the readiness timeout; the step's start adds a little.
   auto limit = settings.ready_timeout * 4 + 30s;
-  std::optional<nlohmann::json> state;
-  bool settled =
-      poll_until(std::chrono::duration_cast<std::chrono::milliseconds>(limit), 20ms, [&] {
-        state = read_json(files.state());
-        if (state && ((*state)["state"] == "ready" || (*state)["state"] == "failed")) return true;
-        return !process::alive(step);
-      });
-  waitpid(step.pid, nullptr, WNOHANG);
-  // Rank 0 may have written the state just before the step ended.
-  if (settled && !(state && state->contains("state"))) state = read_json(files.state());
+  auto attempt = start_service_step(argv, files, step_log, limit);
+  if (attempt.retryable()) {
+    // A stalled PMIx exchange is the step's fault, not the services': the
+    // ranks stopped what they started, so one more step starts clean.
+    std::cerr << fmt::format("converge-launch: bring-up attempt failed ({}); trying once more\n",
+                             attempt.stall_reason(step_log));
+    attempt = start_service_step(argv, files, step_log, limit);
+  }
+  auto& [settled, state] = attempt;
   if (settled && state && (*state)["state"] == "ready") {
     if (!options.quiet) print_summary(*state);
     std::cout << fmt::format("endpoints: {}\n", files.endpoints());
@@ -185,15 +229,11 @@ int up(const Options& options) {
     reason = fmt::format("services not ready after {} s",
                          std::chrono::duration_cast<std::chrono::seconds>(limit).count());
     std::cerr << fmt::format("converge-launch: {} (see {})\n", reason, step_log);
-    process::terminate(step, 5000ms);
   } else {
     reason = fmt::format("the service step ended early: {}", last_line_of(step_log));
     std::cerr << fmt::format("converge-launch: {} (see {})\n", reason, step_log);
   }
   record_failure(options, job, reason);
-  // The step's ranks have stopped their services; wait for srun to go.
-  poll_until(10000ms, 20ms, [&] { return !process::alive(step); });
-  waitpid(step.pid, nullptr, WNOHANG);
   return 1;
 }
 

@@ -101,11 +101,11 @@ std::string services_dir(const LaunchSettings& settings) {
                                        : settings.services_dir;
 }
 
-std::string last_line_of(const std::string& path) {
+std::string last_line_of(const std::string& path, const std::string& containing) {
   std::ifstream in(path);
   std::string line, last;
   while (std::getline(in, line)) {
-    if (!line.empty()) last = line;
+    if (!line.empty() && line.find(containing) != std::string::npos) last = line;
   }
   return last;
 }
@@ -213,6 +213,16 @@ unsigned NodeServices::last_phase() const {
   unsigned last = 0;
   for (const auto& s : services_) last = std::max(last, s.last_phase());
   return last;
+}
+
+std::chrono::milliseconds NodeServices::phase_limit(unsigned phase) const {
+  auto longest = context_.settings.ready_timeout;
+  for (const auto& service : services_) {
+    for (const auto& role : service.roles) {
+      if (role.phase == phase) longest = std::max(longest, role.ready.timeout.value_or(longest));
+    }
+  }
+  return longest;
 }
 
 std::optional<std::string> NodeServices::start(RoleInstance& r) {

@@ -56,6 +56,10 @@ class NodeServices {
   // Everyone's local_endpoints, by rank: writes the generated files.
   void learn_endpoints(const std::vector<nlohmann::json>& by_rank);
   unsigned last_phase() const;
+  // The longest any node may spend in start_phase(phase): the largest
+  // readiness limit among the phase's roles of every service (all nodes run
+  // the same descriptors, so every rank computes the same value).
+  std::chrono::milliseconds phase_limit(unsigned phase) const;
   // Starts this node's roles of `phase` and waits until they are ready; on
   // failure returns the reason ("kapok/server: exited with status 1: ...").
   std::optional<std::string> start_phase(unsigned phase);
@@ -83,7 +87,8 @@ class NodeServices {
 // share/converge/services beside the programs.
 std::string services_dir(const LaunchSettings& settings);
 
-// Reads `path`'s last non-empty line (a failing service's last words).
-std::string last_line_of(const std::string& path);
+// Reads `path`'s last non-empty line (a failing service's last words), or
+// the last one that contains `containing`; "" when there is none.
+std::string last_line_of(const std::string& path, const std::string& containing = "");
 
 }  // namespace converge::launch

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <pmix.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace converge::launch {
@@ -42,15 +43,39 @@ void PmixSession::put(const std::string& key, const std::string& value) {
   check(PMIx_Put(PMIX_GLOBAL, key.c_str(), &v), "PMIx_Put");
 }
 
-void PmixSession::fence() {
+void PmixSession::fence(std::chrono::milliseconds limit) {
   check(PMIx_Commit(), "PMIx_Commit");
-  pmix_info_t info;
-  PMIX_INFO_CONSTRUCT(&info);
+  pmix_info_t info[2];
+  PMIX_INFO_CONSTRUCT(&info[0]);
+  PMIX_INFO_CONSTRUCT(&info[1]);
   bool collect = true;
-  PMIX_INFO_LOAD(&info, PMIX_COLLECT_DATA, &collect, PMIX_BOOL);
-  pmix_status_t rc = PMIx_Fence(nullptr, 0, &info, 1);
-  PMIX_INFO_DESTRUCT(&info);
-  check(rc, "PMIx_Fence");
+  // The server gives up too, so the other ranks' fences end as well.
+  int timeout_s = static_cast<int>(std::max<long>(1, (limit.count() + 999) / 1000));
+  PMIX_INFO_LOAD(&info[0], PMIX_COLLECT_DATA, &collect, PMIX_BOOL);
+  PMIX_INFO_LOAD(&info[1], PMIX_TIMEOUT, &timeout_s, PMIX_INT);
+  FenceWait& wait = fences_.emplace_back();
+  auto completed = [](pmix_status_t status, void* cbdata) {
+    auto* w = static_cast<FenceWait*>(cbdata);
+    std::lock_guard lock(w->mutex);
+    w->completed = true;
+    w->status = status;
+    w->done.notify_all();
+  };
+  pmix_status_t rc = PMIx_Fence_nb(nullptr, 0, info, 2, completed, &wait);
+  PMIX_INFO_DESTRUCT(&info[0]);
+  PMIX_INFO_DESTRUCT(&info[1]);
+  check(rc, "PMIx_Fence_nb");
+  std::unique_lock lock(wait.mutex);
+  // A little past the server's own limit: its answer, if it comes, says more.
+  if (!wait.done.wait_for(lock, limit + std::chrono::seconds(2), [&] { return wait.completed; })) {
+    throw PmixStalled(fmt::format("PMIx fence not complete after {} s (a rank never arrived)",
+                                  (limit.count() + 999) / 1000));
+  }
+  if (wait.status == PMIX_ERR_TIMEOUT) {
+    throw PmixStalled(
+        fmt::format("PMIx fence timed out after {} s (a rank never arrived)", timeout_s));
+  }
+  check(wait.status, "PMIx_Fence");
 }
 
 std::string PmixSession::get(unsigned rank, const std::string& key) {

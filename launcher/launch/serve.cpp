@@ -37,6 +37,49 @@ std::string host_name() {
   return buf;
 }
 
+// Endpoints, then the phases in order, then everyone's summary (rank 0
+// writes the files from it). Returns every node's errors, empty when all is
+// up; throws PmixStalled when a fence does not complete.
+std::vector<std::string> bring_up(PmixSession& pmix, NodeServices& node, const NodeContext& ctx,
+                                  const std::string& setup_error) {
+  // Endpoints: every rank learns everyone's.
+  pmix.put("converge.endpoints", node.local_endpoints().dump());
+  pmix.put("converge.setup", setup_error);
+  pmix.fence(ctx.settings.fence_margin);
+  std::vector<nlohmann::json> by_rank;
+  std::vector<std::string> errors;
+  for (unsigned r = 0; r < ctx.size; ++r) {
+    by_rank.push_back(nlohmann::json::parse(pmix.get(r, "converge.endpoints")));
+    if (auto e = pmix.get(r, "converge.setup"); !e.empty()) errors.push_back(e);
+  }
+  if (errors.empty()) node.learn_endpoints(by_rank);
+
+  for (unsigned phase = 1; errors.empty() && phase <= node.last_phase(); ++phase) {
+    std::string error = node.start_phase(phase).value_or("");
+    if (!error.empty()) log::error("{}", error);
+    std::string key = fmt::format("converge.phase{}", phase);
+    pmix.put(key, error);
+    pmix.fence(node.phase_limit(phase) + ctx.settings.fence_margin);
+    for (unsigned r = 0; r < ctx.size; ++r) {
+      // A rank's missing result fails the bring-up like its error would.
+      std::string e;
+      try {
+        e = pmix.get(r, key);
+      } catch (const PmixError& missing) {
+        e = fmt::format("{}: no result from rank {}: {}", ctx.node, r, missing.what());
+      }
+      if (!e.empty()) errors.push_back(e);
+    }
+  }
+
+  // Everyone's summary (and node name) for rank 0's files.
+  nlohmann::json mine = nlohmann::json::array();
+  for (const auto& r : node.instances()) mine.push_back(r.summary());
+  pmix.put("converge.summary", nlohmann::json{{"node", ctx.node}, {"roles", mine}}.dump());
+  pmix.fence(ctx.settings.fence_margin);
+  return errors;
+}
+
 }  // namespace
 
 int serve(const Options& options) {
@@ -67,45 +110,33 @@ int serve(const Options& options) {
     setup_error = fmt::format("{}: {}", ctx.node, e.what());
     descriptors.clear();
   }
+  // Leftovers of an earlier bring-up of this job on this node (one whose
+  // step was killed mid-way) would hold its mount point.
+  cleanup_services(ctx.job_id, ctx.node, {ctx.settings.kapok_mount_of(ctx.job_id, ctx.node)});
   NodeServices node(ctx, descriptors);
 
-  // Endpoints: every rank learns everyone's.
-  pmix.put("converge.endpoints", node.local_endpoints().dump());
-  pmix.put("converge.setup", setup_error);
-  pmix.fence();
-  std::vector<nlohmann::json> by_rank;
   std::vector<std::string> errors;
-  for (unsigned r = 0; r < ctx.size; ++r) {
-    by_rank.push_back(nlohmann::json::parse(pmix.get(r, "converge.endpoints")));
-    if (auto e = pmix.get(r, "converge.setup"); !e.empty()) errors.push_back(e);
-  }
-  if (errors.empty()) node.learn_endpoints(by_rank);
-
-  for (unsigned phase = 1; errors.empty() && phase <= node.last_phase(); ++phase) {
-    std::string error = node.start_phase(phase).value_or("");
-    if (!error.empty()) log::error("{}", error);
-    std::string key = fmt::format("converge.phase{}", phase);
-    pmix.put(key, error);
-    pmix.fence();
-    for (unsigned r = 0; r < ctx.size; ++r) {
-      // A rank's missing result fails the bring-up like its error would.
-      std::string e;
-      try {
-        e = pmix.get(r, key);
-      } catch (const PmixError& missing) {
-        e = fmt::format("{}: no result from rank {}: {}", ctx.node, r, missing.what());
-      }
-      if (!e.empty()) errors.push_back(e);
+  std::chrono::milliseconds elapsed{0};
+  try {
+    errors = bring_up(pmix, node, ctx, setup_error);
+    elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+  } catch (const PmixStalled& stalled) {
+    // No later fence can be trusted: stop here. Rank 0 says why; srun ends
+    // the ranks still waiting (--kill-on-bad-exit), and `up` tries once more.
+    log::error("{}: {}", ctx.node, stalled.what());
+    node.stop_all();
+    cleanup_services(ctx.job_id, ctx.node, node.mounts());
+    if (ctx.rank == 0) {
+      write_json(
+          files.state(),
+          {{"state", "failed"},
+           {"stalled", true},
+           {"errors", nlohmann::json::array({fmt::format("{}: {}", ctx.node, stalled.what())})},
+           {"job", ctx.job_id}});
     }
+    return 1;
   }
-
-  // Everyone's summary (and node name) for rank 0's files.
-  nlohmann::json mine = nlohmann::json::array();
-  for (const auto& r : node.instances()) mine.push_back(r.summary());
-  pmix.put("converge.summary", nlohmann::json{{"node", ctx.node}, {"roles", mine}}.dump());
-  pmix.fence();
-  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - started);
 
   if (!errors.empty()) {
     node.stop_all();
@@ -115,7 +146,10 @@ int serve(const Options& options) {
     }
     // No rank ends before rank 0 has written why: a rank's non-zero exit
     // makes srun end the step, and `up` would see only that.
-    pmix.fence();
+    try {
+      pmix.fence(ctx.settings.fence_margin);
+    } catch (const PmixStalled&) {
+    }
     return 1;
   }
   if (ctx.rank == 0) {

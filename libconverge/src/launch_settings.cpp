@@ -13,7 +13,8 @@ LaunchSettings LaunchSettings::load(const std::string& config_file) {
 }
 
 void LaunchSettings::apply(const config::Node& l) {
-  l.allow_only({"job_dir", "kapok_mount", "services_dir", "listen_host", "ready_timeout_ms"});
+  l.allow_only({"job_dir", "kapok_mount", "services_dir", "listen_host", "ready_timeout_ms",
+                "fence_margin_ms"});
   auto absolute = [](const config::Node& n) {
     std::string v = n.as_string();
     if (v.empty() || v[0] != '/') n.fail("must be an absolute path");
@@ -29,6 +30,8 @@ void LaunchSettings::apply(const config::Node& l) {
   if (auto v = l.find("listen_host")) listen_host = v->as_string();
   if (auto v = l.find("ready_timeout_ms"))
     ready_timeout = std::chrono::milliseconds(v->as_int(100, 3'600'000));
+  if (auto v = l.find("fence_margin_ms"))
+    fence_margin = std::chrono::milliseconds(v->as_int(1000, 3'600'000));
 }
 
 std::string expand_job_pattern(const std::string& pattern, const std::string& job_id,

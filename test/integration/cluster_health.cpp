@@ -50,7 +50,13 @@ std::string test_running_at(const std::string& stamp) {
 
 std::vector<NodeProblem> node_problems() {
   std::vector<NodeProblem> problems;
-  std::istringstream lines(sh("sinfo -h -N -o '%N %T'").output);
+  auto sinfo = sh("sinfo -h -N -o '%N %T'");
+  if (sinfo.exit_code != 0) {
+    // Not a node's state: say so, rather than read the error as one.
+    std::string why = sinfo.output.substr(0, sinfo.output.find('\n'));
+    return {{"(controller)", "unreachable", why}};
+  }
+  std::istringstream lines(sinfo.output);
   for (std::string node, state; lines >> node >> state;) {
     bool bad = state.find("drain") != std::string::npos ||
                state.find("down") != std::string::npos || state.find("fail") != std::string::npos ||

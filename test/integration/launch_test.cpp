@@ -79,7 +79,7 @@ bool nothing_left(const std::string& id) {
 const std::string kCountLeftovers = R"SH(
 left=0
 for p in /proc/[0-9]*; do
-  tr '\0' '\n' < $p/environ 2>/dev/null | grep -q "^CONVERGE_SERVICE_OF=$SLURM_JOB_ID/" && \
+  { tr '\0' '\n' < $p/environ; } 2>/dev/null | grep -q "^CONVERGE_SERVICE_OF=$SLURM_JOB_ID/" && \
     ! grep -q '^State:.*Z' $p/status 2>/dev/null && left=$((left+1))
 done
 echo "LEFT=$left MOUNTS=$(grep -c " $CONVERGE_JOB_DIR/" /proc/mounts)"
@@ -178,6 +178,67 @@ TEST(Launch, AServiceThatFailsStopsTheWholeBringUp) {
   EXPECT_NE(stuck.output.find("stuck/server on n1: not ready after 1500 ms"), std::string::npos)
       << stuck.output;
   EXPECT_NE(stuck.output.find("LEFT=0 MOUNTS=0"), std::string::npos) << stuck.output;
+}
+
+// A rank that never reaches the bring-up's PMIx fence (stopped with SIGSTOP
+// here; on a cluster, a stuck process or a lost PMIx message) ends that
+// attempt at the fence's deadline, and `up` starts the service step once more.
+TEST(Launch, ARankStalledInTheBringUpIsRetriedOnceAndTheServicesComeUp) {
+  nlohmann::json config{{"launcher",
+                         {{"job_dir", kClusterDir + "/jobs/%j"},
+                          {"listen_host", "127.0.0.1"},
+                          {"ready_timeout_ms", 20000},
+                          {"fence_margin_ms", 2000}}}};
+  std::string config_path = test_dir() + "/stall.json";
+  std::ofstream(config_path) << config.dump(2);
+  std::string script = test_dir() + "/stall.sh", out = test_dir() + "/stall.out";
+  std::ofstream(script) << "#!/bin/sh\nPATH=" << kBinDir << ":$PATH\n"
+                        << "converge-launch up --services kapok --config " << config_path
+                        << " 2>&1; echo UP-EXIT=$?\n"
+                        << "converge-launch down --config " << config_path << "\n"
+                        << kCountLeftovers;
+  fs::permissions(script, fs::perms::owner_all, fs::perm_options::add);
+  fs::remove(out);
+  auto serve_ranks = [](const std::string& id) {
+    std::vector<pid_t> ranks;
+    for (const auto& p : process::find_by_environment("SLURM_JOB_ID=" + id)) {
+      // The ranks, not srun (whose arguments name them too).
+      std::string proc = "/proc/" + std::to_string(p.pid);
+      std::error_code gone;
+      if (fs::read_symlink(proc + "/exe", gone).filename() != "converge-launch") continue;
+      if (read_file(proc + "/cmdline").find(std::string("\0serve\0", 7)) != std::string::npos)
+        ranks.push_back(p.pid);
+    }
+    return ranks;
+  };
+  // Stop one rank as soon as the service step is there; a trial whose
+  // bring-up was over first stalls nothing and is run again.
+  for (int trial = 0; trial < 3; ++trial) {
+    auto submit = sh("sbatch --parsable -N4 -o " + out + " " + script);
+    ASSERT_EQ(submit.exit_code, 0) << submit.output;
+    std::string id = submit.output.substr(0, submit.output.find_first_of(";\n"));
+    std::vector<pid_t> ranks;
+    ASSERT_TRUE(converge::poll_until(60s, 2ms, [&] { return !(ranks = serve_ranks(id)).empty(); }))
+        << "no rank of the service step of job " << id;
+    kill(ranks.back(), SIGSTOP);
+    ASSERT_NE(wait_for_job(id, 3min), -1) << "job " << id << " did not end";
+    std::string output = read_file(out);
+    if (output.find("trying once more") == std::string::npos &&
+        output.find("kapok ready on 4 nodes") != std::string::npos)
+      continue;
+    EXPECT_NE(output.find("PMIx fence"), std::string::npos) << output;
+    EXPECT_NE(output.find("trying once more"), std::string::npos) << output;
+    EXPECT_NE(output.find("kapok ready on 4 nodes"), std::string::npos) << output;
+    EXPECT_NE(output.find("UP-EXIT=0"), std::string::npos) << output;
+    EXPECT_NE(output.find("LEFT=0 MOUNTS=0"), std::string::npos) << output;
+    EXPECT_TRUE(nothing_left(id));
+    // The stopped rank too: srun's --kill-on-bad-exit ended it.
+    EXPECT_TRUE(converge::poll_until(
+        30s, 50ms, [&] { return process::find_by_environment("SLURM_JOB_ID=" + id).empty(); }))
+        << "a process of job " << id << " is still there";
+    return;
+  }
+  FAIL() << "three bring-ups in a row were over before a rank could be stopped";
 }
 
 TEST(Launch, ScancelLeavesNoProcessAndNoMountEvenAfterKillNine) {

@@ -22,6 +22,10 @@ struct LaunchSettings {
   // Address services listen on; empty: this node's host name.
   std::string listen_host;
   std::chrono::milliseconds ready_timeout{30000};
+  // How much later than the slowest allowed node a PMIx fence of the
+  // bring-up may complete before it counts as stalled (ranks of a step can
+  // start seconds apart on busy nodes).
+  std::chrono::milliseconds fence_margin{30000};
 
   // Reads the "launcher" section if the file has one; throws config::Error.
   static LaunchSettings load(const std::string& config_file);
