@@ -8,6 +8,8 @@
 #   make demo      deps + build + a converged sim job on a local virtual cluster
 #   make install   PREFIX=/usr/local PLUGINDIR=<Slurm's PluginDir>
 #   make format    apply .clang-format
+#   make tsan      the unit tests (no MPI) under ThreadSanitizer, in build-tsan
+#   make tidy      clang-tidy (.clang-tidy) over every source
 
 BUILD      ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -18,13 +20,17 @@ SLURM_PKG_VERSION := $(shell dpkg-query -W -f='$${source:Version}' slurmctld 2>/
 SLURM_SRC  ?= $(DEPS_DIR)/slurm-src/$(SLURM_PKG_VERSION)
 PLUGINDIR  ?=
 JOBS       ?= $(shell nproc)
+TSAN_BUILD ?= build-tsan
+# What `make tsan` builds and runs: the unit tests and the programs they start.
+TSAN_TARGETS = libconverge_unit_tests launcher_unit_tests admin_unit_tests kapok_unit_tests topo_unit_tests \
+               tdpipe_unit_tests cli_unit_tests tdpipe_serve_tests
 
 CMAKE_ARGS = -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
              -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSLURM_SRC=$(SLURM_SRC) \
              -DCONVERGE_SANITIZE=$(SANITIZE) \
              -DCONVERGE_PLUGINDIR=$(PLUGINDIR)
 
-.PHONY: all deps configure build test unit-test integration-test demo install format clean
+.PHONY: all deps configure build test unit-test integration-test demo install format tsan tidy clean
 
 all: build
 
@@ -57,6 +63,23 @@ install: build
 
 format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+# MPI ranks are left out (Open MPI is not built for ThreadSanitizer), and
+# OpenMP runs one thread (libgomp is not instrumented either).
+tsan: deps
+	@scripts/check-slurm-tree.sh $(SLURM_SRC)
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLURM_SRC=$(SLURM_SRC) \
+	  -DCONVERGE_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TARGETS)
+	@cd $(TSAN_BUILD) && OMP_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -L unit -E '^unit\.mpi\.'
+
+# Findings are listed (also in BUILD/tidy.log); any finding fails.
+tidy: build
+	@run-clang-tidy -quiet -p $(BUILD) -j $(JOBS) \
+	  '^$(CURDIR)/(libconverge|kapok|topo|tdpipe|launcher|slurm-plugins|examples)/' \
+	  >$(BUILD)/tidy.log 2>&1; grep -E '(warning|error):' $(BUILD)/tidy.log | sort -u; \
+	  ! grep -qE '(warning|error):' $(BUILD)/tidy.log
 
 clean:
 	rm -rf $(BUILD)

@@ -18,6 +18,7 @@ packages=(
   libpmix-dev libhwloc-dev hwloc
   openmpi-bin libopenmpi-dev
   nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
+  clang clang-tidy clang-format
   libfuse3-dev fuse3 zlib1g-dev libxxhash-dev libfftw3-dev libtbb-dev libcpp-httplib-dev
 )
 

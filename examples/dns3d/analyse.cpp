@@ -11,10 +11,10 @@
 // (3 nu); the report goes to stdout and to --report (JSON). The demo runs
 // the same analysis as tasks of the Topo service (topo-service submit
 // dns3d-stats); dns3d-analyse-mpi is it written directly on MPI.
-#include "apps/dns3d_analysis.h"
-#include "apps/field_stats.h"
-#include "core/dataset.h"
-#include "intermap/grid_dataset.h"
+#include "topo/apps/dns3d_analysis.h"
+#include "topo/apps/field_stats.h"
+#include "topo/core/dataset.h"
+#include "topo/intermap/grid_dataset.h"
 
 #include <mpi.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "client/client.h"
+#include "kapok/client/client.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "client/open_file.h"
+#include "kapok/client/open_file.h"
 
 #include "converge/log.h"
 

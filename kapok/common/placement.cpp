@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "common/placement.h"
+#include "kapok/common/placement.h"
 
 #include <charconv>
 #include <stdexcept>

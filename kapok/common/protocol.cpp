@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "common/protocol.h"
+#include "kapok/common/protocol.h"
 
 #include "converge/config.h"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "common/settings.h"
+#include "kapok/common/settings.h"
 
 namespace kapok {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "daemon/chunk_service.h"
+#include "kapok/daemon/chunk_service.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

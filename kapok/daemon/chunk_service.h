@@ -5,7 +5,7 @@
 // fsync makes every chunk of the file on this server durable.
 #pragma once
 
-#include "common/protocol.h"
+#include "kapok/common/protocol.h"
 
 #include <string>
 

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "metadata_engine.h"
+#include "kapok/daemon/metadata_engine.h"
+
+#include "kapok/daemon/record_format.h"
 
 #include "converge/log.h"
 #include "converge/rpc/wire.h"
@@ -8,7 +10,6 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -26,20 +27,9 @@ namespace {
 namespace log = converge::log;
 using converge::wire::Reader;
 using converge::wire::Writer;
+using namespace record_format;
 
-constexpr std::uint64_t kSuperMagic = 0x314d'5250'4f50'414bull;  // "KAPOPRM1"
-constexpr std::uint32_t kGroupMagic = 0x5052'474b;               // "KGRP"
-constexpr std::uint32_t kRecordMagic = 0x4345'524b;              // "KREC"
-constexpr std::uint32_t kFormatVersion = 1;
-constexpr std::uint32_t kHeaderBytes = 4096;  // superblock; each group's header
 constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
-
-enum Kind : std::uint8_t { kPut = 1, kTombstone = 2 };
-
-std::uint32_t checksum(std::string_view bytes) {
-  return static_cast<std::uint32_t>(
-      crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
-}
 
 [[noreturn]] void throw_errno(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -68,56 +58,6 @@ void pread_all(int fd, char* out, std::size_t size, std::uint64_t offset) {
     size -= static_cast<std::size_t>(n);
     offset += static_cast<std::uint64_t>(n);
   }
-}
-
-struct Record {
-  std::uint64_t seq = 0;
-  std::uint32_t generation = 0;
-  Kind kind = kPut;
-  std::string_view key;
-  std::string_view value;
-};
-
-enum class Parse { ok, empty, corrupt };
-
-// Parses the record at the start of a block of `block_size` bytes.
-Parse parse_record(std::string_view block, std::uint32_t generation, Record& out) {
-  Reader r(block);
-  if (block.size() < MetadataEngine::kRecordHeader || r.u32() != kRecordMagic) return Parse::empty;
-  std::uint32_t crc = r.u32();
-  out.seq = r.u64();
-  out.generation = r.u32();
-  if (out.generation != generation)
-    return Parse::empty;  // left over from an earlier use of the group
-  std::uint16_t key_len = r.u16();
-  out.kind = static_cast<Kind>(r.u8());
-  r.u8();
-  std::uint32_t value_len = r.u32();
-  std::size_t total = MetadataEngine::kRecordHeader + key_len + std::size_t{value_len};
-  if (total > block.size() || (out.kind != kPut && out.kind != kTombstone)) return Parse::corrupt;
-  if (checksum(block.substr(8, total - 8)) != crc) return Parse::corrupt;
-  out.key = block.substr(MetadataEngine::kRecordHeader, key_len);
-  out.value = block.substr(MetadataEngine::kRecordHeader + key_len, value_len);
-  return Parse::ok;
-}
-
-void encode_record(char* block, std::uint32_t block_size, const Record& rec) {
-  Writer w;
-  w.u32(kRecordMagic);
-  w.u32(0);  // checksum, filled below
-  w.u64(rec.seq);
-  w.u32(rec.generation);
-  w.u16(static_cast<std::uint16_t>(rec.key.size()));
-  w.u8(rec.kind);
-  w.u8(0);
-  w.u32(static_cast<std::uint32_t>(rec.value.size()));
-  w.raw(rec.key);
-  w.raw(rec.value);
-  std::string bytes = w.take();
-  std::uint32_t crc = checksum(std::string_view(bytes).substr(8));
-  for (int i = 0; i < 4; ++i) bytes[4 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
-  std::memcpy(block, bytes.data(), bytes.size());
-  std::memset(block + bytes.size(), 0, block_size - bytes.size());
 }
 
 struct Location {

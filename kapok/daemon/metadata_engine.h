@@ -25,8 +25,8 @@
 // header, so stale records of an older generation are never revived.
 #pragma once
 
-#include "common/durability.h"
-#include "common/settings.h"
+#include "kapok/common/durability.h"
+#include "kapok/common/settings.h"
 
 #include <chrono>
 #include <cstdint>

@@ -15,10 +15,10 @@
 // change is lost in between.
 #pragma once
 
-#include "common/placement.h"
-#include "common/protocol.h"
-#include "common/settings.h"
-#include "daemon/metadata_engine.h"
+#include "kapok/common/placement.h"
+#include "kapok/common/protocol.h"
+#include "kapok/common/settings.h"
+#include "kapok/daemon/metadata_engine.h"
 
 #include <chrono>
 #include <map>

@@ -7,8 +7,9 @@
 #define FUSE_USE_VERSION 35
 #include <fuse_lowlevel.h>
 
-#include "client/client.h"
-#include "client/open_file.h"
+#include "kapok/client/client.h"
+#include "kapok/client/open_file.h"
+#include "converge/cli.h"
 #include "converge/log.h"
 
 #include <fmt/format.h>
@@ -34,13 +35,10 @@ constexpr double kTimeout = 1.0;  // seconds the kernel may cache entries and at
 // For close-to-open consistency (op_open).
 fuse_session* g_session = nullptr;
 
-constexpr const char* kUsage =
-    R"(usage: kapok-fuse --members FILE [--config FILE] [-f] [-o OPTIONS] MOUNTPOINT
-
-Mounts Kapok at MOUNTPOINT. -f stays in the foreground; SIGTERM or
+constexpr const char* kDescription =
+    R"(Mounts Kapok at MOUNTPOINT. -f stays in the foreground; SIGTERM or
 fusermount3 -u unmounts. The mount is shared by all users, with permissions
-checked by the kernel from each file's mode, uid and gid.
-)";
+checked by the kernel from each file's mode, uid and gid.)";
 
 Client* g_client = nullptr;
 
@@ -374,31 +372,21 @@ void op_statfs(fuse_req_t req, fuse_ino_t) {
 int main(int argc, char** argv) {
   log::set_program_name("kapok-fuse");
   std::string members_file, config_file, mountpoint, options;
+  std::vector<std::string> mount_option_lists;
   bool foreground = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      return 0;
-    } else if (arg == "--members" && i + 1 < argc) {
-      members_file = argv[++i];
-    } else if (arg == "--config" && i + 1 < argc) {
-      config_file = argv[++i];
-    } else if (arg == "-o" && i + 1 < argc) {
-      options += std::string(",") + argv[++i];
-    } else if (arg == "-f") {
-      foreground = true;
-    } else if (mountpoint.empty() && !arg.empty() && arg[0] != '-') {
-      mountpoint = arg;
-    } else {
-      log::error("unknown argument \"{}\" (see --help)", arg);
-      return 2;
-    }
+  CLI::App app{kDescription, "kapok-fuse"};
+  app.add_option("--members", members_file, "the servers (members.json)")->required();
+  app.add_option("--config", config_file, "converge.json with a \"kapok\" section");
+  app.add_option("-o", mount_option_lists, "mount options, comma-separated (repeatable)")
+      ->allow_extra_args(false);
+  app.add_flag("-f", foreground, "stay in the foreground");
+  app.add_option("mountpoint", mountpoint, "where to mount")->required();
+  try {
+    converge::cli::parse(app, argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return converge::cli::exit_code(e);
   }
-  if (members_file.empty() || mountpoint.empty()) {
-    log::error("--members FILE and MOUNTPOINT are required (see --help)");
-    return 2;
-  }
+  for (const auto& list : mount_option_lists) options += "," + list;
   std::unique_ptr<Client> client;
   try {
     client = std::make_unique<Client>(kapok::Members::load(members_file),

@@ -9,7 +9,7 @@
 //   smallread  random whole-file reads of the files mdtest leaves (--keep)
 //   ior        N-1 (one shared file, interleaved blocks) or N-N (a file per
 //              client): write, fsync, then read back
-#include "client/client.h"
+#include "kapok/client/client.h"
 #include "converge/cli.h"
 #include "converge/log.h"
 

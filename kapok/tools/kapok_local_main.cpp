@@ -3,7 +3,7 @@
 // kapok-local: a whole Kapok instance on this machine (N metadata and M data
 // servers on loopback ports, a members file), for trying Kapok, tests and
 // benchmarks. `down` stops exactly the servers `up` started.
-#include "common/protocol.h"
+#include "kapok/common/protocol.h"
 #include "converge/cli.h"
 #include "converge/config.h"
 #include "converge/mounts.h"

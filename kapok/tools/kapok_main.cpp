@@ -2,7 +2,7 @@
 //
 // kapok: the command-line client (status, df, ls, stat, mkdir, put, get, rm,
 // rmdir, locate) over libkapok.
-#include "client/client.h"
+#include "kapok/client/client.h"
 #include "converge/cli.h"
 #include "converge/log.h"
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
 // kapok-server: a Kapok metadata server (mds), data server (ds), or both.
-#include "common/settings.h"
+#include "kapok/common/settings.h"
 #include "converge/cli.h"
 #include "converge/log.h"
 #include "converge/stop_signals.h"
-#include "daemon/chunk_service.h"
-#include "daemon/namespace_service.h"
+#include "kapok/daemon/chunk_service.h"
+#include "kapok/daemon/namespace_service.h"
 
 #include <fmt/format.h>
 #include <signal.h>

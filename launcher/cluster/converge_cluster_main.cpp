@@ -5,14 +5,11 @@
 #include "cluster_settings.h"
 #include "local_cluster.h"
 
+#include "converge/cli.h"
 #include "converge/log.h"
 
-#include <fmt/format.h>
-
-#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
-#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -24,34 +21,12 @@ using converge::cluster::Installation;
 using converge::cluster::LocalCluster;
 namespace log = converge::log;
 
-constexpr const char* kUsage =
-    R"(usage: converge-cluster [--config FILE] [--dir DIR] COMMAND [OPTIONS]
-
-A real Slurm cluster on this host: munged, slurmctld and N slurmd, with
+constexpr const char* kDescription =
+    R"(A real Slurm cluster on this host: munged, slurmctld and N slurmd, with
 Converge's plugins (sched/converge, select/converge, the SPANK plugin),
-topology/tree over a generated switch tree and PMIx for srun --mpi=pmix.
-
-commands:
-  up       start whatever is not running (harmless on a running cluster)
-             --nodes N          number of nodes (default 4, at most 64)
-             --cpus-per-node C  CPUs each node offers (default 2)
-             --port-base P      slurmctld port; slurmd use P+1.. (default 16817)
-             --stock            Slurm's own sched/backfill and select/cons_tres
-             --scheduler-parameters P   slurm.conf SchedulerParameters (batch_sched_delay=0)
-             --gpu-nodes G      the last G nodes offer one GPU each (gres gpu, no device)
-  down     cancel all jobs and stop every process 'up' started
-  status   daemons, plugins and nodes; exit status 0 if up, 3 if not
-  env      print the SLURM_CONF line for this cluster's clients
-
-options:
-  --config FILE   converge.json whose "cluster" section gives defaults
-  --dir DIR       state, configs and logs (default $CONVERGE_CLUSTER_DIR or
-                  /var/tmp/converge-cluster)
-  --help          this text
-)";
+topology/tree over a generated switch tree and PMIx for srun --mpi=pmix.)";
 
 struct Arguments {
-  std::string command;
   std::optional<std::string> config_file;
   std::optional<std::string> dir;
   std::optional<int> nodes;
@@ -62,49 +37,12 @@ struct Arguments {
   std::optional<int> gpu_nodes;
 };
 
-int parse_int(const std::string& flag, const char* text) {
-  char* end = nullptr;
-  errno = 0;
-  long v = std::strtol(text, &end, 10);
-  if (errno || *end || end == text || v < 0 || v > 1'000'000) {
-    throw converge::config::Error(fmt::format("{} expects a number, got \"{}\"", flag, text));
-  }
-  return static_cast<int>(v);
-}
-
-Arguments parse_arguments(int argc, char** argv) {
-  Arguments a;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) throw converge::config::Error(fmt::format("{} needs a value", arg));
-      return argv[++i];
-    };
-    if (arg == "--help" || arg == "-h") {
-      a.command = "help";
-    } else if (arg == "--config") {
-      a.config_file = value();
-    } else if (arg == "--dir") {
-      a.dir = value();
-    } else if (arg == "--nodes" || arg == "-N") {
-      a.nodes = parse_int(arg, value());
-    } else if (arg == "--cpus-per-node") {
-      a.cpus_per_node = parse_int(arg, value());
-    } else if (arg == "--port-base") {
-      a.port_base = parse_int(arg, value());
-    } else if (arg == "--stock") {
-      a.stock = true;
-    } else if (arg == "--scheduler-parameters") {
-      a.scheduler_parameters = value();
-    } else if (arg == "--gpu-nodes") {
-      a.gpu_nodes = parse_int(arg, value());
-    } else if (!arg.empty() && arg[0] != '-' && a.command.empty()) {
-      a.command = arg;
-    } else {
-      throw converge::config::Error(fmt::format("unknown argument \"{}\" (see --help)", arg));
-    }
-  }
-  return a;
+// An option whose value lands in `target` only when it is given.
+template <typename T>
+CLI::Option* optional_option(CLI::App* app, const std::string& name, std::optional<T>& target,
+                             const std::string& help) {
+  return app->add_option_function<T>(
+      name, [&target](const T& v) { target = v; }, help);
 }
 
 std::string absolute(const std::string& path) {
@@ -143,34 +81,50 @@ ClusterSettings resolve_settings(const Arguments& a, const LocalCluster* cluster
 
 int main(int argc, char** argv) {
   log::set_program_name("converge-cluster");
-  try {
-    Arguments args = parse_arguments(argc, argv);
-    if (args.command == "help") {
-      std::cout << kUsage;
-      return 0;
-    }
-    if (args.command.empty())
-      throw converge::config::Error("no command given (up, down, status, env; see --help)");
+  Arguments args;
+  CLI::App app{kDescription, "converge-cluster"};
+  app.require_subcommand(1);
+  app.fallthrough();  // --config and --dir also after the command
+  optional_option(&app, "--config", args.config_file,
+                  "converge.json whose \"cluster\" section gives defaults");
+  optional_option(&app, "--dir", args.dir,
+                  "state, configs and logs (default $CONVERGE_CLUSTER_DIR or "
+                  "/var/tmp/converge-cluster)");
+  auto* up =
+      app.add_subcommand("up", "start whatever is not running (harmless on a running cluster)");
+  optional_option(up, "-N,--nodes", args.nodes, "number of nodes (default 4)")
+      ->check(CLI::Range(1, 64));
+  optional_option(up, "--cpus-per-node", args.cpus_per_node, "CPUs each node offers (default 2)")
+      ->check(CLI::Range(1, 1024));
+  optional_option(up, "--port-base", args.port_base,
+                  "slurmctld's port; the slurmd use the next ones (default 16817)")
+      ->check(CLI::Range(1024, 65000));
+  up->add_flag("--stock", args.stock, "Slurm's own sched/backfill and select/cons_tres");
+  optional_option(up, "--scheduler-parameters", args.scheduler_parameters,
+                  "slurm.conf SchedulerParameters (default batch_sched_delay=0)");
+  optional_option(up, "--gpu-nodes", args.gpu_nodes,
+                  "the last G nodes offer one GPU each (gres gpu, no device)")
+      ->check(CLI::Range(0, 64));
+  auto* down = app.add_subcommand("down", "cancel all jobs and stop every process 'up' started");
+  auto* status =
+      app.add_subcommand("status", "daemons, plugins and nodes; exit status 0 if up, 3 if not");
+  app.add_subcommand("env", "print the SLURM_CONF line for this cluster's clients");
+
+  return converge::cli::run("converge-cluster", [&] {
+    converge::cli::parse(app, argc, argv);
     ClusterSettings first = resolve_settings(args, nullptr);
     LocalCluster cluster(first.dir, Installation::locate());
-    if (args.command == "up") {
+    if (up->parsed()) {
       // Flags given now override; otherwise a running cluster keeps its shape.
       cluster.up(resolve_settings(args, &cluster), std::cout);
       return 0;
     }
-    if (args.command == "down") {
+    if (down->parsed()) {
       cluster.down(std::cout);
       return 0;
     }
-    if (args.command == "status") return cluster.status(std::cout) ? 0 : 3;
-    if (args.command == "env") {
-      std::cout << "export SLURM_CONF=" << resolve_settings(args, &cluster).slurm_conf() << '\n';
-      return 0;
-    }
-    throw converge::config::Error(
-        fmt::format("unknown command \"{}\" (up, down, status, env; see --help)", args.command));
-  } catch (const std::exception& e) {
-    log::error("{}", e.what());
-    return 1;
-  }
+    if (status->parsed()) return cluster.status(std::cout) ? 0 : 3;
+    std::cout << "export SLURM_CONF=" << resolve_settings(args, &cluster).slurm_conf() << '\n';
+    return 0;
+  });
 }

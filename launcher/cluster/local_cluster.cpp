@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "local_cluster.h"
 
+#include "cluster_configs.h"
+
 #include "converge/config.h"
 #include "converge/log.h"
 #include "converge/mounts.h"
@@ -33,27 +35,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kDefaultConf = "/etc/slurm/slurm.conf";
 constexpr const char* kMungeKey = "/etc/munge/munge.key";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ClusterError(fmt::format("cannot read {}", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  if (!out) throw ClusterError(fmt::format("cannot write {}", path));
-}
-
-std::string short_hostname() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  std::string name = host;
-  return name.substr(0, name.find('.'));
-}
 
 std::string require_program(const std::string& name, const std::string& package) {
   auto path = process::find_program(name);
@@ -138,73 +119,6 @@ void LocalCluster::check_dependencies(const ClusterSettings& s) const {
       throw ClusterError(fmt::format("template {} not found in {}", tmpl, installation_.share_dir));
     }
   }
-}
-
-void LocalCluster::write_configs(const ClusterSettings& s) const {
-  for (const char* sub : {"etc", "state", "spool", "tmp", "log", "run"})
-    fs::create_directories(dir_ + "/" + sub);
-  auto names = s.node_names();
-  for (const auto& n : names) {
-    fs::create_directories(dir_ + "/spool/" + n);
-    fs::create_directories(dir_ + "/tmp/" + n);
-  }
-
-  // Slurm's own plugins live next to libslurmfull; ours come first.
-  std::string slurm_plugins = CONVERGE_SLURM_PLUGINDIR;
-  // Plain nodes first, then the GPU nodes: one NodeName line per group.
-  std::string node_lines, gres_lines;
-  auto add_group = [&](int first, int last, bool gpu) {
-    if (first > last) return;
-    std::string names =
-        first == last ? fmt::format("n{}", first) : fmt::format("n[{}-{}]", first, last);
-    std::string ports =
-        first == last ? std::to_string(s.slurmd_port(first - 1))
-                      : fmt::format("[{}-{}]", s.slurmd_port(first - 1), s.slurmd_port(last - 1));
-    node_lines += fmt::format(
-        "NodeName={} NodeHostname=localhost NodeAddr=127.0.0.1 Port={} CPUs={} Boards=1 "
-        "SocketsPerBoard=1 CoresPerSocket={} ThreadsPerCore=1 RealMemory={}{} State=UNKNOWN\n",
-        names, ports, s.cpus_per_node, s.cpus_per_node, s.memory_mb_per_node,
-        gpu ? " Gres=gpu:1" : "");
-    // Virtual GPUs: counted and allocated by Slurm; gres/gpu wants a device
-    // file, and with task/none nothing opens it.
-    if (gpu) gres_lines += fmt::format("NodeName={} Name=gpu Count=1 File=/dev/null\n", names);
-  };
-  add_group(1, s.nodes - s.gpu_nodes, false);
-  add_group(s.nodes - s.gpu_nodes + 1, s.nodes, true);
-  std::map<std::string, std::string> values{
-      {"NODE_COUNT", std::to_string(s.nodes)},
-      {"MODE", s.stock ? "Slurm's stock" : "Converge"},
-      {"CONTROL_HOST", short_hostname()},
-      {"CONTROLLER_PORT", std::to_string(s.controller_port)},
-      {"DIR", dir_},
-      {"LOG_LEVEL", s.log_level},
-      {"PLUGIN_DIR", installation_.plugin_dir + ":" + slurm_plugins},
-      {"SCHEDULER_TYPE", s.stock ? "sched/backfill" : "sched/converge"},
-      {"SELECT_TYPE", s.stock ? "select/cons_tres" : "select/converge"},
-      {"NODE_LINES", node_lines},
-      {"SPANK_PLUGIN", installation_.plugin_dir + "/spank_converge.so"},
-      {"BIN_DIR", process::executable_dir()},
-      {"SCHEDULER_PARAMETERS",
-       s.scheduler_parameters.empty() ? "" : "SchedulerParameters=" + s.scheduler_parameters},
-  };
-  for (const char* name : {"slurm.conf", "plugstack.conf"}) {
-    std::string tmpl = installation_.share_dir + "/local-cluster/" + name + ".in";
-    write_file(dir_ + "/etc/" + name, render_template(read_file(tmpl), values, tmpl));
-  }
-  write_file(dir_ + "/etc/topology.conf", SwitchTree::for_virtual_cluster(names).to_conf());
-  write_file(dir_ + "/etc/gres.conf",
-             "# Written by converge-cluster: virtual GPUs of the local cluster.\n" + gres_lines);
-  // sched/converge reads converge.json from slurm.conf's directory.
-  std::string site_config = installation_.share_dir + "/converge.json";
-  std::string cluster_config = dir_ + "/etc/converge.json";
-  if (fs::exists(site_config) || fs::exists(cluster_config)) {
-    // An earlier run's file keeps its edits; each virtual cluster keeps its
-    // jobs' service files apart, since job ids of different clusters collide.
-    auto json = config::load_file(fs::exists(cluster_config) ? cluster_config : site_config);
-    json["launcher"]["job_dir"] = dir_ + "/jobs/%j";
-    write_file(cluster_config, json.dump(2) + "\n");
-  }
-  write_file(dir_ + "/cluster.json", s.to_json().dump(2) + "\n");
 }
 
 namespace {
@@ -399,7 +313,7 @@ void LocalCluster::up(const ClusterSettings& s, std::ostream& out) {
   if (!any_running) {
     // Saved node and job state of a differently shaped cluster would not fit.
     if (recorded && !recorded->same_shape(s)) fs::remove_all(dir_ + "/state");
-    write_configs(s);
+    write_cluster_configs(s, dir_, installation_);
   }
   ensure_munge(out);
   ensure_fuse_for_users(out);

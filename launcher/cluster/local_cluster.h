@@ -66,7 +66,6 @@ class LocalCluster {
   std::optional<process::ProcessId> running(const Daemon& d) const;
 
   void check_dependencies(const ClusterSettings& s) const;
-  void write_configs(const ClusterSettings& s) const;
   void ensure_munge(std::ostream& out) const;
   void ensure_fuse_for_users(std::ostream& out) const;
   void start_controller(const ClusterSettings& s) const;

@@ -1,41 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
 // converge-launch: brings a job's services (Kapok, Topo, TD-Pipe, ...) up on
-// every node of its allocation and down again.
+// every node of its allocation and down again. Commands: commands.h.
 #include "commands.h"
 
-#include "converge/config.h"
+#include "converge/cli.h"
 #include "converge/log.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
-#include <iostream>
-#include <string_view>
 
 namespace {
 
-constexpr const char* kUsage =
-    R"(usage: converge-launch up --services LIST [--config FILE] [--quiet] [--comment-on-failure]
-       converge-launch down [--config FILE]
-       converge-launch status [--config FILE]
+constexpr const char* kDescription =
+    R"(Brings a job's services up on every node of its allocation and down again.
+Run inside a Slurm allocation (the batch script or an salloc shell).
 
-Inside a Slurm allocation (the batch script or an salloc shell):
-  up      starts the services named in LIST (kapok, topo, tdpipe) on every node
-          in a service step of their own (srun --mpi=pmix, one rank per node),
-          waits until each passes its readiness check and prints where they
-          run; endpoints go to $CONVERGE_ENDPOINTS, Kapok is mounted at
-          $CONVERGE_KAPOK_MOUNT on every node; --comment-on-failure also
-          writes why a bring-up failed into the job's Comment
-  down    stops them on every node and unmounts (scancel and the job's end do
-          the same by themselves)
-  status  shows the services of this job
-
-The configuration is FILE, else $CONVERGE_CONFIG (set in jobs by Converge's
-SPANK plugin); its "launcher" section sets the job directory, the mount point,
-the descriptor directory and the readiness timeout.
-)";
+The configuration is --config FILE, else $CONVERGE_CONFIG (set in jobs by
+Converge's SPANK plugin); its "launcher" section sets the job directory, the
+mount point, the descriptor directory and the readiness timeout.)";
 
 // Any service with a descriptor may be named, not only the built-in ones.
 std::vector<std::string> service_names(const std::string& list) {
@@ -61,42 +46,44 @@ std::vector<std::string> service_names(const std::string& list) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  namespace log = converge::log;
+  converge::log::set_program_name("converge-launch");
   converge::launch::Options options;
-  std::string command;
-  try {
-    for (int i = 1; i < argc; ++i) {
-      std::string_view arg = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) throw std::invalid_argument(fmt::format("{} needs a value", arg));
-        return argv[++i];
-      };
-      if (arg == "--help" || arg == "-h") {
-        std::cout << kUsage;
-        return 0;
-      } else if (arg == "--services") {
-        options.services = service_names(value());
-      } else if (arg == "--config") {
-        options.config = value();
-      } else if (arg == "--quiet") {
-        options.quiet = true;
-      } else if (arg == "--comment-on-failure") {
-        options.comment_on_failure = true;
-      } else if (command.empty() && !arg.starts_with("-")) {
-        command = arg;
-      } else {
-        throw std::invalid_argument(fmt::format("unknown argument {} (see --help)", arg));
-      }
-    }
-    if (command == "up") return converge::launch::up(options);
-    if (command == "serve") return converge::launch::serve(options);
-    if (command == "down") return converge::launch::down(options);
-    if (command == "status") return converge::launch::status(options);
-    throw std::invalid_argument(command.empty()
-                                    ? "no command (see --help)"
-                                    : fmt::format("unknown command {} (see --help)", command));
-  } catch (const std::exception& e) {
-    log::error("{}", e.what());
-  }
-  return 1;
+  std::string services;
+  CLI::App app{kDescription, "converge-launch"};
+  app.require_subcommand(1);
+  auto add_config = [&](CLI::App* command) {
+    command->add_option("--config", options.config, "converge.json (default $CONVERGE_CONFIG)");
+  };
+  auto add_services = [&](CLI::App* command) {
+    command
+        ->add_option("--services", services, "services to run, by descriptor name: kapok,topo,...")
+        ->required();
+  };
+  auto* up = app.add_subcommand(
+      "up",
+      "start the services on every node in a service step of their own (srun --mpi=pmix, one "
+      "rank per node), wait until each is ready and print where they run; endpoints go to "
+      "$CONVERGE_ENDPOINTS, Kapok is mounted at $CONVERGE_KAPOK_MOUNT on every node");
+  add_services(up);
+  add_config(up);
+  up->add_flag("--quiet", options.quiet, "print only where the endpoints are");
+  up->add_flag("--comment-on-failure", options.comment_on_failure,
+               "also write why a bring-up failed into the job's Comment");
+  auto* serve = app.add_subcommand("serve", "one rank of the service step (run by up)");
+  add_services(serve);
+  add_config(serve);
+  auto* down = app.add_subcommand(
+      "down", "stop the services on every node and unmount (scancel and the job's end do too)");
+  add_config(down);
+  auto* status = app.add_subcommand("status", "show the services of this job");
+  add_config(status);
+
+  return converge::cli::run("converge-launch", [&] {
+    converge::cli::parse(app, argc, argv);
+    if (!services.empty()) options.services = service_names(services);
+    if (up->parsed()) return converge::launch::up(options);
+    if (serve->parsed()) return converge::launch::serve(options);
+    if (down->parsed()) return converge::launch::down(options);
+    return converge::launch::status(options);
+  });
 }

@@ -4,62 +4,39 @@
 // cluster and shows its progress.
 #include "runner.h"
 
-#include "converge/config.h"
+#include "converge/cli.h"
 #include "converge/log.h"
-
-#include <fmt/format.h>
-
-#include <iostream>
-#include <string_view>
 
 namespace {
 
-constexpr const char* kUsage =
-    R"(usage: converge-run WORKFLOW.json [--mode allocation|jobs] [--quiet]
-
-Runs the workflow's steps in dependency order and shows their progress: in
-one allocation that shares the services (Kapok, ...) among all steps
-(mode "allocation", the default), or as one job per step chained with
-afterok dependencies (mode "jobs"). A failing step stops its dependents and
-the error names it; a rerun skips steps whose outputs are complete. State and
-logs go to the workflow's work_dir (WORKFLOW.run beside the file by default).
-See docs/launcher.md for the format.
-)";
+constexpr const char* kDescription =
+    R"(Runs a workflow's steps in dependency order and shows their progress: in
+one allocation that shares the services (Kapok, ...) among all steps (mode
+"allocation", the default), or as one job per step chained with afterok
+dependencies (mode "jobs"). A failing step stops its dependents and the error
+names it; a rerun skips steps whose outputs are complete. State and logs go
+to the workflow's work_dir (WORKFLOW.run beside the file by default). See
+docs/launcher.md for the format.)";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  namespace log = converge::log;
+  converge::log::set_program_name("converge-run");
   std::string file, mode;
   bool inside = false, quiet = false;
-  try {
-    for (int i = 1; i < argc; ++i) {
-      std::string_view arg = argv[i];
-      if (arg == "--help" || arg == "-h") {
-        std::cout << kUsage;
-        return 0;
-      } else if (arg == "--inside") {
-        inside = true;  // the allocation's batch script
-      } else if (arg == "--quiet") {
-        quiet = true;
-      } else if (arg == "--mode" && i + 1 < argc) {
-        mode = argv[++i];
-        if (mode != "allocation" && mode != "jobs")
-          throw std::invalid_argument("--mode is allocation or jobs");
-      } else if (file.empty() && !arg.starts_with("-")) {
-        file = arg;
-      } else {
-        throw std::invalid_argument(fmt::format("unknown argument {} (see --help)", arg));
-      }
-    }
-    if (file.empty()) throw std::invalid_argument("no workflow file (see --help)");
+  CLI::App app{kDescription, "converge-run"};
+  app.add_option("workflow", file, "the workflow (JSON)")->required();
+  app.add_option("--mode", mode, "run it in one allocation or as one job per step")
+      ->check(CLI::IsMember({"allocation", "jobs"}));
+  app.add_flag("--quiet", quiet, "print only the result");
+  // The allocation's batch script runs the steps itself.
+  app.add_flag("--inside", inside)->group("");
+  return converge::cli::run("converge-run", [&] {
+    converge::cli::parse(app, argc, argv);
     auto workflow = converge::Workflow::load_file(file);
     if (mode == "jobs") workflow.mode = converge::WorkflowMode::jobs;
     if (mode == "allocation") workflow.mode = converge::WorkflowMode::allocation;
     if (inside) return converge::workflow::run_in_allocation(workflow, file);
     return converge::workflow::drive(workflow, file, quiet);
-  } catch (const std::exception& e) {
-    log::error("{}", e.what());
-  }
-  return 1;
+  });
 }

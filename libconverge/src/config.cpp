@@ -136,7 +136,8 @@ std::string Node::as_enum(std::initializer_list<std::string_view> allowed) const
 
 void Node::allow_only(std::initializer_list<std::string_view> allowed) const {
   expect_object();
-  for (const auto& [key, unused] : value_->items()) {
+  for (const auto& item : value_->items()) {
+    const std::string& key = item.key();
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     auto best = std::min_element(allowed.begin(), allowed.end(), [&](auto a, auto b) {
       return edit_distance(key, a) < edit_distance(key, b);
@@ -145,7 +146,7 @@ void Node::allow_only(std::initializer_list<std::string_view> allowed) const {
     if (best != allowed.end() && edit_distance(key, *best) <= 3) {
       hint = fmt::format(" (did you mean \"{}\"?)", *best);
     }
-    Node(unused, origin_, pointer_ + "/" + escape_pointer_token(key))
+    Node(item.value(), origin_, pointer_ + "/" + escape_pointer_token(key))
         .fail(fmt::format("unknown key{}", hint));
   }
 }

@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "converge/log.h"
 
+#include "converge/mutex.h"
+
 #include <atomic>
 #include <cstdio>
-#include <mutex>
 
 namespace converge::log {
 namespace {
 
 std::atomic<Level> g_level{Level::info};
-std::mutex g_mutex;
-std::string g_program = "converge";
-Sink g_sink;
+Mutex g_mutex;
+std::string g_program CONVERGE_GUARDED_BY(g_mutex) = "converge";
+Sink g_sink CONVERGE_GUARDED_BY(g_mutex);
 
 }  // namespace
 
@@ -46,17 +47,17 @@ Level level() {
 }
 
 void set_sink(Sink sink) {
-  std::lock_guard lock(g_mutex);
+  MutexLock lock(g_mutex);
   g_sink = std::move(sink);
 }
 
 void set_program_name(std::string name) {
-  std::lock_guard lock(g_mutex);
+  MutexLock lock(g_mutex);
   g_program = std::move(name);
 }
 
 void write(Level level, std::string_view message) {
-  std::lock_guard lock(g_mutex);
+  MutexLock lock(g_mutex);
   if (g_sink) {
     g_sink(level, message);
     return;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/dot.h"
+#include "tdpipe/engine/dot.h"
 
 namespace tdpipe {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/generate.h"
+#include "tdpipe/engine/generate.h"
 
 #include <stdexcept>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/kv_cache.h"
+#include "tdpipe/engine/kv_cache.h"
 
 #include <stdexcept>
 #include <string>

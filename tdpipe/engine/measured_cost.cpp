@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/measured_cost.h"
+#include "tdpipe/engine/measured_cost.h"
 
 #include <algorithm>
 

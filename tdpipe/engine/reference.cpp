@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/reference.h"
+#include "tdpipe/engine/reference.h"
 
-#include "engine/dot.h"
+#include "tdpipe/engine/dot.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/request_table.h"
+#include "tdpipe/engine/request_table.h"
 
 #include <algorithm>
 #include <stdexcept>

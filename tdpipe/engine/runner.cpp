@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/runner.h"
+#include "tdpipe/engine/runner.h"
 
 #include <chrono>
 #include <stdexcept>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/sampler.h"
+#include "tdpipe/engine/sampler.h"
 
-#include "engine/reference.h"
+#include "tdpipe/engine/reference.h"
 
 #include <stdexcept>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/sequence.h"
+#include "tdpipe/engine/sequence.h"
 
 #include <algorithm>
 #include <stdexcept>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/stage_model.h"
+#include "tdpipe/engine/stage_model.h"
 
-#include "engine/dot.h"
-#include "engine/reference.h"
+#include "tdpipe/engine/dot.h"
+#include "tdpipe/engine/reference.h"
 
 #include <algorithm>
 #include <cmath>

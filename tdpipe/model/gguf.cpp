@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "model/gguf.h"
+#include "tdpipe/model/gguf.h"
 
-#include "model/layer_split.h"
+#include "tdpipe/model/layer_split.h"
+#include "tdpipe/model/quantize.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,7 +16,6 @@ namespace {
 
 constexpr std::uint32_t kMagic = 0x46554747;  // "GGUF"
 constexpr std::uint32_t kAlignment = 32;
-constexpr std::size_t kQ8Block = 32, kQ8Bytes = 34;
 
 // Metadata value types of the format.
 enum : std::uint32_t {
@@ -61,7 +61,7 @@ std::uint64_t bytes_of(std::uint32_t type, std::uint64_t count) {
     case std::uint32_t(GgufType::f16):
       return count * 2;
     case std::uint32_t(GgufType::q8_0):
-      return count / kQ8Block * kQ8Bytes;
+      return count / kQ8BlockValues * kQ8BlockBytes;
     default:
       return 0;
   }
@@ -254,48 +254,6 @@ void for_each_tensor(W& w, Each each) {
 
 }  // namespace
 
-std::uint16_t to_half(float x) {
-  _Float16 h = static_cast<_Float16>(x);
-  std::uint16_t bits;
-  std::memcpy(&bits, &h, 2);
-  return bits;
-}
-
-float from_half(std::uint16_t bits) {
-  _Float16 h;
-  std::memcpy(&h, &bits, 2);
-  return static_cast<float>(h);
-}
-
-std::vector<std::uint8_t> quantize_q8_0(const float* x, std::size_t count) {
-  if (count % kQ8Block) throw std::invalid_argument("Q8_0 needs a multiple of 32 values");
-  std::vector<std::uint8_t> out(count / kQ8Block * kQ8Bytes);
-  for (std::size_t b = 0; b < count / kQ8Block; ++b) {
-    const float* v = x + b * kQ8Block;
-    float amax = 0;
-    for (std::size_t i = 0; i < kQ8Block; ++i) amax = std::max(amax, std::fabs(v[i]));
-    const float d = amax / 127.0f, inverse = d != 0 ? 1.0f / d : 0.0f;
-    std::uint8_t* block = out.data() + b * kQ8Bytes;
-    std::uint16_t scale = to_half(d);
-    std::memcpy(block, &scale, 2);
-    for (std::size_t i = 0; i < kQ8Block; ++i)
-      block[2 + i] =
-          static_cast<std::uint8_t>(static_cast<std::int8_t>(std::lround(v[i] * inverse)));
-  }
-  return out;
-}
-
-void dequantize_q8_0(const std::uint8_t* blocks, float* out, std::size_t count) {
-  for (std::size_t b = 0; b < count / kQ8Block; ++b) {
-    const std::uint8_t* block = blocks + b * kQ8Bytes;
-    std::uint16_t scale;
-    std::memcpy(&scale, block, 2);
-    const float d = from_half(scale);
-    for (std::size_t i = 0; i < kQ8Block; ++i)
-      out[b * kQ8Block + i] = float(static_cast<std::int8_t>(block[2 + i])) * d;
-  }
-}
-
 bool is_gguf(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::uint32_t magic = 0;
@@ -372,35 +330,35 @@ GgufModel load_gguf(const std::string& path, int stage, int stages) {
   auto [first, last] = split_layers(c.n_layers, stages).at(std::size_t(stage));
   m.weights = Weights::zeros(c, first, last);
   std::vector<std::uint8_t> raw;
-  for_each_tensor(
-      m.weights, [&](const std::string& name, std::vector<float>& t, int rows, int cols) {
-        if (t.empty()) return;  // not this stage's
-        auto it = infos.find(name);
-        if (it == infos.end()) r.fail("has no tensor " + name);
-        const TensorInfo& info = it->second;
-        std::vector<std::uint64_t> expected{std::uint64_t(cols)};
-        if (rows > 1 || info.dims.size() == 2) expected.push_back(std::uint64_t(rows));
-        if (info.dims != expected)
-          r.fail("tensor " + name + " does not have the shape the model's metadata implies");
-        const std::uint64_t bytes = bytes_of(info.type, info.count());
-        if (bytes == 0 || (info.type == std::uint32_t(GgufType::q8_0) && info.count() % kQ8Block))
-          r.fail("tensor " + name + " is " + type_name(info.type) + "; F32, F16 and Q8_0 are read");
-        if (data + info.offset + bytes > r.size()) r.fail("tensor " + name + " lies past the end");
-        raw.resize(bytes);
-        r.seek(data + info.offset);
-        r.read(raw.data(), bytes);
-        if (info.type == std::uint32_t(GgufType::f32)) {
-          std::memcpy(t.data(), raw.data(), bytes);
-        } else if (info.type == std::uint32_t(GgufType::f16)) {
-          for (std::size_t i = 0; i < t.size(); ++i) {
-            std::uint16_t h;
-            std::memcpy(&h, raw.data() + 2 * i, 2);
-            t[i] = from_half(h);
-          }
-        } else {
-          dequantize_q8_0(raw.data(), t.data(), t.size());
-        }
-      });
+  for_each_tensor(m.weights, [&](const std::string& name, std::vector<float>& t, int rows,
+                                 int cols) {
+    if (t.empty()) return;  // not this stage's
+    auto it = infos.find(name);
+    if (it == infos.end()) r.fail("has no tensor " + name);
+    const TensorInfo& info = it->second;
+    std::vector<std::uint64_t> expected{std::uint64_t(cols)};
+    if (rows > 1 || info.dims.size() == 2) expected.push_back(std::uint64_t(rows));
+    if (info.dims != expected)
+      r.fail("tensor " + name + " does not have the shape the model's metadata implies");
+    const std::uint64_t bytes = bytes_of(info.type, info.count());
+    if (bytes == 0 || (info.type == std::uint32_t(GgufType::q8_0) && info.count() % kQ8BlockValues))
+      r.fail("tensor " + name + " is " + type_name(info.type) + "; F32, F16 and Q8_0 are read");
+    if (data + info.offset + bytes > r.size()) r.fail("tensor " + name + " lies past the end");
+    raw.resize(bytes);
+    r.seek(data + info.offset);
+    r.read(raw.data(), bytes);
+    if (info.type == std::uint32_t(GgufType::f32)) {
+      std::memcpy(t.data(), raw.data(), bytes);
+    } else if (info.type == std::uint32_t(GgufType::f16)) {
+      for (std::size_t i = 0; i < t.size(); ++i) {
+        std::uint16_t h;
+        std::memcpy(&h, raw.data() + 2 * i, 2);
+        t[i] = from_half(h);
+      }
+    } else {
+      dequantize_q8_0(raw.data(), t.data(), t.size());
+    }
+  });
 
   if (text("tokenizer.ggml.model") == "llama" && meta.count("tokenizer.ggml.tokens")) {
     const Value& tokens = meta["tokenizer.ggml.tokens"];
@@ -438,7 +396,7 @@ void save_gguf(const std::string& path, const Weights& weights, GgufType type,
   for_each_tensor(
       weights, [&](const std::string& n, const std::vector<float>& t, int rows, int cols) {
         GgufType t_type = rows == 1 ? GgufType::f32 : type;  // norms stay F32
-        if (t_type == GgufType::q8_0 && cols % int(kQ8Block))
+        if (t_type == GgufType::q8_0 && cols % int(kQ8BlockValues))
           throw std::invalid_argument(n + ": Q8_0 needs rows of a multiple of 32 values");
         plan.push_back({n, &t, rows, cols, t_type, offset});
         offset +=

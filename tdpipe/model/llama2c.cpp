@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "model/llama2c.h"
+#include "tdpipe/model/llama2c.h"
 
-#include "model/layer_split.h"
+#include "tdpipe/model/layer_split.h"
 
 #include <cmath>
 #include <cstdint>

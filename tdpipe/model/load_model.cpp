@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "model/load_model.h"
+#include "tdpipe/model/load_model.h"
 
-#include "model/gguf.h"
-#include "model/llama2c.h"
+#include "tdpipe/model/gguf.h"
+#include "tdpipe/model/llama2c.h"
 
 #include <filesystem>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "model/synthetic.h"
+#include "tdpipe/model/synthetic.h"
 
 #include <cmath>
 

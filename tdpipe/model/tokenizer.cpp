@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "model/tokenizer.h"
+#include "tdpipe/model/tokenizer.h"
 
 #include <cstdint>
 #include <cstdio>

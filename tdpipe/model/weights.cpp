@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "model/weights.h"
+#include "tdpipe/model/weights.h"
 
 #include <stdexcept>
 

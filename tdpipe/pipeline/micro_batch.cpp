@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "pipeline/micro_batch.h"
+#include "tdpipe/pipeline/micro_batch.h"
 
 #include <cstring>
 #include <stdexcept>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "pipeline/pipeline_runner.h"
+#include "tdpipe/pipeline/pipeline_runner.h"
 
-#include "model/layer_split.h"
+#include "tdpipe/model/layer_split.h"
 
 #include <algorithm>
 #include <chrono>

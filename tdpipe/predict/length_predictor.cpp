@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "predict/length_predictor.h"
+#include "tdpipe/predict/length_predictor.h"
 
-#include "predict/length_buckets.h"
+#include "tdpipe/predict/length_buckets.h"
 
 #include <nlohmann/json.hpp>
 

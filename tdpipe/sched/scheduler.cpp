@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "sched/scheduler.h"
+#include "tdpipe/sched/scheduler.h"
 
-#include "engine/kv_cache.h"
+#include "tdpipe/engine/kv_cache.h"
 
 #include <algorithm>
 #include <stdexcept>

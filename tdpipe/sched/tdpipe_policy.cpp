@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/kv_cache.h"
-#include "sched/policies.h"
+#include "tdpipe/engine/kv_cache.h"
+#include "tdpipe/sched/policies.h"
 
 #include <algorithm>
 #include <cmath>

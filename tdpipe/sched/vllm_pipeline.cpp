@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "sched/policies.h"
+#include "tdpipe/sched/policies.h"
 
 #include <algorithm>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "serve/completion_api.h"
+#include "tdpipe/serve/completion_api.h"
 
 #include <set>
 

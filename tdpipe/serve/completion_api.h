@@ -6,8 +6,8 @@
 // a completion, of a streamed chunk and of an error.
 #pragma once
 
-#include "engine/generate.h"
-#include "model/tokenizer.h"
+#include "tdpipe/engine/generate.h"
+#include "tdpipe/model/tokenizer.h"
 
 #include <nlohmann/json.hpp>
 

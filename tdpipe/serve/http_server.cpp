@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "serve/http_server.h"
+#include "tdpipe/serve/http_server.h"
 
-#include "serve/completion_api.h"
+#include "tdpipe/serve/completion_api.h"
 
-#include "serve/listener.h"
+#include "tdpipe/serve/listener.h"
 
 #include <httplib.h>
 

@@ -6,8 +6,8 @@
 // {"error": {"message": ...}} with a 4xx or 5xx status.
 #pragma once
 
-#include "serve/inference_service.h"
-#include "serve/settings.h"
+#include "tdpipe/serve/inference_service.h"
+#include "tdpipe/serve/settings.h"
 
 #include <atomic>
 #include <memory>

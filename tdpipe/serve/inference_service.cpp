@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "serve/inference_service.h"
+#include "tdpipe/serve/inference_service.h"
 
-#include "engine/sequence.h"
-#include "serve/completion_api.h"
+#include "tdpipe/engine/sequence.h"
+#include "tdpipe/serve/completion_api.h"
+
+#include "converge/log.h"
 
 #include <cstdio>
 #include <sstream>
@@ -142,7 +144,7 @@ void InferenceService::fail_everything(const std::string& why) {
   // The engine's state cannot be trusted after an error: every request in
   // it ends with finish reason "error", and new ones are refused (503),
   // until the service is restarted.
-  std::fprintf(stderr, "tdpipe-serve: the engine failed: %s\n", why.c_str());
+  converge::log::error("the engine failed: {}", why);
   std::vector<std::shared_ptr<Stream>> streams;
   {
     std::lock_guard lock(mutex_);

@@ -6,10 +6,10 @@
 // (SIGTERM) refuses new requests and lets the submitted ones finish.
 #pragma once
 
-#include "engine/runner.h"
-#include "model/tokenizer.h"
-#include "model/weights.h"
-#include "serve/settings.h"
+#include "tdpipe/engine/runner.h"
+#include "tdpipe/model/tokenizer.h"
+#include "tdpipe/model/weights.h"
+#include "tdpipe/serve/settings.h"
 
 #include <condition_variable>
 #include <cstdint>

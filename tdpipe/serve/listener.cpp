@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "serve/listener.h"
+#include "tdpipe/serve/listener.h"
 
 #include <httplib.h>
 #include <sys/socket.h>

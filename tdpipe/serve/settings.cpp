@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "serve/settings.h"
+#include "tdpipe/serve/settings.h"
 
-#include "sched/scheduler.h"
+#include "tdpipe/sched/scheduler.h"
 
 #include <filesystem>
 

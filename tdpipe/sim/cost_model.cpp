@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "sim/cost_model.h"
+#include "tdpipe/sim/cost_model.h"
 
 #include <algorithm>
 #include <cmath>

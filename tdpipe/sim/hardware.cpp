@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "sim/hardware.h"
+#include "tdpipe/sim/hardware.h"
 
 #include <stdexcept>
 

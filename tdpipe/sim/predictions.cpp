@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "sim/predictions.h"
+#include "tdpipe/sim/predictions.h"
 
-#include "predict/length_buckets.h"
+#include "tdpipe/predict/length_buckets.h"
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "sim/setup.h"
+#include "tdpipe/sim/setup.h"
 
-#include "engine/kv_cache.h"
-#include "model/layer_split.h"
+#include "tdpipe/engine/kv_cache.h"
+#include "tdpipe/model/layer_split.h"
 
 #include <algorithm>
 #include <stdexcept>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "sim/simulator.h"
+#include "tdpipe/sim/simulator.h"
 
 #include <algorithm>
 #include <deque>

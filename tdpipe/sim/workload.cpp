@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "sim/workload.h"
+#include "tdpipe/sim/workload.h"
 
 #include <algorithm>
 #include <cmath>

@@ -8,9 +8,9 @@
 // tokens/s = B * steps / seconds, the median of `rounds`. The reference
 // decodes one sequence the same way. OMP_NUM_THREADS sets the engine's
 // threads.
-#include "engine/reference.h"
-#include "engine/stage_model.h"
-#include "model/llama2c.h"
+#include "tdpipe/engine/reference.h"
+#include "tdpipe/engine/stage_model.h"
+#include "tdpipe/model/llama2c.h"
 
 #include "converge/cli.h"
 

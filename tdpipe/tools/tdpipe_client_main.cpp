@@ -8,7 +8,7 @@
 // (say, an analysis report) into a prompt for a model without a tokenizer:
 // BOS, then one token per 4-byte word of the file's hash. Prints the
 // response's JSON (with --stream, the token ids as they arrive).
-#include "serve/dispatcher.h"
+#include "tdpipe/serve/dispatcher.h"
 
 #include "converge/cli.h"
 

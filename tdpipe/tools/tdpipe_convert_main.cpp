@@ -6,17 +6,19 @@
 //   tdpipe-convert --in FILE.gguf --out FILE.bin        (a llama2.c checkpoint, float32)
 // The output's format follows its name: .gguf is GGUF, anything else a
 // llama2.c checkpoint. --tokenizer embeds a llama2.c tokenizer.bin in a GGUF.
-#include "model/gguf.h"
-#include "model/llama2c.h"
-#include "model/load_model.h"
+#include "tdpipe/model/gguf.h"
+#include "tdpipe/model/llama2c.h"
+#include "tdpipe/model/load_model.h"
 
 #include "converge/cli.h"
+#include "converge/log.h"
 
 #include <cstdio>
 
 using namespace tdpipe;
 
 int main(int argc, char** argv) {
+  converge::log::set_program_name("tdpipe-convert");
   return converge::cli::run("tdpipe-convert", [&] {
     CLI::App app{"A model from one format to the other (.gguf: GGUF, else llama2.c)",
                  "tdpipe-convert"};
@@ -39,7 +41,7 @@ int main(int argc, char** argv) {
       if (*type_opt) throw std::invalid_argument("--type applies to GGUF output only");
       save_llama2c(m.weights, out);
     }
-    std::fprintf(stderr, "tdpipe-convert: %s -> %s\n", in.c_str(), out.c_str());
+    converge::log::info("{} -> {}", in, out);
     return 0;
   });
 }

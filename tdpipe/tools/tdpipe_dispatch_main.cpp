@@ -6,10 +6,11 @@
 // A backends file is what converge-launch writes for a service role:
 // {"instance": ["host:port", ...]}. SIGTERM or SIGINT drains: new requests
 // get 503, the ones in progress finish, then it exits 0.
-#include "serve/dispatcher.h"
+#include "tdpipe/serve/dispatcher.h"
 
 #include "converge/cli.h"
 #include "converge/stop_signals.h"
+#include "converge/log.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,7 @@
 using namespace tdpipe;
 
 int main(int argc, char** argv) {
+  converge::log::set_program_name("tdpipe-dispatch");
   return converge::cli::run("tdpipe-dispatch", [&] {
     CLI::App app{"Spreads completions over several tdpipe-serve instances", "tdpipe-dispatch"};
     std::vector<std::string> backend_list;
@@ -60,8 +62,8 @@ int main(int argc, char** argv) {
     Dispatcher dispatcher(backends, threads);
     int port = dispatcher.bind(listen.host, listen.port);
     if (!port_file.empty()) std::ofstream(port_file) << port << "\n";
-    std::fprintf(stderr, "tdpipe-dispatch: %zu instance%s behind %s:%d\n", backends.size(),
-                 backends.size() == 1 ? "" : "s", listen.host.c_str(), port);
+    converge::log::info("{} instance{} behind {}:{}", backends.size(),
+                        backends.size() == 1 ? "" : "s", listen.host, port);
     std::thread http([&] { dispatcher.serve(); });
     stop.wait();
     dispatcher.drain();

@@ -15,11 +15,12 @@
 // program starts itself again under mpiexec with P ranks; started as P
 // ranks (mpiexec -n P, srun --mpi=pmix -n P, on one node or several), it
 // runs as they are.
-#include "engine/generate.h"
-#include "model/load_model.h"
-#include "pipeline/pipeline_runner.h"
+#include "tdpipe/engine/generate.h"
+#include "tdpipe/model/load_model.h"
+#include "tdpipe/pipeline/pipeline_runner.h"
 
 #include "converge/cli.h"
+#include "converge/log.h"
 
 #include <mpi.h>
 #include <unistd.h>
@@ -61,6 +62,7 @@ bool first_rank() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  converge::log::set_program_name("tdpipe-generate");
   int rank = 0;
   bool mpi = false;
   int status = 0;
@@ -167,7 +169,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return converge::cli::exit_code(e);  // before MPI starts
   } catch (const std::exception& e) {
-    if (rank == 0) std::fprintf(stderr, "tdpipe-generate: error: %s\n", e.what());
+    if (rank == 0) converge::log::error("{}", e.what());
     status = 1;
     if (mpi) MPI_Abort(MPI_COMM_WORLD, 1);
   }

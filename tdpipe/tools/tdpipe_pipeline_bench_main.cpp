@@ -11,12 +11,13 @@
 // each generating exactly its output length (ignore EOS, as throughput
 // benchmarks do). Prints the median time and tokens/s of each scheduler and
 // TD-Pipe's ratio to each.
-#include "engine/kv_cache.h"
-#include "model/llama2c.h"
-#include "pipeline/pipeline_runner.h"
-#include "sim/workload.h"
+#include "tdpipe/engine/kv_cache.h"
+#include "tdpipe/model/llama2c.h"
+#include "tdpipe/pipeline/pipeline_runner.h"
+#include "tdpipe/sim/workload.h"
 
 #include "converge/cli.h"
+#include "converge/log.h"
 
 #include <mpi.h>
 
@@ -40,6 +41,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  converge::log::set_program_name("tdpipe-pipeline-bench");
   MPI_Init(&argc, &argv);
   int rank = 0, stages = 1, status = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -146,7 +148,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     status = converge::cli::exit_code(e);  // every rank parsed the same arguments
   } catch (const std::exception& e) {
-    if (rank == 0) std::fprintf(stderr, "tdpipe-pipeline-bench: error: %s\n", e.what());
+    if (rank == 0) converge::log::error("{}", e.what());
     status = 1;
     MPI_Abort(MPI_COMM_WORLD, 1);
   }

@@ -10,12 +10,13 @@
 //     Trains on all but the held-out fraction and reports the accuracy on it
 //     beside always guessing the most common bucket.
 //   tdpipe-predictor predict --predictor PREDICTOR --prompt-ids 1,2,... [--temperature T]
-#include "engine/runner.h"
-#include "model/llama2c.h"
-#include "predict/length_buckets.h"
-#include "predict/length_predictor.h"
+#include "tdpipe/engine/runner.h"
+#include "tdpipe/model/llama2c.h"
+#include "tdpipe/predict/length_buckets.h"
+#include "tdpipe/predict/length_predictor.h"
 
 #include "converge/cli.h"
+#include "converge/log.h"
 
 #include <algorithm>
 #include <chrono>
@@ -111,7 +112,7 @@ int collect(const Args& o) {
   write_examples(o.out, examples);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::fprintf(stderr, "tdpipe-predictor: %d examples in %.1f s\n", n, seconds);
+  converge::log::info("{} examples in {:.1f} s", n, seconds);
   return 0;
 }
 
@@ -160,6 +161,7 @@ int predict(const Args& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  converge::log::set_program_name("tdpipe-predictor");
   return converge::cli::run("tdpipe-predictor", [&] {
     CLI::App app{"TD-Pipe's output-length predictor: collect examples, train, predict",
                  "tdpipe-predictor"};

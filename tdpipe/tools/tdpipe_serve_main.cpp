@@ -10,15 +10,16 @@
 // options. Port 0 takes any free port (written to --port-file). SIGTERM or
 // SIGINT drains: new requests get 503 while the admitted ones finish and
 // their responses are sent; then it exits 0.
-#include "model/load_model.h"
-#include "predict/length_predictor.h"
-#include "serve/dispatcher.h"
-#include "serve/http_server.h"
-#include "serve/inference_service.h"
-#include "serve/settings.h"
+#include "tdpipe/model/load_model.h"
+#include "tdpipe/predict/length_predictor.h"
+#include "tdpipe/serve/dispatcher.h"
+#include "tdpipe/serve/http_server.h"
+#include "tdpipe/serve/inference_service.h"
+#include "tdpipe/serve/settings.h"
 
 #include "converge/cli.h"
 #include "converge/stop_signals.h"
+#include "converge/log.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -28,6 +29,7 @@
 using namespace tdpipe;
 
 int main(int argc, char** argv) {
+  converge::log::set_program_name("tdpipe-serve");
   return converge::cli::run("tdpipe-serve", [&] {
     CLI::App app{"An OpenAI-compatible completions server over the TD-Pipe engine", "tdpipe-serve"};
     std::string config, model_file, predictor, scheduler, listen_at = "127.0.0.1:8000", port_file;
@@ -75,19 +77,18 @@ int main(int argc, char** argv) {
     HttpServer server(service, s);
     const int bound = server.bind(host, port);
     if (!port_file.empty()) std::ofstream(port_file) << bound << "\n";
-    std::fprintf(stderr, "tdpipe-serve: %s (%s scheduler%s) on %s:%d\n", name.c_str(),
-                 s.scheduler.c_str(), s.predictor.empty() ? "" : ", length predictor", host.c_str(),
-                 bound);
+    converge::log::info("{} ({} scheduler{}) on {}:{}", name, s.scheduler,
+                        s.predictor.empty() ? "" : ", length predictor", host, bound);
     std::thread http([&] { server.serve(); });
     stop.wait();
-    std::fprintf(stderr, "tdpipe-serve: draining\n");
+    converge::log::info("draining");
     service.drain();
     service.wait_idle();
     while (server.responses_in_progress() > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     server.stop();
     http.join();
-    std::fprintf(stderr, "tdpipe-serve: stopped\n");
+    converge::log::info("stopped");
     return 0;
   });
 }

@@ -13,8 +13,8 @@
 // length predictor's running time (--predictor-us per request, measured by
 // tdpipe-predictor train) is charged to the first stage as requests are
 // admitted.
-#include "sim/predictions.h"
-#include "sim/setup.h"
+#include "tdpipe/sim/predictions.h"
+#include "tdpipe/sim/setup.h"
 
 #include "converge/cli.h"
 

@@ -6,8 +6,8 @@
 //                [--kv-heads NKV] --vocab V --seq-len S [--seed X] [--unshared]
 //   tdpipe-synth --out FILE --shape 100m [--seed X]   (dim 768, 12 layers, vocab 32000: ~110M
 //   parameters)
-#include "model/llama2c.h"
-#include "model/synthetic.h"
+#include "tdpipe/model/llama2c.h"
+#include "tdpipe/model/synthetic.h"
 
 #include "converge/cli.h"
 

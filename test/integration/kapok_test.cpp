@@ -2,8 +2,8 @@
 //
 // Kapok on a real local instance: 4 metadata and 4 data servers started by
 // kapok-local (the CTest fixture "kapok"), driven through libkapok.
-#include "client/client.h"
-#include "client/open_file.h"
+#include "kapok/client/client.h"
+#include "kapok/client/open_file.h"
 #include "converge/poll.h"
 #include "converge/process.h"
 

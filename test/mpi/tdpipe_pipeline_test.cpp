@@ -5,11 +5,11 @@
 // exactly the tokens of the single-process reference, with and without
 // preemption. Rank 0 tells the others which model and cache each scenario
 // uses (a broadcast), so they can serve it.
-#include "engine/generate.h"
-#include "engine/reference.h"
-#include "model/llama2c.h"
-#include "model/synthetic.h"
-#include "pipeline/pipeline_runner.h"
+#include "tdpipe/engine/generate.h"
+#include "tdpipe/engine/reference.h"
+#include "tdpipe/model/llama2c.h"
+#include "tdpipe/model/synthetic.h"
+#include "tdpipe/pipeline/pipeline_runner.h"
 
 #include <gtest/gtest.h>
 #include <mpi.h>

@@ -4,12 +4,12 @@
 // reference: WordCount, PageRank, KMeans, TeraSort, GaBP (both
 // formulations, against a direct solve) and the field stencil analysis
 // (both formulations).
-#include "apps/field_stats.h"
-#include "apps/gabp.h"
-#include "apps/k_means.h"
-#include "apps/page_rank.h"
-#include "apps/tera_sort.h"
-#include "apps/word_count.h"
+#include "topo/apps/field_stats.h"
+#include "topo/apps/gabp.h"
+#include "topo/apps/k_means.h"
+#include "topo/apps/page_rank.h"
+#include "topo/apps/tera_sort.h"
+#include "topo/apps/word_count.h"
 #include "topo_test_context.h"
 
 #include <gtest/gtest.h>

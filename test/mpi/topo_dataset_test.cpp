@@ -3,7 +3,7 @@
 // Topo's distributed datasets on real MPI ranks (CTest starts this binary
 // with mpiexec -n 3): each operation's result against a sequential
 // reference, on every rank.
-#include "core/dataset.h"
+#include "topo/core/dataset.h"
 #include "topo_test_context.h"
 
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 //
 // Topo's distributed operations and file I/O on real MPI ranks, each against
 // a sequential reference computed on every rank.
-#include "core/dataset.h"
+#include "topo/core/dataset.h"
 #include "topo_test_context.h"
 
 #include <gtest/gtest.h>

@@ -3,8 +3,8 @@
 // InterMap on real MPI ranks: grid stencils (periodic or not, corners,
 // halos wider than one) and graph neighbour reductions, each against a
 // sequential computation on the whole grid or graph.
-#include "intermap/graph_dataset.h"
-#include "intermap/grid_dataset.h"
+#include "topo/intermap/graph_dataset.h"
+#include "topo/intermap/grid_dataset.h"
 #include "topo_test_context.h"
 
 #include <gtest/gtest.h>

@@ -3,7 +3,7 @@
 // Shuffles that spill to files: both layouts give exactly what the
 // in-memory exchange gives, leave no file behind, and create the number of
 // files each layout promises.
-#include "core/dataset.h"
+#include "topo/core/dataset.h"
 #include "topo_test_context.h"
 
 #include <gtest/gtest.h>

@@ -4,8 +4,8 @@
 // scheduler of two workers (pinning off: ranks share this host's cores).
 #pragma once
 
-#include "core/context.h"
-#include "find/scheduler.h"
+#include "topo/core/context.h"
+#include "topo/find/scheduler.h"
 
 #include <mpi.h>
 

@@ -4,8 +4,8 @@
 // HTTP: bad requests get 4xx with a message, 64 concurrent clients all get
 // their completions (the same tokens as one at a time), SIGTERM drains the
 // requests in progress, the dispatcher spreads and relays completions.
-#include "model/gguf.h"
-#include "model/synthetic.h"
+#include "tdpipe/model/gguf.h"
+#include "tdpipe/model/synthetic.h"
 #include "unit/tdpipe/small_tokenizer.h"
 
 #include <gtest/gtest.h>

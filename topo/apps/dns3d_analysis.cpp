@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "apps/dns3d_analysis.h"
+#include "topo/apps/dns3d_analysis.h"
 
 #include <algorithm>
 #include <cctype>

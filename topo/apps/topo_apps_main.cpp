@@ -15,11 +15,11 @@
 // Binary inputs: pagerank edges are pairs of little-endian uint64 (source,
 // target); kmeans points are D float64 each. topo/bench/apps_bench.sh
 // makes them.
-#include "apps/gabp.h"
-#include "apps/k_means.h"
-#include "apps/page_rank.h"
-#include "apps/tera_sort.h"
-#include "apps/word_count.h"
+#include "topo/apps/gabp.h"
+#include "topo/apps/k_means.h"
+#include "topo/apps/page_rank.h"
+#include "topo/apps/tera_sort.h"
+#include "topo/apps/word_count.h"
 
 #include "converge/cli.h"
 

@@ -11,7 +11,7 @@
 // overhead = (time with 1 worker - serial time) / tasks, and speedup =
 // serial time / time on all cores. Medians of --repeat runs; one JSON line
 // per result with --json FILE.
-#include "find/scheduler.h"
+#include "topo/find/scheduler.h"
 
 #include <omp.h>
 #include <tbb/global_control.h>

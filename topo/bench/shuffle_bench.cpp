@@ -13,9 +13,9 @@
 //
 //   mpiexec -n 4 shuffle-bench --dir /tmp/spill [--shuffles 20] [--kib 64]
 //                              [--rounds 5] [--json FILE]
-#include "core/context.h"
-#include "core/spill.h"
-#include "find/scheduler.h"
+#include "topo/core/context.h"
+#include "topo/core/spill.h"
+#include "topo/find/scheduler.h"
 
 #include <mpi.h>
 

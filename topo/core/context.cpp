@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/context.h"
+#include "topo/core/context.h"
 
 #include <unistd.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/file.h"
+#include "topo/core/file.h"
 
 #include <algorithm>
 #include <climits>

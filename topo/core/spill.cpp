@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
 // Context::exchange through files (core/spill.h).
-#include "core/spill.h"
+#include "topo/core/spill.h"
 
-#include "core/context.h"
-#include "core/file.h"
+#include "topo/core/context.h"
+#include "topo/core/file.h"
 
 #include <fcntl.h>
 #include <unistd.h>

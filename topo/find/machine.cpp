@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "find/machine.h"
+#include "topo/find/machine.h"
 
 #include <hwloc.h>
 

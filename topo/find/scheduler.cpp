@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "find/scheduler.h"
+#include "topo/find/scheduler.h"
 
-#include "find/machine.h"
+#include "topo/find/machine.h"
 
 #include <algorithm>
 #include <chrono>

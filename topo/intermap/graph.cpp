@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "intermap/graph.h"
+#include "topo/intermap/graph.h"
 
-#include "core/exchange.h"
+#include "topo/core/exchange.h"
 
 #include <algorithm>
 #include <map>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "intermap/grid.h"
+#include "topo/intermap/grid.h"
 
-#include "core/exchange.h"
+#include "topo/core/exchange.h"
 
 #include <stdexcept>
 #include <string>

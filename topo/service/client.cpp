@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "service/client.h"
+#include "topo/service/client.h"
 
-#include "service/protocol.h"
+#include "topo/service/protocol.h"
 
 #include "converge/poll.h"
 

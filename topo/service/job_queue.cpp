@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "service/job_queue.h"
+#include "topo/service/job_queue.h"
 
 #include <algorithm>
 
@@ -21,7 +21,7 @@ JobQueue::JobQueue(std::chrono::milliseconds lease, std::size_t finished_kept)
     : lease_(lease), finished_kept_(finished_kept) {}
 
 std::uint64_t JobQueue::submit(const std::string& app, std::vector<nlohmann::json> tasks) {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   std::uint64_t id = next_id_++;
   Job& job = jobs_[id];
   job.app = app;
@@ -50,7 +50,7 @@ void JobQueue::requeue_expired(Clock::time_point now) {
 
 std::optional<Assignment> JobQueue::next(const std::string& worker,
                                          std::chrono::milliseconds wait) {
-  std::unique_lock lock(mutex_);
+  converge::MutexLock lock(mutex_);
   auto until = Clock::now() + wait;
   while (true) {
     requeue_expired(Clock::now());
@@ -67,14 +67,13 @@ std::optional<Assignment> JobQueue::next(const std::string& worker,
       return Assignment{id, index, it->second.app, t.params};
     }
     // Wake for new work, or in time to requeue an expiring lease.
-    if (work_.wait_until(lock, std::min(until, Clock::now() + lease_)) == std::cv_status::timeout &&
-        Clock::now() >= until)
+    if (!work_.wait_until(mutex_, std::min(until, Clock::now() + lease_)) && Clock::now() >= until)
       return std::nullopt;
   }
 }
 
 bool JobQueue::complete(std::uint64_t job_id, std::uint32_t index, nlohmann::json result) {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end() || index >= it->second.tasks.size()) return false;
   Job& job = it->second;
@@ -87,7 +86,7 @@ bool JobQueue::complete(std::uint64_t job_id, std::uint32_t index, nlohmann::jso
 }
 
 bool JobQueue::fail(std::uint64_t job_id, std::uint32_t index, const std::string& error) {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end() || index >= it->second.tasks.size()) return false;
   Job& job = it->second;
@@ -107,7 +106,7 @@ void JobQueue::retire(std::uint64_t id, JobState state) {
 }
 
 std::optional<JobStatus> JobQueue::status(std::uint64_t job_id) const {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return std::nullopt;
   const Job& job = it->second;
@@ -118,7 +117,7 @@ std::optional<JobStatus> JobQueue::status(std::uint64_t job_id) const {
 }
 
 std::size_t JobQueue::pending() const {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   std::size_t n = 0;
   for (const auto& [id, job] : jobs_) {
     if (job.state != JobState::running) continue;

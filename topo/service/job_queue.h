@@ -9,14 +9,14 @@
 // no I/O, so it is tested on its own.
 #pragma once
 
+#include "converge/mutex.h"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,17 +76,18 @@ class JobQueue {
     std::string error;
   };
 
-  void requeue_expired(Clock::time_point now);    // with mutex_ held
-  void retire(std::uint64_t id, JobState state);  // with mutex_ held
+  void requeue_expired(Clock::time_point now) CONVERGE_REQUIRES(mutex_);
+  void retire(std::uint64_t id, JobState state) CONVERGE_REQUIRES(mutex_);
 
   std::chrono::milliseconds lease_;
   std::size_t finished_kept_;
-  mutable std::mutex mutex_;
-  std::condition_variable work_;
-  std::uint64_t next_id_ = 1;
-  std::map<std::uint64_t, Job> jobs_;
-  std::deque<std::pair<std::uint64_t, std::uint32_t>> pending_;  // FIFO
-  std::deque<std::uint64_t> finished_;  // oldest first, forgotten beyond finished_kept_
+  mutable converge::Mutex mutex_;
+  converge::CondVar work_;
+  std::uint64_t next_id_ CONVERGE_GUARDED_BY(mutex_) = 1;
+  std::map<std::uint64_t, Job> jobs_ CONVERGE_GUARDED_BY(mutex_);
+  std::deque<std::pair<std::uint64_t, std::uint32_t>> pending_ CONVERGE_GUARDED_BY(mutex_);  // FIFO
+  // Oldest first, forgotten beyond finished_kept_.
+  std::deque<std::uint64_t> finished_ CONVERGE_GUARDED_BY(mutex_);
 };
 
 }  // namespace topo::service

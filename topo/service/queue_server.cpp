@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "service/queue_server.h"
+#include "topo/service/queue_server.h"
 
-#include "service/protocol.h"
+#include "topo/service/protocol.h"
 
 #include <cerrno>
 #include <string>

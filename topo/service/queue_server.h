@@ -4,7 +4,7 @@
 // service): protocol.h's methods, each a thin adapter onto JobQueue.
 #pragma once
 
-#include "service/job_queue.h"
+#include "topo/service/job_queue.h"
 
 #include "converge/rpc/rpc.h"
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "service/tasks.h"
+#include "topo/service/tasks.h"
 
-#include "apps/field_stats.h"
-#include "apps/word_count.h"
-#include "intermap/grid_dataset.h"
+#include "topo/apps/field_stats.h"
+#include "topo/apps/word_count.h"
+#include "topo/intermap/grid_dataset.h"
 
 #include <stdexcept>
 

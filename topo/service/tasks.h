@@ -8,7 +8,7 @@
 //   word-count   {"path"}            -> {"words", "distinct", "top": [[word, count], ...]}
 #pragma once
 
-#include "core/context.h"
+#include "topo/core/context.h"
 
 #include <nlohmann/json.hpp>
 

@@ -16,15 +16,16 @@
 // on the node's worker cores) pulls a task, runs it on its own Topo context
 // (its FinD workers on those cores; service/tasks.h lists what it runs),
 // and reports the result. SIGTERM stops queue and workers.
-#include "apps/dns3d_analysis.h"
-#include "service/client.h"
-#include "service/job_queue.h"
-#include "service/protocol.h"
-#include "service/queue_server.h"
-#include "service/tasks.h"
+#include "topo/apps/dns3d_analysis.h"
+#include "topo/service/client.h"
+#include "topo/service/job_queue.h"
+#include "topo/service/protocol.h"
+#include "topo/service/queue_server.h"
+#include "topo/service/tasks.h"
 
 #include "converge/cli.h"
 #include "converge/stop_signals.h"
+#include "converge/log.h"
 
 #include <mpi.h>
 #include <sched.h>
@@ -106,8 +107,7 @@ int queue_command(const Args& a) {
   converge::rpc::Server server;
   serve_queue(server, queue);
   server.start(listen.host, listen.port);
-  std::fprintf(stderr, "topo-service: queue listening on %s:%u\n", listen.host.c_str(),
-               server.port());
+  converge::log::info("queue listening on {}:{}", listen.host, server.port());
   stop.wait();
   server.stop();
   return 0;
@@ -152,8 +152,8 @@ int worker_command(const Args& a, int argc, char** argv) {
     const char* node = std::getenv("SLURMD_NODENAME");
     if (node) name = std::string(node) + ":" + std::to_string(getpid());
     converge::rpc::Client queue(endpoint, std::chrono::seconds(10));
-    std::fprintf(stderr, "topo-service: worker %s (%u threads) pulling from %s\n", name.c_str(),
-                 threads, endpoint.to_string().c_str());
+    converge::log::info("worker {} ({} threads) pulling from {}", name, threads,
+                        endpoint.to_string());
     while (!stop.wait_for(std::chrono::milliseconds(0))) {
       Json task;
       try {
@@ -178,8 +178,8 @@ int worker_command(const Args& a, int argc, char** argv) {
       try {
         call(queue, method, report);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "topo-service: worker %s could not report job %s: %s\n", name.c_str(),
-                     task["job"].dump().c_str(), e.what());
+        converge::log::error("worker {} could not report job {}: {}", name, task["job"].dump(),
+                             e.what());
       }
     }
   }
@@ -258,6 +258,7 @@ int status_command(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  converge::log::set_program_name("topo-service");
   return converge::cli::run("topo-service", [&] {
     Args a;
     CLI::App app{"The Topo service: a job queue and workers that pull analysis tasks",

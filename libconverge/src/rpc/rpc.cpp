@@ -194,7 +194,7 @@ void Server::accept_loop() {
       return;
     }
     set_nodelay(fd);
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     reap_finished();
     if (stopping_) {
       close(fd);
@@ -241,7 +241,7 @@ void Server::serve(int fd) {
     std::string reply = dispatch(frame.method, frame.body, status);
     if (write_all(fd, encode(frame.id, frame.method, status, reply), nullptr) != 0) break;
   }
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   connections_.remove(fd);
   close(fd);
   finished_.push_back(std::this_thread::get_id());
@@ -270,7 +270,7 @@ void Server::stop() {
   listen_fd_ = -1;
   std::list<std::thread> workers;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (int fd : connections_) shutdown(fd, SHUT_RDWR);
     workers.swap(workers_);
   }
@@ -317,7 +317,7 @@ int Client::connect_until(Clock::time_point deadline) {
 }
 
 void Client::release(int fd) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   idle_.push_back(fd);
 }
 
@@ -332,7 +332,7 @@ std::string Client::call(std::uint32_t method, std::string_view body) {
     int fd = -1;
     bool pooled = false;
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       if (!idle_.empty()) {
         fd = idle_.back();
         idle_.pop_back();
@@ -347,7 +347,7 @@ std::string Client::call(std::uint32_t method, std::string_view body) {
     if (rc != 0) {
       close(fd);
       if (pooled && rc != ETIMEDOUT) {
-        std::lock_guard lock(mutex_);
+        MutexLock lock(mutex_);
         for (int stale : idle_) close(stale);
         idle_.clear();
         continue;

@@ -61,3 +61,24 @@ TEST(Cli, TdpipeServerAndDispatcherRejectBadValuesAndUnknownOptions) {
   expect_one_line_error({kBin + "/tdpipe-dispatch", "--backends", "a:1", "--backends-file", "f"},
                         "--backends");
 }
+
+TEST(Cli, LauncherProgramsRejectBadValuesAndUnknownOptions) {
+  std::string launch = kBin + "/converge-launch", run = kBin + "/converge-run",
+              cluster = kBin + "/converge-cluster";
+  expect_one_line_error({launch, "up", "--servces", "kapok"}, "--servces");
+  expect_one_line_error({launch, "up"}, "--services");
+  expect_one_line_error({launch, "restart"}, "restart");
+  expect_one_line_error({run, "w.json", "--mode", "batch"}, "--mode");
+  expect_one_line_error({run, "w.json", "--qiet"}, "--qiet");
+  expect_one_line_error({cluster, "up", "--nodes", "many"}, "--nodes");
+  expect_one_line_error({cluster, "up", "--nodes", "65"}, "--nodes");
+  expect_one_line_error({cluster, "down", "--nodes", "2"}, "--nodes");
+  expect_one_line_error({kBin + "/kapok-fuse", "--member", "m.json", "/mnt"}, "--member");
+  expect_one_line_error({kBin + "/kapok-fuse", "/mnt"}, "--members");
+  for (const auto& program : {launch, run, cluster, kBin + "/kapok-fuse"}) {
+    auto help = process::run({program, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << program << ": " << help.output;
+  }
+  auto up_help = process::run({launch, "up", "--help"});
+  EXPECT_NE(up_help.output.find("--comment-on-failure"), std::string::npos) << up_help.output;
+}

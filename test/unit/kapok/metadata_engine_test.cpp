@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "daemon/metadata_engine.h"
+#include "kapok/daemon/metadata_engine.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "common/protocol.h"
-#include "common/settings.h"
-#include "daemon/metadata_engine.h"
+#include "kapok/common/protocol.h"
+#include "kapok/common/settings.h"
+#include "kapok/daemon/metadata_engine.h"
 
 #include <gtest/gtest.h>
 

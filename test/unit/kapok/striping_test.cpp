@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "common/striping.h"
+#include "kapok/common/striping.h"
 
 #include <gtest/gtest.h>
 

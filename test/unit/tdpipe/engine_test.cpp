@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/generate.h"
-#include "engine/kv_cache.h"
-#include "engine/reference.h"
-#include "engine/runner.h"
-#include "engine/stage_model.h"
-#include "model/llama2c.h"
-#include "model/synthetic.h"
+#include "tdpipe/engine/generate.h"
+#include "tdpipe/engine/kv_cache.h"
+#include "tdpipe/engine/reference.h"
+#include "tdpipe/engine/runner.h"
+#include "tdpipe/engine/stage_model.h"
+#include "tdpipe/model/llama2c.h"
+#include "tdpipe/model/synthetic.h"
 
 #include <gtest/gtest.h>
 

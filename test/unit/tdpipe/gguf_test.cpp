@@ -4,13 +4,14 @@
 // them, round trips in F32 (exact), F16 and Q8_0 (exactly the quantized
 // values), generation from a GGUF file, a tokenizer worked out by hand, and
 // bad files refused with the reason.
-#include "engine/generate.h"
-#include "engine/reference.h"
-#include "model/gguf.h"
-#include "model/llama2c.h"
-#include "model/load_model.h"
-#include "model/synthetic.h"
-#include "model/tokenizer.h"
+#include "tdpipe/engine/generate.h"
+#include "tdpipe/engine/reference.h"
+#include "tdpipe/model/gguf.h"
+#include "tdpipe/model/quantize.h"
+#include "tdpipe/model/llama2c.h"
+#include "tdpipe/model/load_model.h"
+#include "tdpipe/model/synthetic.h"
+#include "tdpipe/model/tokenizer.h"
 #include "small_tokenizer.h"
 
 #include <gtest/gtest.h>

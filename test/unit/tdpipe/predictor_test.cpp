@@ -3,8 +3,8 @@
 // The output-length predictor, trained on real stories260K runs
 // (tdpipe/data/stories260K_lengths.txt, from tdpipe-predictor collect):
 // on held-out requests it must beat always guessing the most common bucket.
-#include "predict/length_buckets.h"
-#include "predict/length_predictor.h"
+#include "tdpipe/predict/length_buckets.h"
+#include "tdpipe/predict/length_predictor.h"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "engine/generate.h"
-#include "engine/reference.h"
-#include "engine/sampler.h"
-#include "model/llama2c.h"
-#include "model/synthetic.h"
+#include "tdpipe/engine/generate.h"
+#include "tdpipe/engine/reference.h"
+#include "tdpipe/engine/sampler.h"
+#include "tdpipe/model/llama2c.h"
+#include "tdpipe/model/synthetic.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

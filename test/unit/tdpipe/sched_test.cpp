@@ -2,10 +2,10 @@
 //
 // The scheduling policies and the simulator on small cases worked out by
 // hand (the numbers in the comments).
-#include "sched/policies.h"
-#include "sim/cost_model.h"
-#include "sim/simulator.h"
-#include "sim/workload.h"
+#include "tdpipe/sched/policies.h"
+#include "tdpipe/sim/cost_model.h"
+#include "tdpipe/sim/simulator.h"
+#include "tdpipe/sim/workload.h"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 // ("▁hello" is 271, "▁world" 275), then unused ones.
 #pragma once
 
-#include "model/tokenizer.h"
+#include "tdpipe/model/tokenizer.h"
 
 #include <cstdio>
 #include <string>

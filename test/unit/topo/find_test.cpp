@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "find/scheduler.h"
+#include "topo/find/scheduler.h"
 
 #include <gtest/gtest.h>
 

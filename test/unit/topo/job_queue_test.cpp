@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "service/client.h"
-#include "service/job_queue.h"
+#include "topo/service/client.h"
+#include "topo/service/job_queue.h"
 
 #include <gtest/gtest.h>
 

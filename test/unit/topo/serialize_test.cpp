@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/serialize.h"
-#include "core/text.h"
+#include "topo/core/serialize.h"
+#include "topo/core/text.h"
 
 #include <gtest/gtest.h>
 

@@ -9,6 +9,7 @@
 // keep a pool of connections per server and never wait past their deadline.
 #pragma once
 
+#include "converge/mutex.h"
 #include "converge/rpc/wire.h"
 
 #include <atomic>
@@ -17,7 +18,6 @@
 #include <functional>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -67,7 +67,7 @@ class Server {
  private:
   void accept_loop();
   void serve(int fd);
-  void reap_finished();  // with mutex_ held
+  void reap_finished() CONVERGE_REQUIRES(mutex_);
   std::string dispatch(std::uint32_t method, std::string_view body, std::int32_t& status);
 
   std::unordered_map<std::uint32_t, Handler> handlers_;
@@ -75,10 +75,10 @@ class Server {
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread acceptor_;
-  std::mutex mutex_;
-  std::list<int> connections_;
-  std::list<std::thread> workers_;
-  std::vector<std::thread::id> finished_;
+  Mutex mutex_;
+  std::list<int> connections_ CONVERGE_GUARDED_BY(mutex_);
+  std::list<std::thread> workers_ CONVERGE_GUARDED_BY(mutex_);
+  std::vector<std::thread::id> finished_ CONVERGE_GUARDED_BY(mutex_);
 };
 
 class Client {
@@ -103,8 +103,8 @@ class Client {
   Endpoint endpoint_;
   std::chrono::milliseconds timeout_;
   std::atomic<std::uint64_t> next_id_{1};
-  std::mutex mutex_;
-  std::vector<int> idle_;
+  Mutex mutex_;
+  std::vector<int> idle_ CONVERGE_GUARDED_BY(mutex_);  // pooled connections
 };
 
 }  // namespace converge::rpc
