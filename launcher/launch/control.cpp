@@ -121,6 +121,13 @@ struct StepAttempt {
   }
 };
 
+// False once the job is ending (cancelled, out of time): a step that ended
+// then is no stall, and another would not start.
+bool job_running(const std::string& job) {
+  auto state = process::run({"squeue", "-h", "-j", job, "-o", "%T"});
+  return state.exit_code == 0 && state.output.rfind("RUNNING", 0) == 0;
+}
+
 StepAttempt start_service_step(const std::vector<std::string>& argv, const JobFiles& files,
                                const std::string& step_log, std::chrono::milliseconds limit) {
   fs::remove(files.state());
@@ -204,7 +211,7 @@ int up(const Options& options) {
   // Each phase may take the readiness timeout; the step's start adds a little.
   auto limit = settings.ready_timeout * 4 + 30s;
   auto attempt = start_service_step(argv, files, step_log, limit);
-  if (attempt.retryable()) {
+  if (attempt.retryable() && job_running(job)) {
     // A stalled PMIx exchange is the step's fault, not the services': the
     // ranks stopped what they started, so one more step starts clean.
     std::cerr << fmt::format("converge-launch: bring-up attempt failed ({}); trying once more\n",
