@@ -13,6 +13,8 @@
 // per result with --json FILE.
 #include "topo/find/scheduler.h"
 
+#include "converge/cli.h"
+
 #include <omp.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_invoke.h>
@@ -149,37 +151,24 @@ struct Args {
 
 int main(int argc, char** argv) {
   Args args;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "find-bench: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--fib")
-      args.fib_n = std::atoi(next());
-    else if (a == "--tree-q")
-      args.tree_q = std::atoi(next());
-    else if (a == "--sort")
-      args.sort_n = std::strtoull(next(), nullptr, 10);
-    else if (a == "--repeat")
-      args.repeat = std::max(1, std::atoi(next()));
-    else if (a == "--json")
-      args.json = next();
-    else if (a == "--no-pin")
-      args.pin = false;
-    else if (a == "--help") {
-      std::puts(
-          "usage: find-bench [--fib N] [--tree-q Q (1/100000)] [--sort N] [--repeat R] [--no-pin] "
-          "[--json FILE]");
-      return 0;
-    } else {
-      std::fprintf(stderr, "find-bench: unknown argument %s (see --help)\n", a.c_str());
-      return 2;
-    }
+  CLI::App app{
+      "FinD against oneTBB and OpenMP tasks: Fibonacci, an unbalanced tree search "
+      "and a parallel sort",
+      "find-bench"};
+  app.add_option("--fib", args.fib_n, "Fibonacci number to compute")->check(CLI::Range(1, 60));
+  app.add_option("--tree-q", args.tree_q, "tree search branching probability (1/100000)")
+      ->check(CLI::Range(1, 99999));
+  app.add_option("--sort", args.sort_n, "values to sort")->check(CLI::PositiveNumber);
+  app.add_option("--repeat", args.repeat, "runs of each")->check(CLI::Range(1, 1000));
+  app.add_option("--json", args.json, "also write the results here");
+  bool no_pin = false;
+  app.add_flag("--no-pin", no_pin, "do not pin workers to cores");
+  try {
+    converge::cli::parse(app, argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return converge::cli::exit_code(e);
   }
+  args.pin = !no_pin;
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   std::ofstream json;
   if (!args.json.empty()) json.open(args.json);

@@ -17,6 +17,8 @@
 #include "topo/core/spill.h"
 #include "topo/find/scheduler.h"
 
+#include "converge/cli.h"
+
 #include <mpi.h>
 
 #include <algorithm>
@@ -39,30 +41,19 @@ struct Options {
   std::uint64_t kib = 64;
 };
 
-Options parse(int argc, char** argv) {
+// Every rank parses the same arguments; rank 0 says what is wrong.
+Options parse(int argc, char** argv, bool print) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--dir")
-      o.dir = value();
-    else if (a == "--shuffles")
-      o.shuffles = std::stoi(value());
-    else if (a == "--kib")
-      o.kib = std::stoull(value());
-    else if (a == "--rounds")
-      o.rounds = std::stoi(value());
-    else if (a == "--json")
-      o.json = value();
-    else
-      throw std::invalid_argument("unknown option " + a);
-  }
-  if (o.dir.empty()) throw std::invalid_argument("--dir is required");
-  if (o.shuffles < 1 || o.rounds < 1 || o.kib < 1)
-    throw std::invalid_argument("--shuffles, --rounds and --kib must be positive");
+  CLI::App app{
+      "Topo's shuffle spill layouts side by side (off, one shared file, a file per "
+      "rank pair)",
+      "shuffle-bench"};
+  app.add_option("--dir", o.dir, "where the spill files go")->required();
+  app.add_option("--shuffles", o.shuffles, "shuffles per round")->check(CLI::PositiveNumber);
+  app.add_option("--kib", o.kib, "KiB each rank sends each other rank")->check(CLI::PositiveNumber);
+  app.add_option("--rounds", o.rounds, "rounds of every layout")->check(CLI::PositiveNumber);
+  app.add_option("--json", o.json, "also write the results here");
+  converge::cli::parse(app, argc, argv, print);
   return o;
 }
 
@@ -89,7 +80,7 @@ int main(int argc, char** argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   int status = 0;
   try {
-    Options o = parse(argc, argv);
+    Options o = parse(argc, argv, rank == 0);
     if (rank == 0) std::filesystem::create_directories(o.dir);
     MPI_Barrier(MPI_COMM_WORLD);
     topo::find::Scheduler local({1, false, false});
@@ -153,8 +144,10 @@ int main(int argc, char** argv) {
                << ",\"opens_per_shuffle\":" << r.opens / per << "}\n";
       }
     }
+  } catch (const CLI::ParseError& e) {
+    status = converge::cli::exit_code(e);
   } catch (const std::exception& e) {
-    if (rank == 0) std::fprintf(stderr, "shuffle-bench: %s\n", e.what());
+    if (rank == 0) std::fprintf(stderr, "shuffle-bench: error: %s\n", e.what());
     status = 1;
   }
   MPI_Finalize();

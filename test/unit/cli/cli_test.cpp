@@ -75,6 +75,8 @@ TEST(Cli, LauncherProgramsRejectBadValuesAndUnknownOptions) {
   expect_one_line_error({cluster, "down", "--nodes", "2"}, "--nodes");
   expect_one_line_error({kBin + "/kapok-fuse", "--member", "m.json", "/mnt"}, "--member");
   expect_one_line_error({kBin + "/kapok-fuse", "/mnt"}, "--members");
+  expect_one_line_error({kBin + "/find-bench", "--fib", "abc"}, "--fib");
+  expect_one_line_error({kBin + "/find-bench", "--repeats", "3"}, "--repeats");
   for (const auto& program : {launch, run, cluster, kBin + "/kapok-fuse"}) {
     auto help = process::run({program, "--help"});
     EXPECT_EQ(help.exit_code, 0) << program << ": " << help.output;
