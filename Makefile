@@ -22,8 +22,8 @@ PLUGINDIR  ?=
 JOBS       ?= $(shell nproc)
 TSAN_BUILD ?= build-tsan
 # What `make tsan` builds and runs: the unit tests and the programs they start.
-TSAN_TARGETS = libconverge_unit_tests launcher_unit_tests admin_unit_tests kapok_unit_tests topo_unit_tests \
-               tdpipe_unit_tests cli_unit_tests tdpipe_serve_tests
+TSAN_TARGETS = libconverge_unit_tests launcher_unit_tests admin_unit_tests kapok_unit_tests \
+               topo_unit_tests tdpipe_unit_tests cli_unit_tests tdpipe_serve_tests
 
 CMAKE_ARGS = -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
              -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSLURM_SRC=$(SLURM_SRC) \

@@ -3,10 +3,18 @@
 
 namespace tdpipe {
 
+// An AVX2 clone chosen at load time (an ifunc). Not under ThreadSanitizer:
+// the loader runs the clone's resolver before the sanitizer's runtime is up,
+// and the instrumented resolver crashes the program at start.
+#if defined(__SANITIZE_THREAD__)
+#define TDPIPE_DOT_CLONES
+#else
+#define TDPIPE_DOT_CLONES target_clones("avx2", "default"),
+#endif
+
 // No fused multiply-add in any clone: a * b is rounded before it is added,
 // as in the scalar order.
-__attribute__((target_clones("avx2", "default"),
-               optimize("fp-contract=off", "tree-vectorize"))) float
+__attribute__((TDPIPE_DOT_CLONES optimize("fp-contract=off", "tree-vectorize"))) float
 dot(const float* a, const float* b, int n) {
   float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int i = 0;
