@@ -71,7 +71,8 @@ tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLURM_SRC=$(SLURM_SRC) \
 	  -DCONVERGE_TSAN=ON >/dev/null
 	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TARGETS)
-	@cd $(TSAN_BUILD) && OMP_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	@cd $(TSAN_BUILD) && OMP_NUM_THREADS=1 \
+	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/test/tsan.supp \
 	  ctest --output-on-failure -L unit -E '^unit\.mpi\.'
 
 # Findings are listed (also in BUILD/tidy.log); any finding fails.

@@ -140,6 +140,7 @@ std::vector<int> streamed_tokens(const std::string& events, bool& done) {
 std::uint64_t metric(int port, const std::string& line_start) {
   httplib::Client c("127.0.0.1", port);
   auto r = c.Get("/metrics");
+  if (!r) return ~0ull;  // the server is gone: the caller's expectation fails
   std::istringstream in(r->body);
   std::string line;
   while (std::getline(in, line))
