@@ -245,7 +245,11 @@ int up(const Options& options) {
 }
 
 int down(const Options& options) {
-  auto [job, files, state] = open_job(options, "down");
+  // Named, not a structured binding: the poll below captures `files`.
+  JobView view = open_job(options, "down");
+  const std::string& job = view.job;
+  const JobFiles& files = view.files;
+  std::optional<nlohmann::json>& state = view.state;
   if (!state || (*state)["state"] != "ready") {
     std::cout << fmt::format("converge-launch: no services running in job {}\n", job);
     return 0;
