@@ -40,6 +40,7 @@ std::vector<std::string> holders(const kapok::Location& location,
   std::stable_sort(per_node.begin(), per_node.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   std::vector<std::string> out;
+  out.reserve(per_node.size());
   for (const auto& [node, n] : per_node) out.push_back(node);
   return out;
 }

@@ -47,6 +47,7 @@ std::optional<std::pair<char, std::uint64_t>> stat_of(pid_t pid) {
 
 std::vector<char*> to_c_array(std::vector<std::string>& strings) {
   std::vector<char*> out;
+  out.reserve(strings.size() + 1);
   for (auto& s : strings) out.push_back(s.data());
   out.push_back(nullptr);
   return out;

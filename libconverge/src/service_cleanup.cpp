@@ -16,6 +16,7 @@ CleanupReport cleanup_services(const std::string& job_id, const std::string& nod
   auto ids = process::find_by_environment(service_marker(job_id, node));
   // Signal all first, so they wind down together, then wait for each.
   std::vector<std::thread> stoppers;
+  stoppers.reserve(ids.size());
   for (const auto& id : ids) {
     stoppers.emplace_back([id, grace] { process::terminate(id, grace); });
   }

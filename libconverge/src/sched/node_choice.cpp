@@ -77,6 +77,7 @@ std::optional<NodeChoice> choose_nodes(const SwitchTree& tree,
     if (!known.contains(n)) outside.push_back(n);
   }
   std::vector<const Leaf*> all;
+  all.reserve(leaves.size());
   for (const auto& l : leaves) all.push_back(&l);
 
   // One leaf: heavy jobs want a whole one; others the tightest fit, which

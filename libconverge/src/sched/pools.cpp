@@ -46,7 +46,8 @@ PoolSettings PoolSettings::from_config(const config::Node& section) {
 bool PoolSettings::adopt(const std::map<std::string, std::set<std::string>>& current) {
   std::set<std::string> configured, seen;
   for (const auto& p : pools) configured.insert(p.nodes.begin(), p.nodes.end());
-  for (const auto& [pool, nodes] : current) {
+  for (const auto& [pool_name, nodes] : current) {
+    const std::string& pool = pool_name;  // a lambda may not capture a binding (clang 14)
     auto spec = std::find_if(pools.begin(), pools.end(), [&](auto& p) { return p.name == pool; });
     if (spec == pools.end() && !nodes.empty()) return false;
     seen.insert(nodes.begin(), nodes.end());
