@@ -75,10 +75,14 @@ tsan: deps
 	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/test/tsan.supp \
 	  ctest --output-on-failure -L unit -E '^unit\.mpi\.'
 
-# Findings are listed (also in BUILD/tidy.log); any finding fails.
+# Findings are listed (also in BUILD/tidy.log); any finding fails. GCC's
+# attributes (optimize) and Slurm's C headers ("%"PRIu64) are not clang
+# findings; tdpipe/model/quantize.cpp uses _Float16, which Debian 12's
+# clang 14 does not know on x86.
 tidy: build
 	@run-clang-tidy -quiet -p $(BUILD) -j $(JOBS) \
-	  '^$(CURDIR)/(libconverge|kapok|topo|tdpipe|launcher|slurm-plugins|examples)/' \
+	  -extra-arg=-Wno-unknown-attributes -extra-arg=-Wno-reserved-user-defined-literal \
+	  '^$(CURDIR)/(?!tdpipe/model/quantize\.cpp)(libconverge|kapok|topo|tdpipe|launcher|admin|slurm-plugins|examples)/' \
 	  >$(BUILD)/tidy.log 2>&1; grep -E '(warning|error):' $(BUILD)/tidy.log | sort -u; \
 	  ! grep -qE '(warning|error):' $(BUILD)/tidy.log
 

@@ -14,7 +14,7 @@ cache_dir=${1:-"$(cd "$(dirname "$0")/.." && pwd)/.deps"}
 packages=(
   build-essential cmake pkg-config dpkg-dev
   slurmctld slurmd slurm-client libslurm-dev
-  munge libmunge-dev
+  munge libmunge-dev libssl-dev
   libpmix-dev libhwloc-dev hwloc
   openmpi-bin libopenmpi-dev
   nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev

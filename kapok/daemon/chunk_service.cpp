@@ -55,25 +55,28 @@ std::string ChunkService::chunk_path(std::uint64_t ino, std::uint64_t chunk) con
 }
 
 void ChunkService::register_methods(converge::rpc::Server& server) {
-  server.handle(kChunkWrite, [this](Reader& in, Writer&) {
-    std::uint64_t ino = in.u64(), chunk = in.u64(), offset = in.u64();
-    std::string_view bytes = in.bytes();
-    std::string path = chunk_path(ino, chunk);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == ENOENT) {
-      fs::create_directories(chunk_dir(ino));
-      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    }
-    if (fd < 0) fail("open chunk");
-    File file(fd);
-    while (!bytes.empty()) {
-      ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fail("write chunk");
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-      offset += static_cast<std::uint64_t>(n);
-    }
-  });
+  server.handle(kChunkWrite,
+                [this](Reader& in, Writer&) {
+                  std::uint64_t ino = in.u64(), chunk = in.u64(), offset = in.u64();
+                  std::string_view bytes = in.bytes();
+                  std::string path = chunk_path(ino, chunk);
+                  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                  if (fd < 0 && errno == ENOENT) {
+                    fs::create_directories(chunk_dir(ino));
+                    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                  }
+                  if (fd < 0) fail("open chunk");
+                  File file(fd);
+                  while (!bytes.empty()) {
+                    ssize_t n =
+                        ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+                    if (n < 0 && errno == EINTR) continue;
+                    if (n <= 0) fail("write chunk");
+                    bytes.remove_prefix(static_cast<std::size_t>(n));
+                    offset += static_cast<std::uint64_t>(n);
+                  }
+                },
+                {converge::rpc::Access::kOwner, converge::rpc::kMaxFrame});
   server.handle(kChunkRead, [this](Reader& in, Writer& out) {
     std::uint64_t ino = in.u64(), chunk = in.u64(), offset = in.u64(), length = in.u64();
     if (length > converge::rpc::kMaxFrame / 2) throw Error(EINVAL, "read too large");

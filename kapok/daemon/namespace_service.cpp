@@ -116,9 +116,18 @@ std::uint64_t NamespaceService::store_dentry(std::uint64_t dir, const std::strin
 }
 
 void NamespaceService::register_methods(converge::rpc::Server& server) {
-  auto bind = [&](Method m, void (NamespaceService::*fn)(Reader&, Writer&)) {
-    server.handle(m, [this, fn](Reader& in, Writer& out) { (this->*fn)(in, out); });
+  using converge::rpc::Access;
+  using converge::rpc::MethodOptions;
+  auto bind = [&](Method m, void (NamespaceService::*fn)(Reader&, Writer&),
+                  MethodOptions options = {}) {
+    server.handle(
+        m, [this, fn](Reader& in, Writer& out) { (this->*fn)(in, out); }, options);
   };
+  // Between the instance's own servers only (they prove the job's secret).
+  // The cross-server steps of rename, link and rmdir (kPutEntry, kAdjustLink,
+  // kFreezeDir, ...) are the client's: every connection is the job owner's
+  // or root's, and a client is trusted as a Lustre client is.
+  const MethodOptions internal{Access::kMember, converge::rpc::kMaxFrame};
   bind(kLookup, &NamespaceService::lookup);
   bind(kGetattr, &NamespaceService::getattr);
   bind(kCreate, &NamespaceService::create);
@@ -136,10 +145,40 @@ void NamespaceService::register_methods(converge::rpc::Server& server) {
   bind(kAdjustLink, &NamespaceService::adjust_link);
   bind(kFreezeDir, &NamespaceService::freeze_dir);
   bind(kForgetDir, &NamespaceService::forget_dir);
-  bind(kAdoptEntries, &NamespaceService::adopt_entries);
+  bind(kAdoptEntries, &NamespaceService::adopt_entries, internal);
   bind(kDirInfo, &NamespaceService::dir_info);
   bind(kStatfs, &NamespaceService::statfs);
   bind(kMdsStatus, &NamespaceService::status);
+}
+
+// Linux's rules (chown(2), chmod(2)): only root gives a file away or
+// changes another user's file; the owner may change its mode and set its
+// group to the owner's own group.
+void NamespaceService::check_setattr(const Attr& attr, std::uint32_t mask, std::uint32_t mode,
+                                     std::uint32_t uid, std::uint32_t gid) {
+  const auto& caller = converge::rpc::caller();
+  if (caller.uid == 0) return;
+  if ((mask & kSetUid) && uid != attr.uid)
+    throw Error(EPERM, "only root may change a file's owner");
+  bool changes_owner_fields = (mask & (kSetMode | kSetGid)) != 0;
+  if (changes_owner_fields && caller.uid != attr.uid) throw Error(EPERM, "not the file's owner");
+  if ((mask & kSetGid) && gid != attr.gid && gid != caller.gid)
+    throw Error(EPERM, "not a member of that group");
+  if ((mask & kSetMode) && (mode & S_ISGID) && attr.gid != caller.gid && !attr.is_dir())
+    throw Error(EPERM, "setgid on a file of another group");
+  bool times_or_size = (mask & (kSetAtime | kSetMtime | kSetSize)) != 0;
+  if (times_or_size && caller.uid != attr.uid) {
+    std::uint32_t write_bit = caller.gid == attr.gid ? S_IWGRP : S_IWOTH;
+    if ((attr.mode & write_bit) == 0) throw Error(EACCES, "no write permission");
+  }
+}
+
+// A write by anyone but root clears setuid, and setgid where the group may
+// execute (as Linux does), so a program cannot be changed under its bits.
+void NamespaceService::drop_privilege_bits(Attr& attr) {
+  if (converge::rpc::caller().uid == 0) return;
+  attr.mode &= ~static_cast<std::uint32_t>(S_ISUID);
+  if (attr.mode & S_IXGRP) attr.mode &= ~static_cast<std::uint32_t>(S_ISGID);
 }
 
 void NamespaceService::check_entry(std::uint64_t dir, std::string_view name, bool change) {
@@ -225,6 +264,11 @@ void NamespaceService::create(Reader& in, Writer& out) {
   std::uint32_t mode = in.u32();
   std::uint32_t uid = in.u32(), gid = in.u32();
   bool exclusive = in.boolean();
+  // Who creates is who the connection proved to be; only root names another.
+  if (const auto& caller = converge::rpc::caller(); caller.uid != 0) {
+    uid = caller.uid;
+    gid = caller.gid;
+  }
   std::string target = in.string();
   check_name(name);
   if (!S_ISREG(mode) && !S_ISDIR(mode) && !S_ISLNK(mode))
@@ -366,7 +410,12 @@ void NamespaceService::setattr(Reader& in, Writer& out) {
     std::lock_guard lock(mutex_);
     std::string data;
     attr = load(ino, &data);
+    check_setattr(attr, mask, mode, uid, gid);
     if (mask & kSetMode) attr.mode = (attr.mode & S_IFMT) | (mode & 07777);
+    if ((mask & kSetUid) && uid != attr.uid)
+      attr.mode &= ~static_cast<std::uint32_t>(S_ISUID | S_ISGID);
+    if ((mask & kSetGid) && gid != attr.gid && !attr.is_dir())
+      attr.mode &= ~static_cast<std::uint32_t>(S_ISUID | S_ISGID);
     if (mask & kSetUid) attr.uid = uid;
     if (mask & kSetGid) attr.gid = gid;
     if (mask & kSetAtime) attr.atime_ns = atime;
@@ -413,6 +462,7 @@ void NamespaceService::write_inline(Reader& in, Writer& out) {
       throw Error(EFBIG, "past the inline threshold");
     if (data.size() < offset + bytes.size()) data.resize(offset + bytes.size(), '\0');
     data.replace(offset, bytes.size(), bytes);
+    drop_privilege_bits(attr);
     attr.size = std::max<std::uint64_t>(attr.size, data.size());
     attr.mtime_ns = attr.ctime_ns = now_ns();
     seq = store(attr, data);
@@ -454,7 +504,9 @@ void NamespaceService::extend(Reader& in, Writer& out) {
     std::string data;
     attr = load(ino, &data);
     if (attr.inline_data) throw Error(EINVAL, "inline files grow by writing");
-    if (end > attr.size || mtime > attr.mtime_ns) {
+    std::uint32_t mode_before = attr.mode;
+    drop_privilege_bits(attr);
+    if (end > attr.size || mtime > attr.mtime_ns || attr.mode != mode_before) {
       attr.size = std::max(attr.size, end);
       attr.mtime_ns = attr.ctime_ns = std::max(attr.mtime_ns, mtime);
       seq = store(attr, data);

@@ -59,6 +59,9 @@ class NamespaceService {
   // Called with mutex_ held. Throws EREMCHG if (dir, name) lives elsewhere;
   // for changes also ENOENT if dir was removed and EAGAIN while it is
   // frozen or being split.
+  static void check_setattr(const Attr& attr, std::uint32_t mask, std::uint32_t mode,
+                            std::uint32_t uid, std::uint32_t gid);
+  static void drop_privilege_bits(Attr& attr);
   void check_entry(std::uint64_t dir, std::string_view name, bool change);
   bool frozen(std::uint64_t dir);
   // One directory entry of `attr` is gone: count the link down, or remove the

@@ -17,7 +17,6 @@
 
 namespace kapok {
 
-using converge::rpc::Error;
 using converge::wire::Reader;
 using converge::wire::Writer;
 namespace log = converge::log;

@@ -53,7 +53,9 @@ void encode_record(char* block, std::uint32_t block_size, const Record& rec) {
   std::string bytes = w.take();
   std::uint32_t crc = checksum(std::string_view(bytes).substr(8));
   for (int i = 0; i < 4; ++i) bytes[4 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
-  std::memcpy(block, bytes.data(), bytes.size());
+  std::memcpy(
+      block, bytes.data(),
+      bytes.size());  // NOLINT(bugprone-not-null-terminated-result): a binary record, not a string
   std::memset(block + bytes.size(), 0, block_size - bytes.size());
 }
 

@@ -431,6 +431,7 @@ int main(int argc, char** argv) {
                               std::string(geteuid() == 0 ? ",allow_other" : "") + options;
   std::vector<std::string> arg_strings{argv[0], "-o", mount_options};
   std::vector<char*> fuse_argv;
+  fuse_argv.reserve(arg_strings.size());
   for (auto& s : arg_strings) fuse_argv.push_back(s.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(fuse_argv.size()), fuse_argv.data());
   fuse_session* session = fuse_session_new(&args, &ops, sizeof ops, nullptr);

@@ -184,6 +184,7 @@ template <typename Body>
 Phase timed(const std::string& name, int clients, double ops, double bytes, Body&& body) {
   std::barrier start(clients + 1);
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(clients));
   std::exception_ptr error;
   std::mutex error_mutex;
   for (int c = 0; c < clients; ++c) {
@@ -208,6 +209,7 @@ Phase timed(const std::string& name, int clients, double ops, double bytes, Body
 std::vector<Phase> run(const Options& o,
                        const std::function<std::unique_ptr<Backend>()>& make_backend) {
   std::vector<std::unique_ptr<Backend>> backends;
+  backends.reserve(static_cast<std::size_t>(o.clients));
   for (int c = 0; c < o.clients; ++c) backends.push_back(make_backend());
   Backend& b0 = *backends[0];
   std::string base = fmt::format("/kapok-bench-{}", getpid());

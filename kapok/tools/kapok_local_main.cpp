@@ -60,6 +60,7 @@ struct Server {
 
 std::vector<Server> servers(const Shape& s) {
   std::vector<Server> out;
+  out.reserve(static_cast<std::size_t>(s.mds + s.ds));
   for (int i = 0; i < s.mds; ++i) out.push_back({fmt::format("mds{}", i), true, s.base_port + i});
   for (int i = 0; i < s.ds; ++i)
     out.push_back({fmt::format("ds{}", i), false, s.base_port + 100 + i});
@@ -76,9 +77,10 @@ std::optional<process::ProcessId> running(const std::string& dir, const Server& 
   return std::nullopt;
 }
 
-bool answers(const Server& s) {
+bool answers(const Server& s, const converge::rpc::JobSecret& secret) {
   try {
-    converge::rpc::Client c({"127.0.0.1", static_cast<std::uint16_t>(s.port)}, 200ms);
+    converge::rpc::Client c({"127.0.0.1", static_cast<std::uint16_t>(s.port)}, 200ms,
+                            converge::rpc::AuthSettings{secret});
     c.call(s.mds ? kapok::kMdsStatus : kapok::kDsStatus, {});
     return true;
   } catch (const converge::rpc::Error&) {
@@ -114,6 +116,15 @@ int up(const std::string& dir, Shape shape) {
   std::string exe = process::executable_dir() + "/kapok-server";
   if (!fs::exists(exe)) throw std::runtime_error(fmt::format("{} not found: run 'make'", exe));
   for (const char* sub : {"run", "log", "servers"}) fs::create_directories(dir + "/" + sub);
+  // The instance's secret: its servers and mount prove membership with it.
+  // Kept while any process of the instance runs (a restarted server must
+  // hold the same one).
+  std::string secret_file = dir + "/secret";
+  if (!fs::exists(secret_file)) converge::rpc::JobSecret::generate().save(secret_file);
+  auto secret = converge::rpc::JobSecret::load(secret_file);
+  std::vector<std::string> env{
+      "KAPOK_LOCAL_DIR=" + dir,
+      fmt::format("{}={}", converge::rpc::JobSecret::kFileVariable, secret_file)};
   auto list = servers(shape);
   for (const auto& s : list) {
     if (!running(dir, s) && !converge::net::port_free(s.port)) {
@@ -150,13 +161,12 @@ int up(const std::string& dir, Shape shape) {
       argv.push_back("--config");
       argv.push_back(shape.config);
     }
-    auto id = process::spawn_detached(
-        {argv, {"KAPOK_LOCAL_DIR=" + dir}, dir + "/log/" + s.name + ".log", dir});
+    auto id = process::spawn_detached({argv, env, dir + "/log/" + s.name + ".log", dir});
     process::write_pid_file(pid_file(dir, s), id);
     ++started;
   }
   for (const auto& s : list) {
-    if (!converge::poll_until(30s, 20ms, [&] { return answers(s) || !running(dir, s); }) ||
+    if (!converge::poll_until(30s, 20ms, [&] { return answers(s, secret) || !running(dir, s); }) ||
         !running(dir, s)) {
       throw std::runtime_error(
           fmt::format("{} did not come up (see {}/log/{}.log)", s.name, dir, s.name));
@@ -167,8 +177,7 @@ int up(const std::string& dir, Shape shape) {
     std::vector<std::string> argv{process::executable_dir() + "/kapok-fuse", "--members",
                                   dir + "/members.json", "-f", shape.mount};
     if (!shape.config.empty()) argv.insert(argv.end() - 2, {"--config", shape.config});
-    auto id =
-        process::spawn_detached({argv, {"KAPOK_LOCAL_DIR=" + dir}, dir + "/log/fuse.log", dir});
+    auto id = process::spawn_detached({argv, env, dir + "/log/fuse.log", dir});
     process::write_pid_file(dir + "/run/fuse.pid", id);
     if (!converge::poll_until(20s, 20ms,
                               [&] { return mounted(shape.mount) || !process::alive(id); }) ||

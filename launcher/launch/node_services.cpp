@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "node_services.h"
 
+#include "converge/log.h"
 #include "converge/mounts.h"
 #include "converge/net.h"
 #include "converge/node_topology.h"
 #include "converge/poll.h"
+#include "converge/rpc/rpc.h"
 #include "converge/text_template.h"
 
 #include <fmt/format.h>
@@ -47,6 +49,21 @@ void split_cpus(std::vector<unsigned>& reserved, std::vector<unsigned>& workers)
   for (std::size_t i = 0; i + 1 < cores.size(); ++i)
     workers.insert(workers.end(), cores[i].begin(), cores[i].end());
   if (workers.empty()) workers = reserved;
+}
+
+// An authenticated handshake with one of this job's RPC services: the
+// process on the port runs as the job's user and holds the job's secret.
+bool rpc_answers(const std::string& endpoint, const rpc::AuthSettings& auth) {
+  try {
+    rpc::Client client(rpc::Endpoint::parse(endpoint), std::chrono::milliseconds(1000), auth);
+    client.connect();
+    return true;
+  } catch (const rpc::Error& e) {
+    if (e.code() == EACCES) log::warning("{}: {}", endpoint, e.what());
+    return false;
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
 }
 
 bool tcp_connects(const std::string& endpoint) {
@@ -248,6 +265,9 @@ std::optional<std::string> NodeServices::start(RoleInstance& r) {
     options.argv.push_back(program);
     for (const auto& a : role.args) options.argv.push_back(render(a, r));
     options.extra_env = {service_marker(context_.job_id, context_.node)};
+    if (!secret_file_.empty())
+      options.extra_env.push_back(
+          fmt::format("{}={}", rpc::JobSecret::kFileVariable, secret_file_));
     options.log_path = r.log_path;
     options.cpus = r.cpus;
     if (role.ready.kind == ReadyCheck::Kind::mounted)
@@ -259,11 +279,19 @@ std::optional<std::string> NodeServices::start(RoleInstance& r) {
   return std::nullopt;
 }
 
+void NodeServices::use_secret(const rpc::JobSecret& secret) {
+  secret_file_ = context_.job_dir + "/secret";
+  secret.save(secret_file_);
+  auth_.secret = secret;
+}
+
 bool NodeServices::ready(const RoleInstance& r) const {
   const ReadyCheck& check = r.role->ready;
   switch (check.kind) {
     case ReadyCheck::Kind::none:
       return true;
+    case ReadyCheck::Kind::rpc:
+      return rpc_answers(render(check.target, r), auth_);
     case ReadyCheck::Kind::tcp:
       return tcp_connects(render(check.target, r));
     case ReadyCheck::Kind::mounted:

@@ -8,6 +8,7 @@
 
 #include "converge/launch_settings.h"
 #include "converge/process.h"
+#include "converge/rpc/auth.h"
 #include "converge/service_descriptor.h"
 
 #include <nlohmann/json.hpp>
@@ -55,6 +56,10 @@ class NodeServices {
   nlohmann::json local_endpoints() const;
   // Everyone's local_endpoints, by rank: writes the generated files.
   void learn_endpoints(const std::vector<nlohmann::json>& by_rank);
+  // The instance's secret (made by rank 0, shared over PMIx): written to
+  // this node's job directory (0600) for the services, which find it through
+  // $CONVERGE_JOB_SECRET_FILE, and used for "rpc" readiness checks.
+  void use_secret(const rpc::JobSecret& secret);
   unsigned last_phase() const;
   // The longest any node may spend in start_phase(phase): the largest
   // readiness limit among the phase's roles of every service (all nodes run
@@ -76,6 +81,8 @@ class NodeServices {
   bool ready(const RoleInstance& r) const;
 
   NodeContext context_;
+  rpc::AuthSettings auth_;
+  std::string secret_file_;
   std::vector<ServiceDescriptor> services_;
   std::vector<RoleInstance> instances_;
   std::vector<std::string> mounts_;  // mount points the roles create

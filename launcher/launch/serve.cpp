@@ -22,6 +22,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <utility>
 
 namespace converge::launch {
 namespace {
@@ -42,10 +43,19 @@ std::string host_name() {
 // up; throws PmixStalled when a fence does not complete.
 std::vector<std::string> bring_up(PmixSession& pmix, NodeServices& node, const NodeContext& ctx,
                                   const std::string& setup_error) {
-  // Endpoints: every rank learns everyone's.
+  // Endpoints: every rank learns everyone's, and rank 0's secret for this
+  // instance (a retried bring-up makes a new one).
   pmix.put("converge.endpoints", node.local_endpoints().dump());
   pmix.put("converge.setup", setup_error);
+  if (ctx.rank == 0) pmix.put("converge.secret", rpc::JobSecret::generate().hex());
   pmix.fence(ctx.settings.fence_margin);
+  // A node that cannot keep the secret fails its first phase (fenced like any).
+  std::string secret_error;
+  try {
+    node.use_secret(rpc::JobSecret::from_hex(pmix.get(0, "converge.secret")));
+  } catch (const std::exception& e) {
+    secret_error = fmt::format("{}: {}", ctx.node, e.what());
+  }
   std::vector<nlohmann::json> by_rank;
   std::vector<std::string> errors;
   for (unsigned r = 0; r < ctx.size; ++r) {
@@ -55,7 +65,8 @@ std::vector<std::string> bring_up(PmixSession& pmix, NodeServices& node, const N
   if (errors.empty()) node.learn_endpoints(by_rank);
 
   for (unsigned phase = 1; errors.empty() && phase <= node.last_phase(); ++phase) {
-    std::string error = node.start_phase(phase).value_or("");
+    std::string error = secret_error.empty() ? node.start_phase(phase).value_or("")
+                                             : std::exchange(secret_error, "");
     if (!error.empty()) log::error("{}", error);
     std::string key = fmt::format("converge.phase{}", phase);
     pmix.put(key, error);

@@ -251,11 +251,13 @@ std::string launch_services(spank_t sp, std::uint32_t job_id, const std::string&
   env.push_back("SLURM_JOB_NUM_NODES=" + std::to_string(nodes));
   env.push_back("SLURMD_NODENAME=" + node_name());
   std::vector<char*> c_env;
+  c_env.reserve(env.size() + 1);
   for (auto& e : env) c_env.push_back(e.data());
   c_env.push_back(nullptr);
   std::vector<std::string> args{g_launcher, "up", "--services", services, "--comment-on-failure"};
   if (!g_config.empty()) args.insert(args.end(), {"--config", g_config});
   std::vector<char*> c_args;
+  c_args.reserve(args.size() + 1);
   for (auto& a : args) c_args.push_back(a.data());
   c_args.push_back(nullptr);
   // Made here, as the job's user (slurmstepd runs user_init with the user's

@@ -320,7 +320,8 @@ GgufModel load_gguf(const std::string& path, int stage, int stages) {
     r.fail("has no token_embd.weight matrix");
   c.vocab_size = int(embedding->second.dims[1]);
   c.shared_classifier = !infos.count("output.weight");
-  if (c.n_heads > 0 && number("llama.rope.dimension_count", c.dim / c.n_heads) != c.dim / c.n_heads)
+  const int head_dim = c.n_heads > 0 ? c.dim / c.n_heads : 0;
+  if (c.n_heads > 0 && number("llama.rope.dimension_count", head_dim) != head_dim)
     r.fail(
         "rotates part of each head (llama.rope.dimension_count); only whole heads are supported");
   if (auto p = c.problem(); !p.empty()) r.fail("has no usable Llama shape (" + p + ")");

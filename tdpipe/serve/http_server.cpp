@@ -70,7 +70,7 @@ void HttpServer::routes() {
     send_error(res, res.status, why);
   });
   listener_->server().set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
         send_error(res, 500, "internal error");
       });
 

@@ -9,6 +9,7 @@ namespace tdpipe::sim {
 
 std::vector<int> exact_predictions(const std::vector<SimRequest>& requests) {
   std::vector<int> out;
+  out.reserve(requests.size());
   for (const auto& q : requests) out.push_back(q.output);
   return out;
 }

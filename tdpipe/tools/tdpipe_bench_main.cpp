@@ -94,11 +94,13 @@ int main(int argc, char** argv) {
         model_file.c_str(), static_cast<unsigned long long>(w.config.parameters()), w.config.dim,
         w.config.n_layers, omp_get_max_threads(), context, steps, rounds);
     std::vector<double> ref;
+    ref.reserve(static_cast<std::size_t>(rounds));
     for (int r = 0; r < rounds; ++r) ref.push_back(reference_rate(w, context, steps));
     double baseline = median(ref);
     std::printf("%-28s %12.1f tokens/s\n", "reference, 1 sequence", baseline);
     for (int b : batches) {
       std::vector<double> rates;
+      rates.reserve(static_cast<std::size_t>(rounds));
       for (int r = 0; r < rounds; ++r) rates.push_back(engine_rate(w, b, context, steps));
       double rate = median(rates);
       std::printf("engine, batch %-14d %12.1f tokens/s  (%.2fx the reference)\n", b, rate,

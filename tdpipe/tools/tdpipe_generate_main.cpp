@@ -53,6 +53,7 @@ bool first_rank() {
   if (geteuid() == 0) args.push_back("--allow-run-as-root");
   for (int i = 0; i < argc; ++i) args.push_back(argv[i]);
   std::vector<char*> raw;
+  raw.reserve(args.size() + 1);
   for (auto& a : args) raw.push_back(a.data());
   raw.push_back(nullptr);
   execvp("mpiexec", raw.data());

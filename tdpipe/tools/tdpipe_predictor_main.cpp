@@ -107,6 +107,7 @@ int collect(const Args& o) {
   }
   auto produced = run_all(w, prompts);
   std::vector<LengthExample> examples;
+  examples.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i)
     examples.push_back({prompts[std::size_t(i)], int(produced[std::uint64_t(i)].tokens.size())});
   write_examples(o.out, examples);

@@ -9,7 +9,9 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <grp.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 
@@ -399,4 +401,36 @@ TEST(Kapok, OpenFilesAggregateWritesAndReadAhead) {
   OpenFile file(c, f.ino);
   file.write(10, "XYZ");
   EXPECT_EQ(file.read(8, 7), expected.substr(8, 2) + "XYZ" + expected.substr(13, 2));
+}
+
+// ---- the instance belongs to its owner (root here): nobody else gets in ----
+
+TEST(Kapok, AnotherUserCannotReachTheServersNorPassAsOne) {
+  Client c = make_client();
+  std::uint64_t dir = fresh_dir(c, "intruder");
+  Attr victim = c.create(dir, "victim", S_IFREG | 0600, 0, 0, true);
+  // A second user, with the members file in hand, calls the servers directly.
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(101);
+    Settings settings;
+    settings.rpc_timeout = 5s;
+    try {
+      Client intruder(Members::load(kDir + "/members.json"), settings);
+      int refused = 0;
+      refused += errno_of([&] { intruder.getattr(victim.ino); }) == EACCES;
+      refused += errno_of([&] { intruder.lookup(dir, "victim"); }) == EACCES;
+      refused +=
+          errno_of([&] { intruder.create(dir, "planted", S_IFREG | 04777, 0, 0, true); }) == EACCES;
+      _exit(refused == 3 ? 0 : 1);
+    } catch (...) {
+      _exit(102);
+    }
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: a call went through";
+  EXPECT_EQ(errno_of([&] { c.lookup(dir, "planted"); }), ENOENT);
+  EXPECT_EQ(c.getattr(victim.ino).mode & 07777, 0600u);
 }

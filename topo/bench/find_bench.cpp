@@ -224,6 +224,7 @@ int main(int argc, char** argv) {
               std::to_string(cores).append(" workers s").c_str(), "overhead ns/task", "speedup");
   for (const std::string kernel : {"fib", "tree", "sort"}) {
     std::vector<double> st;
+    st.reserve(static_cast<std::size_t>(args.repeat));
     for (int r = 0; r < args.repeat; ++r) {
       st.push_back(seconds([&] {
         if (kernel == "fib") check(fib_serial(args.fib_n) == fib_expected, "fib");

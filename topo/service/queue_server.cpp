@@ -3,6 +3,8 @@
 
 #include "topo/service/protocol.h"
 
+#include "converge/bounded_json.h"
+
 #include <cerrno>
 #include <string>
 
@@ -15,9 +17,15 @@ using converge::wire::Writer;
 using Json = nlohmann::json;
 
 Json body_of(Reader& in) {
-  auto json = Json::parse(in.bytes(), nullptr, false);
-  if (json.is_discarded() || !json.is_object())
-    throw Error(EINVAL, "the request is not a JSON object");
+  Json json;
+  try {
+    json = converge::parse_bounded_json(in.bytes());
+  } catch (const converge::JsonLimitError& e) {
+    throw Error(EINVAL, e.what());
+  } catch (const Json::exception&) {
+    throw Error(EINVAL, "the request is not JSON");
+  }
+  if (!json.is_object()) throw Error(EINVAL, "the request is not a JSON object");
   return json;
 }
 
@@ -41,6 +49,9 @@ void reply(Writer& out, const Json& body) {
 }  // namespace
 
 void serve_queue(converge::rpc::Server& server, JobQueue& queue) {
+  // Taking tasks and reporting their outcome is for the instance's own
+  // workers; the job's owner submits and asks for status.
+  const converge::rpc::MethodOptions kWorkerOnly{converge::rpc::Access::kMember};
   server.handle(method::kSubmit, [&queue](Reader& in, Writer& out) {
     Json body = body_of(in);
     auto app = field<std::string>(body, "app");
@@ -49,32 +60,44 @@ void serve_queue(converge::rpc::Server& server, JobQueue& queue) {
       throw Error(EINVAL, "submit needs \"app\" and an array \"tasks\"");
     reply(out, {{"job", queue.submit(app, tasks->get<std::vector<Json>>())}});
   });
-  server.handle(method::kNext, [&queue](Reader& in, Writer& out) {
-    Json body = body_of(in);
-    auto worker = field<std::string>(body, "worker");
-    auto wait = std::min<std::uint64_t>(body.value("wait_ms", 0u), 10000);
-    auto task = queue.next(worker, std::chrono::milliseconds(wait));
-    if (!task) return reply(out, Json::object());
-    reply(
-        out,
-        {{"job", task->job}, {"index", task->index}, {"app", task->app}, {"params", task->params}});
-  });
-  server.handle(method::kDone, [&queue](Reader& in, Writer& out) {
-    Json body = body_of(in);
-    auto job = field<std::uint64_t>(body, "job");
-    auto index = field<std::uint32_t>(body, "index");
-    if (!queue.complete(job, index, body.value("result", Json())))
-      throw Error(ENOENT, "no task " + std::to_string(index) + " of job " + std::to_string(job));
-    reply(out, Json::object());
-  });
-  server.handle(method::kFailed, [&queue](Reader& in, Writer& out) {
-    Json body = body_of(in);
-    auto job = field<std::uint64_t>(body, "job");
-    auto index = field<std::uint32_t>(body, "index");
-    if (!queue.fail(job, index, body.value("error", std::string("unknown error"))))
-      throw Error(ENOENT, "no task " + std::to_string(index) + " of job " + std::to_string(job));
-    reply(out, Json::object());
-  });
+  server.handle(
+      method::kNext,
+      [&queue](Reader& in, Writer& out) {
+        Json body = body_of(in);
+        auto worker = field<std::string>(body, "worker");
+        auto wait = std::min<std::uint64_t>(body.value("wait_ms", 0u), 10000);
+        auto task = queue.next(worker, std::chrono::milliseconds(wait));
+        if (!task) return reply(out, Json::object());
+        reply(out, {{"job", task->job},
+                    {"index", task->index},
+                    {"app", task->app},
+                    {"params", task->params}});
+      },
+      kWorkerOnly);
+  server.handle(
+      method::kDone,
+      [&queue](Reader& in, Writer& out) {
+        Json body = body_of(in);
+        auto job = field<std::uint64_t>(body, "job");
+        auto index = field<std::uint32_t>(body, "index");
+        if (!queue.complete(job, index, body.value("result", Json())))
+          throw Error(ENOENT,
+                      "no task " + std::to_string(index) + " of job " + std::to_string(job));
+        reply(out, Json::object());
+      },
+      kWorkerOnly);
+  server.handle(
+      method::kFailed,
+      [&queue](Reader& in, Writer& out) {
+        Json body = body_of(in);
+        auto job = field<std::uint64_t>(body, "job");
+        auto index = field<std::uint32_t>(body, "index");
+        if (!queue.fail(job, index, body.value("error", std::string("unknown error"))))
+          throw Error(ENOENT,
+                      "no task " + std::to_string(index) + " of job " + std::to_string(job));
+        reply(out, Json::object());
+      },
+      kWorkerOnly);
   server.handle(method::kStatus, [&queue](Reader& in, Writer& out) {
     auto job = field<std::uint64_t>(body_of(in), "job");
     auto status = queue.status(job);

@@ -208,6 +208,7 @@ int submit_command(const Args& a) {
     auto run = topo::apps::read_dns3d_run(in);
     auto files = topo::apps::dns3d_snapshots(in);
     std::vector<Json> tasks;
+    tasks.reserve(files.size());
     for (const auto& [step, path] : files)
       tasks.push_back(
           {{"path", to_portable_path(path, mount)}, {"n", run.n}, {"h", run.spacing()}});

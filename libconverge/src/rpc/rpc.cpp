@@ -2,6 +2,7 @@
 #include "converge/rpc/rpc.h"
 
 #include "converge/log.h"
+#include "converge/rpc/munge.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -10,12 +11,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
-#include <condition_variable>
 #include <cstring>
 
 namespace converge::rpc {
@@ -96,18 +97,83 @@ int read_exact(int fd, char* out, std::size_t size, const Clock::time_point* dea
   return 0;
 }
 
-int read_frame(int fd, Frame& frame, const Clock::time_point* deadline) {
+// The largest body a reader accepts for a method.
+using BodyLimit = std::function<std::uint32_t(std::uint32_t method)>;
+
+// Reads one frame. The header must arrive by `deadline`; the body is read
+// only when its method allows its length, and grown as its bytes arrive, so
+// a header that claims 64 MiB commits no memory by itself.
+int read_frame(int fd, Frame& frame, const Clock::time_point* deadline, const BodyLimit& limit) {
   char header[kHeader];
   if (int rc = read_exact(fd, header, kHeader, deadline)) return rc;
   wire::Reader r(std::string_view(header, kHeader));
   std::uint32_t length = r.u32();
-  if (length < kHeader - 4 || length > kMaxFrame) return EPROTO;
   frame.id = r.u64();
   frame.method = r.u32();
   frame.status = static_cast<std::int32_t>(r.u32());
-  frame.body.resize(length - (kHeader - 4));
-  return read_exact(fd, frame.body.data(), frame.body.size(), deadline);
+  if (length < kHeader - 4) return EPROTO;
+  std::size_t size = length - (kHeader - 4);
+  if (size > limit(frame.method)) return EMSGSIZE;
+  constexpr std::size_t kStep = 1u << 20;
+  frame.body.clear();
+  while (frame.body.size() < size) {
+    std::size_t got = frame.body.size();
+    std::size_t step = std::min(kStep, size - got);
+    frame.body.resize(got + step);
+    if (int rc = read_exact(fd, frame.body.data() + got, step, deadline)) return rc;
+  }
+  return 0;
 }
+
+int read_frame(int fd, Frame& frame, const Clock::time_point* deadline, std::uint32_t max_body) {
+  return read_frame(fd, frame, deadline, [max_body](std::uint32_t) { return max_body; });
+}
+
+// The handshake (auth.h): two reserved method numbers, no service uses them.
+constexpr std::uint32_t kHello = 0xffffff01, kAuth = 0xffffff02;
+constexpr std::uint8_t kAuthVersion = 1;
+constexpr std::size_t kNonce = 32;
+constexpr std::uint32_t kMaxHandshake = 16u << 10;
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  std::size_t got = 0;
+  while (got < n) {
+    ssize_t r = getrandom(out.data() + got, n - got, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw Error(errno, fmt::format("getrandom: {}", std::strerror(errno)));
+    got += static_cast<std::size_t>(r);
+  }
+  return out;
+}
+
+std::string address_text(const sockaddr_in& a) {
+  char host[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &a.sin_addr, host, sizeof host);
+  return fmt::format("{}:{}", host, ntohs(a.sin_port));
+}
+
+// The connection as "client-address server-address", seen from either end:
+// a credential made for one TCP connection is refused on any other, so a
+// server cannot relay its clients' credentials to another.
+std::string connection_name(int fd, bool server_side) {
+  sockaddr_in local{}, remote{};
+  socklen_t local_len = sizeof local, remote_len = sizeof remote;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
+  getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &remote_len);
+  return server_side ? address_text(remote) + " " + address_text(local)
+                     : address_text(local) + " " + address_text(remote);
+}
+
+// What each side's credential and proof cover.
+std::string transcript(std::string_view side, std::string_view connection,
+                       std::string_view server_nonce, std::string_view client_nonce) {
+  std::string t = fmt::format("converge-rpc/{} {} {} ", kAuthVersion, side, connection);
+  t.append(server_nonce).append(client_nonce);
+  return t;
+}
+
+thread_local const Peer* current_peer = nullptr;
 
 void set_nodelay(int fd) {
   int one = 1;
@@ -152,14 +218,24 @@ std::string Endpoint::to_string() const {
 
 // ---- server ----
 
-Server::Server() = default;
+const Peer& caller() {
+  if (!current_peer) throw std::logic_error("rpc::caller() outside a request handler");
+  return *current_peer;
+}
+
+Server::Server(AuthSettings auth, ServerLimits limits) : auth_(std::move(auth)), limits_(limits) {}
 
 Server::~Server() {
   stop();
 }
 
-void Server::handle(std::uint32_t method, Handler handler) {
-  handlers_[method] = std::move(handler);
+void Server::handle(std::uint32_t method, Handler handler, MethodOptions options) {
+  methods_[method] = Method{std::move(handler), options};
+}
+
+std::uint32_t Server::max_body(std::uint32_t method) const {
+  auto it = methods_.find(method);
+  return it == methods_.end() ? 0 : it->second.options.max_body;
 }
 
 void Server::start(const std::string& host, std::uint16_t port) {
@@ -200,21 +276,87 @@ void Server::accept_loop() {
       close(fd);
       return;
     }
+    // Full: hang up at once rather than queue (a client retries, an idle
+    // crowd of unauthenticated sockets cannot grow without bound).
+    if (connections_.size() >= limits_.max_connections || handshaking_ >= limits_.max_handshaking) {
+      close(fd);
+      continue;
+    }
+    ++handshaking_;
     connections_.push_back(fd);
     workers_.emplace_back([this, fd] { serve(fd); });
   }
 }
 
-std::string Server::dispatch(std::uint32_t method, std::string_view body, std::int32_t& status) {
-  auto it = handlers_.find(method);
-  if (it == handlers_.end()) {
+bool Server::authenticate(int fd, Peer& peer) {
+  auto deadline = Clock::now() + limits_.handshake_timeout;
+  std::string server_nonce = random_bytes(kNonce);
+  wire::Writer hello;
+  hello.u8(kAuthVersion);
+  hello.bytes(server_nonce);
+  if (write_all(fd, encode(0, kHello, 0, hello.data()), &deadline) != 0) return false;
+  Frame request;
+  if (read_frame(fd, request, &deadline, kMaxHandshake) != 0) {
+    ++refused_;
+    return false;
+  }
+  auto refuse = [&](int code, const std::string& why) {
+    ++refused_;
+    write_all(fd, encode(request.id, kAuth, code, why), &deadline);
+    return false;
+  };
+  if (request.method != kAuth) return refuse(EACCES, "authenticate first (see docs/security.md)");
+  try {
+    wire::Reader in(request.body);
+    std::string credential = in.string();
+    std::string client_nonce = in.string();
+    std::string proof = in.string();
+    in.expect_end();
+    if (client_nonce.size() != kNonce) return refuse(EBADMSG, "malformed handshake");
+    std::string connection = connection_name(fd, true);
+    MungeIdentity id = munge_decode(credential);
+    if (id.payload != transcript("client", connection, server_nonce, client_nonce))
+      return refuse(EACCES, "credential made for another connection");
+    if (id.uid != auth_.owner && id.uid != 0)
+      return refuse(EACCES, fmt::format("uid {} may not use the services of uid {}'s job", id.uid,
+                                        auth_.owner));
+    peer = Peer{id.uid, id.gid, false};
+    std::string server_proof;
+    if (!proof.empty()) {
+      auto proved = transcript("client", connection, server_nonce, client_nonce);
+      if (!auth_.secret || !auth_.secret->verify("client", proved, proof))
+        return refuse(EACCES, "not a member of this job's services (wrong job secret)");
+      peer.member = true;
+      server_proof = auth_.secret->prove(
+          "server", transcript("server", connection, server_nonce, client_nonce));
+    }
+    wire::Writer reply;
+    reply.bytes(munge_encode(transcript("server", connection, server_nonce, client_nonce)));
+    reply.bytes(server_proof);
+    return write_all(fd, encode(request.id, kAuth, 0, reply.data()), &deadline) == 0;
+  } catch (const Error& e) {
+    return refuse(e.code(), e.what());
+  } catch (const wire::Error&) {
+    return refuse(EBADMSG, "malformed handshake");
+  }
+}
+
+std::string Server::dispatch(const Peer& peer, std::uint32_t method, std::string_view body,
+                             std::int32_t& status) {
+  auto it = methods_.find(method);
+  if (it == methods_.end()) {
     status = ENOSYS;
     return fmt::format("unknown method {}", method);
+  }
+  if (it->second.options.access == Access::kMember && !peer.member) {
+    ++refused_;
+    status = EACCES;
+    return fmt::format("method {} is only for the job's own services", method);
   }
   wire::Reader request(body);
   wire::Writer reply;
   try {
-    it->second(request, reply);
+    it->second.handler(request, reply);
     status = 0;
     return reply.take();
   } catch (const Error& e) {
@@ -233,14 +375,36 @@ std::string Server::dispatch(std::uint32_t method, std::string_view body, std::i
 }
 
 void Server::serve(int fd) {
-  Frame frame;
-  while (!stopping_) {
-    if (read_frame(fd, frame, nullptr) != 0)
-      break;  // closed, reset or garbage: drop the connection
-    std::int32_t status = 0;
-    std::string reply = dispatch(frame.method, frame.body, status);
-    if (write_all(fd, encode(frame.id, frame.method, status, reply), nullptr) != 0) break;
+  Peer peer;
+  bool authenticated = false;
+  try {
+    authenticated = authenticate(fd, peer);
+  } catch (const std::exception& e) {  // getrandom or munged failed on our side
+    log::warning("rpc: handshake failed: {}", e.what());
   }
+  --handshaking_;
+  current_peer = &peer;
+  BodyLimit limit = [this](std::uint32_t method) { return max_body(method); };
+  Frame frame;
+  while (authenticated && !stopping_) {
+    // Idle between frames up to idle_timeout; a frame, once begun, must
+    // arrive whole within frame_timeout.
+    auto idle_deadline = Clock::now() + limits_.idle_timeout;
+    if (!wait_ready(fd, POLLIN, &idle_deadline)) break;
+    auto frame_deadline = Clock::now() + limits_.frame_timeout;
+    int rc = read_frame(fd, frame, &frame_deadline, limit);
+    if (rc == EMSGSIZE) {
+      std::string why = fmt::format("request too large for method {}", frame.method);
+      write_all(fd, encode(frame.id, frame.method, EMSGSIZE, why), &frame_deadline);
+      break;  // the unread body is still on the socket: the connection is unusable
+    }
+    if (rc != 0) break;  // closed, reset, timed out or garbage: drop the connection
+    std::int32_t status = 0;
+    std::string reply = dispatch(peer, frame.method, frame.body, status);
+    auto write_deadline = Clock::now() + limits_.frame_timeout;
+    if (write_all(fd, encode(frame.id, frame.method, status, reply), &write_deadline) != 0) break;
+  }
+  current_peer = nullptr;
   MutexLock lock(mutex_);
   connections_.remove(fd);
   close(fd);
@@ -279,8 +443,8 @@ void Server::stop() {
 
 // ---- client ----
 
-Client::Client(Endpoint endpoint, std::chrono::milliseconds timeout)
-    : endpoint_(std::move(endpoint)), timeout_(timeout) {}
+Client::Client(Endpoint endpoint, std::chrono::milliseconds timeout, AuthSettings auth)
+    : endpoint_(std::move(endpoint)), auth_(std::move(auth)), timeout_(timeout) {}
 
 Client::~Client() {
   for (int fd : idle_) close(fd);
@@ -302,6 +466,12 @@ int Client::connect_until(Clock::time_point deadline) {
     }
     if (rc == 0) {
       set_nodelay(fd);
+      try {
+        handshake(fd, deadline);
+      } catch (...) {
+        close(fd);
+        throw;
+      }
       return fd;
     }
     int err = errno;
@@ -314,6 +484,64 @@ int Client::connect_until(Clock::time_point deadline) {
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
   }
+}
+
+void Client::handshake(int fd, Clock::time_point deadline) {
+  Frame hello;
+  int rc = read_frame(fd, hello, &deadline, kMaxHandshake);
+  if (rc == ETIMEDOUT) {
+    throw Error(ETIMEDOUT, fmt::format("{} did not greet within {} ms", endpoint_.to_string(),
+                                       timeout_.count()));
+  }
+  if (rc != 0 || hello.method != kHello)
+    throw Error(EPROTO, fmt::format("{} is not a Converge service", endpoint_.to_string()));
+  std::string server_nonce;
+  try {
+    wire::Reader in(hello.body);
+    if (in.u8() != kAuthVersion) throw wire::Error("version");
+    server_nonce = in.string();
+  } catch (const wire::Error&) {
+    throw Error(EPROTO, fmt::format("{}: unknown handshake", endpoint_.to_string()));
+  }
+  std::string client_nonce = random_bytes(kNonce);
+  std::string connection = connection_name(fd, false);
+  std::string mine = transcript("client", connection, server_nonce, client_nonce);
+  std::string theirs = transcript("server", connection, server_nonce, client_nonce);
+  wire::Writer request;
+  request.bytes(munge_encode(mine));
+  request.bytes(client_nonce);
+  request.bytes(auth_.secret ? auth_.secret->prove("client", mine) : std::string());
+  if (write_all(fd, encode(1, kAuth, 0, request.data()), &deadline) != 0)
+    throw Error(ETIMEDOUT, fmt::format("{} hung up in the handshake", endpoint_.to_string()));
+  Frame reply;
+  rc = read_frame(fd, reply, &deadline, kMaxHandshake);
+  if (rc != 0)
+    throw Error(rc == ETIMEDOUT ? ETIMEDOUT : EIO,
+                fmt::format("{} hung up in the handshake", endpoint_.to_string()));
+  if (reply.status != 0) {
+    throw Error(reply.status,
+                fmt::format("{} refused the connection: {}", endpoint_.to_string(), reply.body));
+  }
+  // The server proves in turn who runs it and, to a member, that it is one.
+  try {
+    wire::Reader in(reply.body);
+    MungeIdentity id = munge_decode(in.string());
+    std::string proof = in.string();
+    if (id.payload != theirs) throw Error(EACCES, "its credential is for another connection");
+    if (auth_.owner != 0 && id.uid != auth_.owner && id.uid != 0)
+      throw Error(EACCES, fmt::format("it runs as uid {}, not {}", id.uid, auth_.owner));
+    if (auth_.secret && !auth_.secret->verify("server", theirs, proof))
+      throw Error(EACCES, "it does not hold this job's secret");
+  } catch (const Error& e) {
+    throw Error(EACCES,
+                fmt::format("{} is not this job's service: {}", endpoint_.to_string(), e.what()));
+  } catch (const wire::Error&) {
+    throw Error(EPROTO, fmt::format("{}: malformed handshake reply", endpoint_.to_string()));
+  }
+}
+
+void Client::connect() {
+  release(connect_until(Clock::now() + timeout_));
 }
 
 void Client::release(int fd) {
@@ -342,7 +570,7 @@ std::string Client::call(std::uint32_t method, std::string_view body) {
     if (fd < 0) fd = connect_until(deadline);
     int rc = write_all(fd, request, &deadline);
     Frame reply;
-    if (rc == 0) rc = read_frame(fd, reply, &deadline);
+    if (rc == 0) rc = read_frame(fd, reply, &deadline, kMaxFrame);
     if (rc == 0 && reply.id != id) rc = EPROTO;
     if (rc != 0) {
       close(fd);

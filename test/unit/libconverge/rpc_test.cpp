@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <grp.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <thread>
 
 using namespace converge;
@@ -32,6 +35,15 @@ std::string echo_body(std::string_view text) {
   wire::Writer w;
   w.bytes(text);
   return w.take();
+}
+
+// Reads until the server hangs up; returns everything it sent.
+std::string read_until_closed(int fd) {
+  std::string all;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0) all.append(buffer, static_cast<std::size_t>(n));
+  return all;
 }
 
 int error_code(const std::function<void()>& fn) {
@@ -101,9 +113,10 @@ TEST(Rpc, GarbageOnTheSocketDoesNotKillTheServer) {
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   const char garbage[] = "\xff\xff\xff\xff this is not a frame at all";
   ASSERT_GT(write(fd, garbage, sizeof garbage), 0);
-  char buffer[16];
-  EXPECT_LE(read(fd, buffer, sizeof buffer), 0);  // the server hangs up on it (EOF or reset)
+  // The server greets, refuses the garbage and hangs up (EOF or reset).
+  std::string answer = read_until_closed(fd);
   close(fd);
+  EXPECT_EQ(server.refused(), 1u);
   rpc::Client client({"127.0.0.1", server.port()}, 2s);
   EXPECT_EQ(wire::Reader(client.call(kEcho, echo_body("still here"))).bytes(), "still here");
 }
@@ -179,4 +192,218 @@ TEST(Rpc, EveryStalePooledConnectionIsReplaced) {
   add_handlers(again);
   again.start("127.0.0.1", port);
   EXPECT_EQ(wire::Reader(client.call(kEcho, echo_body("back"))).bytes(), "back");
+}
+
+// ---- authentication and limits (needs munged: CTest fixture "munge") ----
+
+namespace {
+
+constexpr std::uint32_t kInternal = 5, kWhoAmI = 6;
+
+rpc::AuthSettings owner_only() {
+  return rpc::AuthSettings{std::nullopt, geteuid()};
+}
+
+rpc::AuthSettings member_of(const rpc::JobSecret& secret) {
+  return rpc::AuthSettings{secret, geteuid()};
+}
+
+void add_guarded_handlers(rpc::Server& server) {
+  add_handlers(server);
+  server.handle(kInternal, [](wire::Reader&, wire::Writer& out) { out.u8(1); },
+                {rpc::Access::kMember, 1u << 10});
+  server.handle(kWhoAmI, [](wire::Reader&, wire::Writer& out) {
+    out.u32(rpc::caller().uid);
+    out.boolean(rpc::caller().member);
+  });
+}
+
+// A raw TCP connection to the server, for what a well-behaved client never sends.
+int raw_connection(std::uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+TEST(RpcAuth, TheCallerIsKnownToTheHandlerAndMemberMethodsNeedTheSecret) {
+  auto secret = rpc::JobSecret::generate();
+  rpc::Server server(member_of(secret));
+  add_guarded_handlers(server);
+  server.start("127.0.0.1", 0);
+
+  rpc::Client owner({"127.0.0.1", server.port()}, 5s, owner_only());
+  wire::Reader who(owner.call(kWhoAmI, ""));
+  EXPECT_EQ(who.u32(), geteuid());
+  EXPECT_FALSE(who.boolean());
+  EXPECT_EQ(error_code([&] { owner.call(kInternal, ""); }), EACCES);
+
+  rpc::Client member({"127.0.0.1", server.port()}, 5s, member_of(secret));
+  EXPECT_EQ(wire::Reader(member.call(kInternal, "")).u8(), 1);
+  wire::Reader who_member(member.call(kWhoAmI, ""));
+  who_member.u32();
+  EXPECT_TRUE(who_member.boolean());
+
+  // Another job's secret proves nothing here: the connection is refused.
+  rpc::Client stranger({"127.0.0.1", server.port()}, 5s, member_of(rpc::JobSecret::generate()));
+  EXPECT_EQ(error_code([&] { stranger.call(kEcho, echo_body("x")); }), EACCES);
+  EXPECT_GE(server.refused(), 2u);
+}
+
+// Runs `as_other_user` in a child process as uid/gid 65534 (nobody) and
+// returns its exit status; the child gets the port through a pipe once the
+// parent's server is up. Forked before any thread starts.
+class OtherUser {
+ public:
+  explicit OtherUser(const std::function<int(std::uint16_t port)>& as_other_user) {
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("pipe");
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(fds[1]);
+      std::uint16_t port = 0;
+      if (read(fds[0], &port, sizeof port) != sizeof port) _exit(100);
+      if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(101);
+      _exit(as_other_user(port));
+    }
+    close(fds[0]);
+    pipe_ = fds[1];
+  }
+  int finish(std::uint16_t port) {
+    [[maybe_unused]] auto n = write(pipe_, &port, sizeof port);
+    close(pipe_);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int pipe_ = -1;
+};
+
+TEST(RpcAuth, AClientOfAnotherUserIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to act as a second user";
+  // Another user's client: refused by our server.
+  OtherUser intruder([](std::uint16_t port) {
+    rpc::Client client({"127.0.0.1", port}, 5s, rpc::AuthSettings{std::nullopt, 0});
+    return error_code([&] { client.call(kEcho, echo_body("x")); }) == EACCES ? 0 : 1;
+  });
+  rpc::Server server(rpc::AuthSettings{std::nullopt, 4242});
+  add_handlers(server);
+  server.start("127.0.0.1", 0);
+  EXPECT_EQ(intruder.finish(server.port()), 0);
+  EXPECT_EQ(server.refused(), 1u);
+}
+
+TEST(RpcAuth, AServiceOfAnotherUserIsNotTrusted) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to act as a second user";
+  // Another user squats a port with a server that accepts anyone; a client
+  // that expects uid 4242's service must refuse it.
+  int ready[2], hold[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(hold), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(ready[0]);
+    close(hold[1]);
+    if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(101);
+    rpc::Server fake(rpc::AuthSettings{std::nullopt, 0});
+    add_handlers(fake);
+    fake.start("127.0.0.1", 0);
+    std::uint16_t port = fake.port();
+    [[maybe_unused]] auto n = write(ready[1], &port, sizeof port);
+    char c;
+    [[maybe_unused]] auto m = read(hold[0], &c, 1);  // until the parent is done
+    _exit(0);
+  }
+  close(ready[1]);
+  close(hold[0]);
+  std::uint16_t port = 0;
+  ASSERT_EQ(read(ready[0], &port, sizeof port), static_cast<ssize_t>(sizeof port));
+  rpc::Client client({"127.0.0.1", port}, 5s, rpc::AuthSettings{std::nullopt, 4242});
+  int code = error_code([&] { client.call(kEcho, echo_body("secret data")); });
+  close(hold[1]);
+  close(ready[0]);
+  waitpid(pid, nullptr, 0);
+  EXPECT_EQ(code, EACCES);
+}
+
+TEST(RpcAuth, AClientThatSkipsTheHandshakeGetsNothing) {
+  rpc::Server server(owner_only());
+  add_guarded_handlers(server);
+  server.start("127.0.0.1", 0);
+  int fd = raw_connection(server.port());
+  ASSERT_GE(fd, 0);
+  // A well-formed echo request, but no credential first.
+  wire::Writer frame;
+  std::string body = echo_body("let me in");
+  frame.u32(static_cast<std::uint32_t>(16 + body.size()));
+  frame.u64(1);
+  frame.u32(kEcho);
+  frame.u32(0);
+  frame.raw(body);
+  ASSERT_EQ(write(fd, frame.data().data(), frame.size()), static_cast<ssize_t>(frame.size()));
+  std::string answer = read_until_closed(fd);
+  close(fd);
+  EXPECT_EQ(answer.find("let me in"), std::string::npos);
+  EXPECT_NE(answer.find("authenticate first"), std::string::npos);
+  EXPECT_EQ(server.refused(), 1u);
+}
+
+TEST(RpcLimits, AnOversizedRequestIsRefusedUnreadAndTheServerGoesOn) {
+  auto secret = rpc::JobSecret::generate();
+  rpc::Server server(member_of(secret));
+  add_guarded_handlers(server);
+  server.start("127.0.0.1", 0);
+  rpc::Client client({"127.0.0.1", server.port()}, 5s, member_of(secret));
+  EXPECT_EQ(error_code([&] { client.call(kInternal, std::string(2000, 'x')); }), EMSGSIZE);
+  EXPECT_EQ(wire::Reader(client.call(kInternal, "")).u8(), 1);
+}
+
+TEST(RpcLimits, IdleAndSlowConnectionsAreDroppedAndOthersAreServed) {
+  rpc::ServerLimits limits;
+  limits.handshake_timeout = 300ms;
+  limits.max_handshaking = 8;
+  rpc::Server server(owner_only(), limits);
+  add_handlers(server);
+  server.start("127.0.0.1", 0);
+  // More idle sockets than the server lets wait for a handshake.
+  std::vector<int> idle;
+  for (int i = 0; i < 20; ++i) idle.push_back(raw_connection(server.port()));
+  // The server hangs up on every one of them, by its cap or its deadline.
+  for (int fd : idle) {
+    ASSERT_GE(fd, 0);
+    read_until_closed(fd);
+    close(fd);
+  }
+  rpc::Client client({"127.0.0.1", server.port()}, 5s, owner_only());
+  EXPECT_EQ(wire::Reader(client.call(kEcho, echo_body("served"))).bytes(), "served");
+}
+
+TEST(JobSecret, SavedOwnerOnlyAndLoadedBack) {
+  auto dir = std::filesystem::temp_directory_path() / ("secret-test-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto path = (dir / "secret").string();
+  auto secret = rpc::JobSecret::generate();
+  secret.save(path);
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(rpc::JobSecret::load(path).hex(), secret.hex());
+  // Readable by others, or a symlink: refused.
+  std::filesystem::permissions(path, std::filesystem::perms::group_read,
+                               std::filesystem::perm_options::add);
+  EXPECT_THROW(rpc::JobSecret::load(path), std::runtime_error);
+  std::filesystem::create_symlink(path, dir / "link");
+  EXPECT_THROW(rpc::JobSecret::load((dir / "link").string()), std::runtime_error);
+  EXPECT_THROW(rpc::JobSecret::from_hex("abc"), std::invalid_argument);
+  std::filesystem::remove_all(dir);
 }

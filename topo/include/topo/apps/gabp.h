@@ -79,6 +79,7 @@ inline Belief update_edge(const Belief& mine, const Belief& theirs, double a, Ed
 inline GaBPResult gabp_intermap(Context& ctx, std::uint64_t n, const std::vector<SparseRow>& rows,
                                 int max_iterations, double tolerance) {
   std::vector<std::vector<Neighbor>> adjacency;
+  adjacency.reserve(rows.size());
   for (const auto& row : rows) adjacency.push_back(row.off);
   Graph g(ctx, n, adjacency);
   std::vector<EdgeMessages> messages(g.edges_begin(g.local_count()) - g.edges_begin(0));
