@@ -24,7 +24,7 @@ long integer(const Json& v, const char* name, long low, long high) {
 }  // namespace
 
 CompletionRequest parse_completion_request(const std::string& body, int eos,
-                                           const Tokenizer* tokenizer) {
+                                           const Tokenizer* tokenizer, int context_tokens) {
   Json j = Json::parse(body, nullptr, false);
   if (j.is_discarded()) bad("the body is not valid JSON");
   if (!j.is_object()) bad("the body must be a JSON object");
@@ -42,6 +42,13 @@ CompletionRequest parse_completion_request(const std::string& body, int eos,
   const Json& prompt = j["prompt"];
   if (prompt.is_string()) {
     if (!tokenizer) bad("this model has no tokenizer: send the prompt as token ids");
+    // Refused by its length before any tokenizing: more bytes than the
+    // context's tokens could stand for cannot fit.
+    std::size_t bytes = prompt.get_ref<const std::string&>().size();
+    if (bytes > std::size_t(context_tokens) * tokenizer->longest_piece()) {
+      bad("the prompt is too long: " + std::to_string(bytes) + " bytes cannot fit in the " +
+          std::to_string(context_tokens) + "-token context");
+    }
     try {
       c.request.prompt = tokenizer->encode(prompt.get<std::string>(), true);
     } catch (const std::invalid_argument& e) {

@@ -36,8 +36,10 @@ struct CompletionRequest {
 // Throws ApiError(400) for malformed JSON, unknown or unsupported fields
 // and bad values; a text prompt needs a tokenizer (none: 400). `eos` is
 // the model's end-of-sequence token.
+// A text prompt longer than `context_tokens` tokens could encode is
+// refused by its length in bytes, before it is tokenized.
 CompletionRequest parse_completion_request(const std::string& body, int eos,
-                                           const Tokenizer* tokenizer);
+                                           const Tokenizer* tokenizer, int context_tokens);
 
 // `text` is the completion's text ("" without a tokenizer).
 nlohmann::json completion_json(const std::string& id, const std::string& model,

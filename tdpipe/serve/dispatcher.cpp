@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "tdpipe/serve/dispatcher.h"
 
+#include "tdpipe/serve/api_key.h"
 #include "tdpipe/serve/completion_api.h"
 
 #include "tdpipe/serve/listener.h"
@@ -113,6 +114,20 @@ Dispatcher::Backend* Dispatcher::pick() {
   return best;
 }
 
+namespace {
+
+httplib::Headers bearer(const std::string& key) {
+  if (key.empty()) return {};
+  return {{"Authorization", "Bearer " + key}};
+}
+
+}  // namespace
+
+void Dispatcher::use_api_key(const std::string& key) {
+  api_key_ = key;
+  require_api_key(listener_->server(), key);
+}
+
 void Dispatcher::routes() {
   listener_->server().set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) send_error(res, res.status, "no such endpoint");
@@ -168,7 +183,7 @@ void Dispatcher::routes() {
             httplib::Client client(b->address.host, b->address.port);
             client.set_connection_timeout(2, 0);
             client.set_read_timeout(3600, 0);
-            auto r = client.Post("/v1/completions", req.body, "application/json");
+            auto r = client.Post("/v1/completions", bearer(api_key_), req.body, "application/json");
             if (!r) {
               ++b->errors;
               b->down_until_ms = now_ms() + kDownMs;
@@ -183,7 +198,7 @@ void Dispatcher::routes() {
           auto relay = std::make_shared<Relay>();
           // The reader holds the relay as long as it reads, so it can outlive
           // a client that went away.
-          std::thread([relay, address = b->address, body = req.body] {
+          std::thread([relay, address = b->address, body = req.body, headers = bearer(api_key_)] {
             httplib::Client client(address.host, address.port);
             client.set_connection_timeout(2, 0);
             client.set_read_timeout(3600, 0);
@@ -191,6 +206,7 @@ void Dispatcher::routes() {
             up.method = "POST";
             up.path = "/v1/completions";
             up.body = body;
+            up.headers = headers;
             up.set_header("Content-Type", "application/json");
             up.response_handler = [relay](const httplib::Response& r) {
               std::lock_guard lock(relay->mutex);

@@ -31,6 +31,8 @@ class Dispatcher {
  public:
   Dispatcher(const std::vector<Address>& backends, int threads);
   ~Dispatcher();
+  // Clients must send the key, and the dispatcher sends it to the instances.
+  void use_api_key(const std::string& key);
 
   int bind(const std::string& host, int port);
   void serve();
@@ -54,6 +56,7 @@ class Dispatcher {
   std::unique_ptr<Listener> listener_;
   std::atomic<std::size_t> turn_{0};
   std::atomic<bool> draining_{false};
+  std::string api_key_;  // empty: none
 };
 
 }  // namespace tdpipe

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "tdpipe/serve/http_server.h"
 
+#include "tdpipe/serve/api_key.h"
 #include "tdpipe/serve/completion_api.h"
 
 #include "tdpipe/serve/listener.h"
@@ -48,6 +49,10 @@ HttpServer::HttpServer(InferenceService& service, const ServeSettings& settings)
 }
 
 HttpServer::~HttpServer() = default;
+
+void HttpServer::require_api_key(const std::string& key) {
+  tdpipe::require_api_key(listener_->server(), key);
+}
 
 int HttpServer::bind(const std::string& host, int port) {
   return listener_->bind(host, port);
@@ -100,7 +105,8 @@ void HttpServer::routes() {
     CompletionRequest c;
     std::shared_ptr<Stream> stream;
     try {
-      c = parse_completion_request(req.body, service_.eos(), service_.tokenizer());
+      c = parse_completion_request(req.body, service_.eos(), service_.tokenizer(),
+                                   service_.config().seq_len);
       if (!c.model.empty() && c.model != service_.model_name())
         throw ApiError(
             404, "model \"" + c.model + "\" is not served here (" + service_.model_name() + " is)");

@@ -21,6 +21,8 @@ class HttpServer {
  public:
   HttpServer(InferenceService& service, const ServeSettings& settings);
   ~HttpServer();
+  // From now on every request but GET /health needs the key (api_key.h).
+  void require_api_key(const std::string& key);
 
   // Binds (port 0: any free port) and returns the port; throws
   // std::runtime_error if it cannot.

@@ -8,6 +8,7 @@
 // (say, an analysis report) into a prompt for a model without a tokenizer:
 // BOS, then one token per 4-byte word of the file's hash. Prints the
 // response's JSON (with --stream, the token ids as they arrive).
+#include "tdpipe/serve/api_key.h"
 #include "tdpipe/serve/dispatcher.h"
 
 #include "converge/cli.h"
@@ -61,7 +62,7 @@ std::vector<int> prompt_from(const std::string& path, int count, int vocab) {
 int main(int argc, char** argv) {
   return converge::cli::run("tdpipe-client", [&] {
     CLI::App app{"One completion from a TD-Pipe server or dispatcher", "tdpipe-client"};
-    std::string endpoint_at, prompt_file, out_file;
+    std::string endpoint_at, prompt_file, out_file, api_key_file;
     std::vector<int> prompt_ids;
     int vocab = 512, max_tokens = 16;
     double temperature = 0.0;
@@ -82,6 +83,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 62));
     app.add_flag("--stream", stream, "stream the answer; print the token ids");
     app.add_option("--out", out_file, "write the answer to FILE");
+    app.add_option("--api-key-file", api_key_file,
+                   "the server's key (default: $TDPIPE_API_KEY or the job's own)");
     converge::cli::parse(app, argc, argv);
     if (!*ids_opt && !*file_opt)
       throw std::invalid_argument("no prompt: give --prompt-ids or --prompt-from");
@@ -94,6 +97,7 @@ int main(int argc, char** argv) {
                         {"seed", seed},
                         {"stream", stream}};
     httplib::Client client(endpoint.host, endpoint.port);
+    if (auto key = find_api_key(api_key_file)) client.set_bearer_token_auth(key->c_str());
     client.set_connection_timeout(5, 0);
     client.set_read_timeout(3600, 0);
     auto r = client.Post("/v1/completions", body.dump(), "application/json");

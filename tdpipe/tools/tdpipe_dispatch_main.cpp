@@ -6,6 +6,7 @@
 // A backends file is what converge-launch writes for a service role:
 // {"instance": ["host:port", ...]}. SIGTERM or SIGINT drains: new requests
 // get 503, the ones in progress finish, then it exits 0.
+#include "tdpipe/serve/api_key.h"
 #include "tdpipe/serve/dispatcher.h"
 
 #include "converge/cli.h"
@@ -25,7 +26,9 @@ int main(int argc, char** argv) {
   return converge::cli::run("tdpipe-dispatch", [&] {
     CLI::App app{"Spreads completions over several tdpipe-serve instances", "tdpipe-dispatch"};
     std::vector<std::string> backend_list;
-    std::string backends_file, role = "instance", listen_at = "127.0.0.1:8080", port_file;
+    std::string backends_file, role = "instance", listen_at = "127.0.0.1:8080", port_file,
+                               api_key_file;
+    bool no_api_key = false;
     int threads = 128;
     auto* list_opt = app.add_option("--backends", backend_list, "HOST:PORT,... of the instances")
                          ->delimiter(',');
@@ -36,6 +39,11 @@ int main(int argc, char** argv) {
     app.add_option("--listen", listen_at, "HOST:PORT (port 0: any free port)");
     app.add_option("--port-file", port_file, "write the port it listens on to FILE");
     app.add_option("--threads", threads, "connections served at once")->check(CLI::Range(1, 4096));
+    auto* key_opt = app.add_option("--api-key-file", api_key_file,
+                                   "the key clients must send and instances get (Authorization: "
+                                   "Bearer); default: $TDPIPE_API_KEY or the job's own");
+    app.add_flag("--no-api-key", no_api_key, "serve anyone who can connect (a private test)")
+        ->excludes(key_opt);
     converge::cli::parse(app, argc, argv);
 
     std::vector<Address> backends;
@@ -56,10 +64,20 @@ int main(int argc, char** argv) {
     } else {
       throw std::invalid_argument("no instances: give --backends or --backends-file");
     }
+    std::optional<std::string> api_key;
+    if (!no_api_key) {
+      api_key = find_api_key(api_key_file);
+      if (!api_key) {
+        throw std::invalid_argument(
+            "no API key: give --api-key-file, set TDPIPE_API_KEY, run inside a Converge job, or "
+            "pass --no-api-key");
+      }
+    }
     Address listen = parse_address(listen_at);
     converge::StopSignals stop;
 
     Dispatcher dispatcher(backends, threads);
+    if (api_key) dispatcher.use_api_key(*api_key);
     int port = dispatcher.bind(listen.host, listen.port);
     if (!port_file.empty()) std::ofstream(port_file) << port << "\n";
     converge::log::info("{} instance{} behind {}:{}", backends.size(),

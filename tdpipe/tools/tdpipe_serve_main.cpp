@@ -12,6 +12,7 @@
 // their responses are sent; then it exits 0.
 #include "tdpipe/model/load_model.h"
 #include "tdpipe/predict/length_predictor.h"
+#include "tdpipe/serve/api_key.h"
 #include "tdpipe/serve/dispatcher.h"
 #include "tdpipe/serve/http_server.h"
 #include "tdpipe/serve/inference_service.h"
@@ -32,7 +33,9 @@ int main(int argc, char** argv) {
   converge::log::set_program_name("tdpipe-serve");
   return converge::cli::run("tdpipe-serve", [&] {
     CLI::App app{"An OpenAI-compatible completions server over the TD-Pipe engine", "tdpipe-serve"};
-    std::string config, model_file, predictor, scheduler, listen_at = "127.0.0.1:8000", port_file;
+    std::string config, model_file, predictor, scheduler, listen_at = "127.0.0.1:8000", port_file,
+                                                          api_key_file;
+    bool no_api_key = false;
     int kv_blocks = 0, max_batch_seqs = 0;
     // A later option overrides an earlier one (a wrapper's defaults, then the caller's).
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -44,6 +47,11 @@ int main(int argc, char** argv) {
             ->check(CLI::IsMember({"tdpipe", "vllm-pp", "vllm-chunked", "chunked", "continuous"}));
     app.add_option("--listen", listen_at, "HOST:PORT (port 0: any free port)");
     app.add_option("--port-file", port_file, "write the port it listens on to FILE");
+    auto* key_opt = app.add_option("--api-key-file", api_key_file,
+                                   "the key clients must send (Authorization: Bearer); default: "
+                                   "$TDPIPE_API_KEY or the job's own");
+    app.add_flag("--no-api-key", no_api_key, "serve anyone who can connect (a private test)")
+        ->excludes(key_opt);
     auto* kv_opt = app.add_option("--kv-blocks", kv_blocks, "KV-cache blocks (0: enough)")
                        ->check(CLI::Range(0, 1 << 24));
     auto* seqs_opt = app.add_option("--max-batch-seqs", max_batch_seqs, "sequences per batch")
@@ -58,6 +66,15 @@ int main(int argc, char** argv) {
     if (*seqs_opt) s.max_batch_seqs = max_batch_seqs;
     if (s.model.empty()) s.model = default_model_path();
     if (s.predictor.empty()) s.predictor = default_predictor_path(s.model);
+    std::optional<std::string> api_key;
+    if (!no_api_key) {
+      api_key = find_api_key(api_key_file);
+      if (!api_key) {
+        throw std::invalid_argument(
+            "no API key: give --api-key-file, set TDPIPE_API_KEY, run inside a Converge job, or "
+            "pass --no-api-key");
+      }
+    }
     const Address listen = parse_address(listen_at);
     const std::string& host = listen.host;
     const int port = listen.port;
@@ -75,6 +92,7 @@ int main(int argc, char** argv) {
     InferenceService service(std::move(model.weights), std::move(model.tokenizer), name, model.eos,
                              s, predict);
     HttpServer server(service, s);
+    if (api_key) server.require_api_key(*api_key);
     const int bound = server.bind(host, port);
     if (!port_file.empty()) std::ofstream(port_file) << bound << "\n";
     converge::log::info("{} ({} scheduler{}) on {}:{}", name, s.scheduler,

@@ -6,6 +6,7 @@
 // requests in progress, the dispatcher spreads and relays completions.
 #include "tdpipe/model/gguf.h"
 #include "tdpipe/model/synthetic.h"
+#include "tdpipe/serve/completion_api.h"
 #include "unit/tdpipe/small_tokenizer.h"
 
 #include <gtest/gtest.h>
@@ -17,6 +18,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include "tdpipe/serve/completion_api.h"
+#include "unit/tdpipe/small_tokenizer.h"
+
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -32,6 +36,23 @@ namespace {
 
 const std::string kBin = TDPIPE_BIN_DIR;
 const std::string kModel = std::string(TDPIPE_DATA_DIR) + "/stories260K.bin";
+
+// The key every server of these tests requires: in a 0600 file, as a site
+// would keep it.
+const std::string& api_key_file() {
+  static const std::string path = [] {
+    std::string p = ::testing::TempDir() + "/tdpipe-api-key-" + std::to_string(getpid());
+    std::ofstream(p) << "test-key-" << getpid() << "\n";
+    fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
+    return p;
+  }();
+  return path;
+}
+
+const std::string& api_key() {
+  static const std::string key = "test-key-" + std::to_string(getpid());
+  return key;
+}
 
 // A program of ours as a child process, killed if the test leaves early.
 class Child {
@@ -91,8 +112,9 @@ class Server {
     port_file_ = ::testing::TempDir() + "/tdpipe-port-" + std::to_string(getpid()) + "-" +
                  std::to_string(counter_++);
     fs::remove(port_file_);
-    std::vector<std::string> argv{kBin + "/tdpipe-serve", "--model",     kModel,    "--listen",
-                                  "127.0.0.1:0",          "--port-file", port_file_};
+    std::vector<std::string> argv{
+        kBin + "/tdpipe-serve", "--model",  kModel,           "--listen",    "127.0.0.1:0",
+        "--port-file",          port_file_, "--api-key-file", api_key_file()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     child_ = std::make_unique<Child>(argv);
     port_ = wait_for_port(port_file_);
@@ -109,6 +131,7 @@ class Server {
 
 httplib::Result post(int port, const std::string& body) {
   httplib::Client c("127.0.0.1", port);
+  c.set_bearer_token_auth(api_key().c_str());
   c.set_read_timeout(120, 0);
   return c.Post("/v1/completions", body, "application/json");
 }
@@ -139,6 +162,7 @@ std::vector<int> streamed_tokens(const std::string& events, bool& done) {
 
 std::uint64_t metric(int port, const std::string& line_start) {
   httplib::Client c("127.0.0.1", port);
+  c.set_bearer_token_auth(api_key().c_str());
   auto r = c.Get("/metrics");
   if (!r) return ~0ull;  // the server is gone: the caller's expectation fails
   std::istringstream in(r->body);
@@ -185,6 +209,7 @@ TEST(TdpipeServe, BadRequestsGetAClientErrorWithAMessage) {
   EXPECT_EQ(tokens_of(ok).size(), 8u);
   EXPECT_EQ(metric(s.port(), "tdpipe_requests_rejected_total{reason=\"bad_request\"}"), 9u);
   httplib::Client c("127.0.0.1", s.port());
+  c.set_bearer_token_auth(api_key().c_str());
   EXPECT_EQ(c.Get("/health")->status, 200);
   EXPECT_EQ(c.Get("/no/such")->status, 404);
 }
@@ -231,6 +256,7 @@ TEST(TdpipeServe, SigtermDrainsTheRequestsInProgressThenExits) {
   // New work is refused while the old finishes (or the port is already closed).
   for (int i = 0; i < 500; ++i) {
     httplib::Client c("127.0.0.1", s.port());
+    c.set_bearer_token_auth(api_key().c_str());
     auto h = c.Get("/health");
     if (!h || h->status == 503) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -252,7 +278,7 @@ TEST(TdpipeDispatch, SpreadsCompletionsOverInstancesAndRelaysStreams) {
   fs::remove(port_file);
   Child d({kBin + "/tdpipe-dispatch", "--backends",
            "127.0.0.1:" + std::to_string(a.port()) + ",127.0.0.1:" + std::to_string(b.port()),
-           "--listen", "127.0.0.1:0", "--port-file", port_file});
+           "--listen", "127.0.0.1:0", "--port-file", port_file, "--api-key-file", api_key_file()});
   const int port = wait_for_port(port_file);
   auto direct = tokens_of(post(a.port(), greedy({1, 42}, 16).dump()));
   std::vector<std::future<httplib::Result>> clients;
@@ -308,4 +334,55 @@ TEST(TdpipeServe, AGgufModelWithATokenizerTakesAndGivesText) {
   // The same as token ids.
   auto ids = post(s.port(), greedy({1, 271, 275}, 8).dump());
   EXPECT_EQ(tokens_of(ids), tokens);
+}
+
+TEST(TdpipeServe, EveryRequestButHealthNeedsTheApiKey) {
+  Server s;
+  httplib::Client anonymous("127.0.0.1", s.port());
+  auto body = greedy({1, 42}, 4).dump();
+  auto none = anonymous.Post("/v1/completions", body, "application/json");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 401);
+  EXPECT_EQ(Json::parse(none->body)["error"]["code"], "invalid_api_key");
+  EXPECT_EQ(anonymous.Get("/metrics")->status, 401);
+  EXPECT_EQ(anonymous.Get("/v1/models")->status, 401);
+  EXPECT_EQ(anonymous.Get("/health")->status, 200);
+  httplib::Client wrong("127.0.0.1", s.port());
+  wrong.set_bearer_token_auth((api_key() + "x").c_str());
+  EXPECT_EQ(wrong.Post("/v1/completions", body, "application/json")->status, 401);
+  EXPECT_EQ(post(s.port(), body)->status, 200);
+}
+
+TEST(TdpipeServe, AKeyFileOthersCanReadOrNoKeyAtAllIsRefusedAtStart) {
+  const std::string loose = ::testing::TempDir() + "/tdpipe-loose-key";
+  std::ofstream(loose) << "k\n";
+  fs::permissions(loose, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+  Child a({kBin + "/tdpipe-serve", "--model", kModel, "--listen", "127.0.0.1:0", "--api-key-file",
+           loose});
+  EXPECT_EQ(a.wait(std::chrono::seconds(30)), 1);
+  // No key anywhere: refused unless --no-api-key says so.
+  unsetenv("TDPIPE_API_KEY");
+  unsetenv("CONVERGE_JOB_SECRET_FILE");
+  unsetenv("CONVERGE_JOB_DIR");
+  Child b({kBin + "/tdpipe-serve", "--model", kModel, "--listen", "127.0.0.1:0"});
+  EXPECT_NE(b.wait(std::chrono::seconds(30)), 0);
+  fs::remove(loose);
+}
+
+TEST(TdpipeCompletionApi, ATextPromptTooLongForTheContextIsRefusedBeforeTokenizing) {
+  tdpipe::Tokenizer t = tdpipe::testing::small_tokenizer();
+  const int context = 512;
+  std::string huge(1 << 20, 'h');  // 1 MiB: far more than 512 tokens could hold
+  auto start = std::chrono::steady_clock::now();
+  try {
+    tdpipe::parse_completion_request(Json{{"prompt", huge}}.dump(), 2, &t, context);
+    ADD_FAILURE() << "a 1 MiB prompt was accepted";
+  } catch (const tdpipe::ApiError& e) {
+    EXPECT_EQ(e.status(), 400);
+    EXPECT_NE(std::string(e.what()).find("too long"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  auto fits =
+      tdpipe::parse_completion_request(Json{{"prompt", "hello world"}}.dump(), 2, &t, context);
+  EXPECT_EQ(fits.request.prompt.size(), 3u);
 }

@@ -44,13 +44,6 @@ std::string to_portable_path(const std::string& path, const std::string& kapok_m
   return path;
 }
 
-std::string to_local_path(const std::string& path, const std::string& kapok_mount) {
-  if (path.rfind("kapok:/", 0) != 0) return path;
-  if (kapok_mount.empty())
-    throw std::invalid_argument(path + ": a Kapok path, but this worker has no Kapok mount");
-  return kapok_mount + path.substr(6);
-}
-
 Json call(converge::rpc::Client& queue, std::uint32_t method, const Json& body) {
   converge::wire::Writer out;
   out.bytes(body.dump());

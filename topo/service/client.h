@@ -26,8 +26,7 @@ converge::rpc::Endpoint find_queue(const std::string& explicit_endpoint,
 
 // "kapok:/x/y" for mount + "/x/y" (the mount empty: path unchanged).
 std::string to_portable_path(const std::string& path, const std::string& kapok_mount);
-// The inverse on a node that mounts Kapok at `kapok_mount`.
-std::string to_local_path(const std::string& path, const std::string& kapok_mount);
+// Workers open such paths beneath their own mount (task_paths.h).
 
 nlohmann::json call(converge::rpc::Client& queue, std::uint32_t method, const nlohmann::json& body);
 

@@ -2,6 +2,7 @@
 #include "topo/service/job_queue.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace topo::service {
 
@@ -17,11 +18,20 @@ const char* job_state_name(JobState state) {
   return "?";
 }
 
-JobQueue::JobQueue(std::chrono::milliseconds lease, std::size_t finished_kept)
-    : lease_(lease), finished_kept_(finished_kept) {}
+JobQueue::JobQueue(std::chrono::milliseconds lease, std::size_t finished_kept, QueueCaps caps)
+    : lease_(lease), finished_kept_(finished_kept), caps_(caps) {}
 
 std::uint64_t JobQueue::submit(const std::string& app, std::vector<nlohmann::json> tasks) {
+  if (tasks.size() > caps_.max_tasks_per_job) {
+    throw std::length_error("a job may have at most " + std::to_string(caps_.max_tasks_per_job) +
+                            " tasks");
+  }
   converge::MutexLock lock(mutex_);
+  if (running_jobs_ >= caps_.max_running_jobs) {
+    throw std::length_error(std::to_string(caps_.max_running_jobs) +
+                            " jobs are still running: wait for some to finish");
+  }
+  ++running_jobs_;
   std::uint64_t id = next_id_++;
   Job& job = jobs_[id];
   job.app = app;
@@ -72,32 +82,45 @@ std::optional<Assignment> JobQueue::next(const std::string& worker,
   }
 }
 
-bool JobQueue::complete(std::uint64_t job_id, std::uint32_t index, nlohmann::json result) {
-  converge::MutexLock lock(mutex_);
+Report JobQueue::check_report(std::uint64_t job_id, std::uint32_t index,
+                              const std::string& worker) {
   auto it = jobs_.find(job_id);
-  if (it == jobs_.end() || index >= it->second.tasks.size()) return false;
-  Job& job = it->second;
+  if (it == jobs_.end() || index >= it->second.tasks.size()) return Report::unknown;
+  const Job& job = it->second;
+  const Task& t = job.tasks[index];
+  if (job.state != JobState::running || t.state == Task::State::done) return Report::ignored;
+  // Pending with a worker: its lease ran out and nobody has taken it since.
+  if (t.worker != worker) return Report::not_leased;
+  return Report::accepted;
+}
+
+Report JobQueue::complete(std::uint64_t job_id, std::uint32_t index, const std::string& worker,
+                          nlohmann::json result) {
+  converge::MutexLock lock(mutex_);
+  Report r = check_report(job_id, index, worker);
+  if (r != Report::accepted) return r;
+  Job& job = jobs_[job_id];
   Task& t = job.tasks[index];
-  if (job.state != JobState::running || t.state == Task::State::done) return true;  // late: ignored
   t.state = Task::State::done;
   t.result = std::move(result);
   if (++job.finished == job.tasks.size()) retire(job_id, JobState::done);
-  return true;
+  return r;
 }
 
-bool JobQueue::fail(std::uint64_t job_id, std::uint32_t index, const std::string& error) {
+Report JobQueue::fail(std::uint64_t job_id, std::uint32_t index, const std::string& worker,
+                      const std::string& error) {
   converge::MutexLock lock(mutex_);
-  auto it = jobs_.find(job_id);
-  if (it == jobs_.end() || index >= it->second.tasks.size()) return false;
-  Job& job = it->second;
-  if (job.state != JobState::running || job.tasks[index].state == Task::State::done) return true;
-  job.error = "task " + std::to_string(index) + " on " + job.tasks[index].worker + ": " + error;
+  Report r = check_report(job_id, index, worker);
+  if (r != Report::accepted) return r;
+  Job& job = jobs_[job_id];
+  job.error = "task " + std::to_string(index) + " on " + worker + ": " + error;
   retire(job_id, JobState::failed);
-  return true;
+  return r;
 }
 
 void JobQueue::retire(std::uint64_t id, JobState state) {
   jobs_[id].state = state;
+  --running_jobs_;
   finished_.push_back(id);
   while (finished_.size() > finished_kept_) {
     jobs_.erase(finished_.front());

@@ -42,20 +42,39 @@ struct JobStatus {
   std::string error;                    // once failed
 };
 
+// What one submitter may hold in the queue at once.
+struct QueueCaps {
+  std::size_t max_running_jobs = 1000;
+  std::size_t max_tasks_per_job = 1'000'000;
+};
+
+// What became of a worker's report on a task.
+enum class Report {
+  accepted,    // the task's result or failure is recorded
+  ignored,     // the task was already done or its job over: a late duplicate
+  unknown,     // no such job (perhaps forgotten) or task
+  not_leased,  // the task is leased to another worker
+};
+
 class JobQueue {
  public:
   explicit JobQueue(std::chrono::milliseconds lease = std::chrono::minutes(5),
-                    std::size_t finished_kept = 100);
+                    std::size_t finished_kept = 100, QueueCaps caps = {});
 
+  // Throws std::length_error when the job has too many tasks or too many
+  // jobs are still running.
   std::uint64_t submit(const std::string& app, std::vector<nlohmann::json> tasks);
 
   // The next pending task for `worker`, waiting up to `wait` for one.
   std::optional<Assignment> next(const std::string& worker, std::chrono::milliseconds wait);
 
-  // False if the job or task is unknown (say, forgotten): the caller's
-  // report is dropped.
-  bool complete(std::uint64_t job, std::uint32_t index, nlohmann::json result);
-  bool fail(std::uint64_t job, std::uint32_t index, const std::string& error);
+  // A report counts only from the worker that holds the task's lease (or
+  // held it last, when it expired and nobody took the task since): the
+  // first result of a task wins.
+  Report complete(std::uint64_t job, std::uint32_t index, const std::string& worker,
+                  nlohmann::json result);
+  Report fail(std::uint64_t job, std::uint32_t index, const std::string& worker,
+              const std::string& error);
 
   std::optional<JobStatus> status(std::uint64_t job) const;
   std::size_t pending() const;
@@ -77,10 +96,14 @@ class JobQueue {
   };
 
   void requeue_expired(Clock::time_point now) CONVERGE_REQUIRES(mutex_);
+  Report check_report(std::uint64_t job, std::uint32_t index, const std::string& worker)
+      CONVERGE_REQUIRES(mutex_);
   void retire(std::uint64_t id, JobState state) CONVERGE_REQUIRES(mutex_);
 
   std::chrono::milliseconds lease_;
   std::size_t finished_kept_;
+  QueueCaps caps_;
+  std::size_t running_jobs_ CONVERGE_GUARDED_BY(mutex_) = 0;
   mutable converge::Mutex mutex_;
   converge::CondVar work_;
   std::uint64_t next_id_ CONVERGE_GUARDED_BY(mutex_) = 1;

@@ -42,6 +42,12 @@ T field(const Json& body, const char* name) {
   return it->get<T>();
 }
 
+void check_report(Report report, std::uint64_t job, std::uint32_t index) {
+  std::string task = "task " + std::to_string(index) + " of job " + std::to_string(job);
+  if (report == Report::unknown) throw Error(ENOENT, "no " + task);
+  if (report == Report::not_leased) throw Error(EPERM, task + " is leased to another worker");
+}
+
 void reply(Writer& out, const Json& body) {
   out.bytes(body.dump());
 }
@@ -58,7 +64,11 @@ void serve_queue(converge::rpc::Server& server, JobQueue& queue) {
     auto tasks = body.find("tasks");
     if (app.empty() || tasks == body.end() || !tasks->is_array())
       throw Error(EINVAL, "submit needs \"app\" and an array \"tasks\"");
-    reply(out, {{"job", queue.submit(app, tasks->get<std::vector<Json>>())}});
+    try {
+      reply(out, {{"job", queue.submit(app, tasks->get<std::vector<Json>>())}});
+    } catch (const std::length_error& e) {
+      throw Error(EAGAIN, e.what());
+    }
   });
   server.handle(
       method::kNext,
@@ -80,9 +90,8 @@ void serve_queue(converge::rpc::Server& server, JobQueue& queue) {
         Json body = body_of(in);
         auto job = field<std::uint64_t>(body, "job");
         auto index = field<std::uint32_t>(body, "index");
-        if (!queue.complete(job, index, body.value("result", Json())))
-          throw Error(ENOENT,
-                      "no task " + std::to_string(index) + " of job " + std::to_string(job));
+        auto worker = field<std::string>(body, "worker");
+        check_report(queue.complete(job, index, worker, body.value("result", Json())), job, index);
         reply(out, Json::object());
       },
       kWorkerOnly);
@@ -92,9 +101,9 @@ void serve_queue(converge::rpc::Server& server, JobQueue& queue) {
         Json body = body_of(in);
         auto job = field<std::uint64_t>(body, "job");
         auto index = field<std::uint32_t>(body, "index");
-        if (!queue.fail(job, index, body.value("error", std::string("unknown error"))))
-          throw Error(ENOENT,
-                      "no task " + std::to_string(index) + " of job " + std::to_string(job));
+        auto worker = field<std::string>(body, "worker");
+        auto error = body.value("error", std::string("unknown error"));
+        check_report(queue.fail(job, index, worker, error), job, index);
         reply(out, Json::object());
       },
       kWorkerOnly);

@@ -5,6 +5,7 @@
 #include "topo/apps/word_count.h"
 #include "topo/intermap/grid_dataset.h"
 
+#include <filesystem>
 #include <stdexcept>
 
 namespace topo::service {
@@ -28,8 +29,21 @@ T param(const Json& params, const char* name) {
 
 Json field_stats(Context& ctx, const Json& params) {
   auto n = param<std::uint64_t>(params, "n");
+  auto path = param<std::string>(params, "path");
+  // The field is n^3 doubles: check the file holds exactly that before
+  // anything is allocated for it.
+  constexpr std::uint64_t kLargestN = 1u << 12;
+  if (n == 0 || n > kLargestN)
+    throw std::invalid_argument("\"n\" must be in 1.." + std::to_string(kLargestN));
+  std::error_code ec;
+  auto bytes = std::filesystem::file_size(path, ec);
+  if (ec) throw std::runtime_error(path + ": " + ec.message());
+  if (bytes != n * n * n * sizeof(double)) {
+    throw std::invalid_argument("the file holds " + std::to_string(bytes) + " bytes, not the " +
+                                std::to_string(n * n * n * sizeof(double)) + " of an n^3 field");
+  }
   Grid grid(ctx, {n, n, n}, {true, true, true});
-  auto u = GridDataset<double>::read_raw(grid, param<std::string>(params, "path"));
+  auto u = GridDataset<double>::read_raw(grid, path);
   auto s = apps::field_stats_intermap(u, param<double>(params, "h"));
   return {{"mean", s.mean}, {"rms", s.rms}, {"max", s.max}, {"gradient2", s.gradient2}};
 }

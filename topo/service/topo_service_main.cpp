@@ -21,6 +21,7 @@
 #include "topo/service/job_queue.h"
 #include "topo/service/protocol.h"
 #include "topo/service/queue_server.h"
+#include "topo/service/task_paths.h"
 #include "topo/service/tasks.h"
 
 #include "converge/cli.h"
@@ -60,10 +61,11 @@ struct Args {
   std::string queue, queue_file;  // where the queue is (worker, submit, status)
   unsigned threads = 0;           // worker; 0: the cores this process was given
   std::string kapok_mount;
-  std::vector<std::string> words;  // submit: the job and its files
-  std::uint64_t job = 0;           // status
-  std::string in, report;          // submit dns3d-stats
-  unsigned timeout = 600;          // submit, seconds
+  std::vector<std::string> allowed;  // worker: --allow
+  std::vector<std::string> words;    // submit: the job and its files
+  std::uint64_t job = 0;             // status
+  std::string in, report;            // submit dns3d-stats
+  unsigned timeout = 600;            // submit, seconds
 };
 
 void declare(CLI::App& app, Args& a) {
@@ -87,6 +89,8 @@ void declare(CLI::App& app, Args& a) {
   worker->add_option("--threads", a.threads, "worker threads (default: the cores given)")
       ->check(CLI::Range(1u, 4096u));
   worker->add_option("--kapok-mount", a.kapok_mount, "where this node mounts the job's Kapok");
+  worker->add_option("--allow", a.allowed,
+                     "a directory whose files tasks may read besides Kapok's (repeatable)");
   auto* submit = named(app.add_subcommand("submit", "submit a job and wait for its result"));
   submit->add_option("job", a.words, "dns3d-stats, or word-count FILE...")->required();
   submit->add_option("--in", a.in, "dns3d-stats: the run's directory");
@@ -137,7 +141,7 @@ unsigned cores_given() {
 
 int worker_command(const Args& a, int argc, char** argv) {
   auto endpoint = find_queue(a.queue, a.queue_file);
-  const std::string& mount = a.kapok_mount;
+  const topo::service::TaskPaths paths(a.kapok_mount, a.allowed);
   unsigned threads = a.threads ? a.threads : cores_given();
   forget_launcher_identity();
   converge::StopSignals stop;  // before MPI's and the workers' threads start
@@ -164,12 +168,15 @@ int worker_command(const Args& a, int argc, char** argv) {
         continue;
       }
       if (!task.contains("job")) continue;
-      Json report{{"job", task["job"]}, {"index", task["index"]}};
+      Json report{{"job", task["job"]}, {"index", task["index"]}, {"worker", name}};
       std::uint32_t method = method::kDone;
       try {
         Json params = task.value("params", Json::object());
-        if (params.contains("path") && params["path"].is_string())
-          params["path"] = to_local_path(params["path"].get<std::string>(), mount);
+        std::optional<topo::service::OpenedInput> input;
+        if (params.contains("path") && params["path"].is_string()) {
+          input.emplace(paths.open(params["path"].get<std::string>()));
+          params["path"] = input->path();
+        }
         report["result"] = run_task(ctx, task.value("app", ""), params);
       } catch (const std::exception& e) {
         method = method::kFailed;

@@ -15,6 +15,10 @@
 #include "small_tokenizer.h"
 
 #include <gtest/gtest.h>
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <map>
 
 #include <cstring>
 #include <fstream>
@@ -117,6 +121,79 @@ TEST(TdpipeTokenizer, MergesTheBestScoringPairsAndFallsBackToBytes) {
   EXPECT_EQ(t.decode(t.encode("hello world", true)), "hello world");
   EXPECT_EQ(t.decode(t.encode("hé", true)), "hé");
   EXPECT_EQ(t.decode(1, 2), "");  // control tokens say nothing
+}
+
+namespace {
+
+// The plain BPE loop (rescan every pair for every merge) as the oracle for
+// the heap-based encoder: on pieces' ids after the byte fallback.
+std::vector<int> quadratic_merge(const Tokenizer& t, std::vector<int> symbols) {
+  std::map<std::string, int> index;
+  for (int i = 0; i < t.size(); ++i) {
+    const auto& p = t.pieces()[std::size_t(i)];
+    if (p.rfind("<0x", 0) != 0) index.emplace(p, i);
+  }
+  while (true) {
+    float best = -1e30f;
+    int best_id = -1;
+    std::size_t best_at = 0;
+    for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
+      auto it =
+          index.find(t.pieces()[std::size_t(symbols[i])] + t.pieces()[std::size_t(symbols[i + 1])]);
+      if (it != index.end() && t.scores()[std::size_t(it->second)] > best) {
+        best = t.scores()[std::size_t(it->second)];
+        best_id = it->second;
+        best_at = i;
+      }
+    }
+    if (best_id < 0) return symbols;
+    symbols[best_at] = best_id;
+    symbols.erase(symbols.begin() + long(best_at) + 1);
+  }
+}
+
+}  // namespace
+
+TEST(TdpipeTokenizer, TheFastMergeAgreesWithThePlainLoop) {
+  Tokenizer t = tdpipe::testing::small_tokenizer();
+  std::mt19937 rng(11);
+  const std::vector<std::string> letters{"h", "e", "l", "o", "w", "r", "d", " ", "\xc3\xa9", "x"};
+  for (int round = 0; round < 300; ++round) {
+    std::string text;
+    for (int n = int(rng() % 60); n > 0; --n) text += letters[rng() % letters.size()];
+    // The unmerged symbols: what encode() would merge, one piece or byte each.
+    std::vector<int> unmerged;
+    std::string normal = "\xe2\x96\x81";
+    for (char c : text) normal += c == ' ' ? std::string("\xe2\x96\x81") : std::string(1, c);
+    for (std::size_t at = 0; at < normal.size();) {
+      std::size_t n = (static_cast<unsigned char>(normal[at]) >> 5) == 0x6   ? 2
+                      : (static_cast<unsigned char>(normal[at]) >> 4) == 0xE ? 3
+                                                                             : 1;
+      auto piece = normal.substr(at, n);
+      auto it = std::find(t.pieces().begin(), t.pieces().end(), piece);
+      if (it != t.pieces().end() && piece.rfind("<0x", 0) != 0) {
+        unmerged.push_back(int(it - t.pieces().begin()));
+      } else {
+        for (std::size_t k = 0; k < n; ++k)
+          unmerged.push_back(3 + static_cast<unsigned char>(normal[at + k]));
+      }
+      at += n;
+    }
+    if (text.empty()) unmerged.clear();
+    EXPECT_EQ(t.encode(text, false), quadratic_merge(t, unmerged)) << "text: " << text;
+  }
+}
+
+TEST(TdpipeTokenizer, LongPromptsEncodeInLinearishTime) {
+  Tokenizer t = tdpipe::testing::small_tokenizer();
+  std::string text;
+  while (text.size() < 200'000) text += "hello world ";
+  auto start = std::chrono::steady_clock::now();
+  auto tokens = t.encode(text, false);
+  // Generous: the quadratic loop took seconds for 20k characters.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_EQ(tokens.size(), 2 * (text.size() / 12) + 1);  // "▁hello", "▁world"; the last space
+  EXPECT_GE(t.longest_piece(), std::string("\xe2\x96\x81world").size());
 }
 
 TEST(TdpipeGguf, TheTokenizerTravelsWithTheModel) {

@@ -27,6 +27,9 @@ class Tokenizer {
   std::string decode(const std::vector<int>& tokens) const;
 
   int size() const { return int(pieces_.size()); }
+  // The most bytes of text one token stands for: a text of more than
+  // n * longest_piece() bytes cannot encode to n tokens or fewer.
+  std::size_t longest_piece() const { return longest_piece_; }
   int bos() const { return bos_; }
   int eos() const { return eos_; }
   const std::vector<std::string>& pieces() const { return pieces_; }
@@ -34,12 +37,17 @@ class Tokenizer {
   const std::vector<int>& types() const { return types_; }
 
  private:
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  void merge(std::vector<int>& symbols) const;
+  static std::size_t next_alive(const std::vector<int>& symbols, std::size_t i);
+
   std::vector<std::string> pieces_;
   std::vector<float> scores_;
   std::vector<int> types_;
   std::unordered_map<std::string, int> index_;
   int byte_tokens_[256];  // <0xNN> ids, -1 if absent
   int bos_, eos_;
+  std::size_t longest_piece_ = 1;
 };
 
 // llama2.c's tokenizer.bin (int32 max length, then per token a float32
