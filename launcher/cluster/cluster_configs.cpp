@@ -84,6 +84,7 @@ void write_cluster_configs(const ClusterSettings& s, const std::string& dir,
       {"PLUGIN_DIR", installation.plugin_dir + ":" + slurm_plugins},
       {"SCHEDULER_TYPE", s.stock ? "sched/backfill" : "sched/converge"},
       {"SELECT_TYPE", s.stock ? "select/cons_tres" : "select/converge"},
+      {"JOB_SUBMIT_PLUGINS", s.stock ? "" : "JobSubmitPlugins=converge"},
       {"NODE_LINES", node_lines},
       {"SPANK_PLUGIN", installation.plugin_dir + "/spank_converge.so"},
       {"BIN_DIR", process::executable_dir()},
@@ -105,6 +106,10 @@ void write_cluster_configs(const ClusterSettings& s, const std::string& dir,
     // jobs' service files apart, since job ids of different clusters collide.
     auto json = config::load_file(fs::exists(cluster_config) ? cluster_config : site_config);
     json["launcher"]["job_dir"] = dir + "/jobs/%j";
+    if (!s.granted.empty()) {
+      json["policy"]["realtime"]["users"] = s.granted;
+      json["policy"]["heavy"]["users"] = s.granted;
+    }
     write_file(cluster_config, json.dump(2) + "\n");
   }
   write_file(dir + "/cluster.json", s.to_json().dump(2) + "\n");

@@ -13,7 +13,7 @@ std::vector<std::string> ClusterSettings::node_names() const {
 
 void ClusterSettings::apply(const config::Node& cluster) {
   cluster.allow_only({"dir", "nodes", "cpus_per_node", "memory_mb_per_node", "controller_port",
-                      "stock", "log_level", "scheduler_parameters", "gpu_nodes"});
+                      "stock", "log_level", "scheduler_parameters", "gpu_nodes", "granted"});
   if (auto v = cluster.find("dir")) dir = v->as_string();
   if (auto v = cluster.find("nodes")) nodes = static_cast<int>(v->as_int(1, kMaxNodes));
   if (auto v = cluster.find("cpus_per_node")) cpus_per_node = static_cast<int>(v->as_int(1, 1024));
@@ -26,6 +26,10 @@ void ClusterSettings::apply(const config::Node& cluster) {
   if (auto v = cluster.find("stock")) stock = v->as_bool();
   if (auto v = cluster.find("gpu_nodes")) gpu_nodes = static_cast<int>(v->as_int(0, kMaxNodes));
   if (auto v = cluster.find("scheduler_parameters")) scheduler_parameters = v->as_string();
+  if (auto v = cluster.find("granted")) {
+    granted.clear();
+    for (const auto& e : v->elements()) granted.push_back(e.as_string());
+  }
   if (auto v = cluster.find("log_level")) {
     log_level =
         v->as_enum({"quiet", "fatal", "error", "info", "verbose", "debug", "debug2", "debug3"});
@@ -64,7 +68,8 @@ config::Json ClusterSettings::to_json() const {
           {"stock", stock},
           {"log_level", log_level},
           {"scheduler_parameters", scheduler_parameters},
-          {"gpu_nodes", gpu_nodes}};
+          {"gpu_nodes", gpu_nodes},
+          {"granted", granted}};
 }
 
 ClusterSettings ClusterSettings::from_json(const config::Json& json, const std::string& origin) {

@@ -22,6 +22,8 @@ struct ClusterSettings {
   std::string log_level = "info";    // SlurmctldDebug / SlurmdDebug
   std::string scheduler_parameters;  // slurm.conf SchedulerParameters, e.g. batch_sched_delay=0
   int gpu_nodes = 0;                 // the last N nodes offer one GPU each (GRES, no device)
+  // Users that may ask for realtime priority and heavy isolation (converge.json's "policy").
+  std::vector<std::string> granted;
 
   static constexpr int kMaxNodes = 64;
 

@@ -8,6 +8,7 @@
 #include "converge/cli.h"
 #include "converge/log.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -35,6 +36,7 @@ struct Arguments {
   bool stock = false;
   std::optional<std::string> scheduler_parameters;
   std::optional<int> gpu_nodes;
+  std::vector<std::string> granted;
 };
 
 // An option whose value lands in `target` only when it is given.
@@ -73,6 +75,9 @@ ClusterSettings resolve_settings(const Arguments& a, const LocalCluster* cluster
   if (a.stock) s.stock = true;
   if (a.scheduler_parameters) s.scheduler_parameters = *a.scheduler_parameters;
   if (a.gpu_nodes) s.gpu_nodes = *a.gpu_nodes;
+  for (const auto& user : a.granted)
+    if (std::find(s.granted.begin(), s.granted.end(), user) == s.granted.end())
+      s.granted.push_back(user);
   s.validate();
   return s;
 }
@@ -105,6 +110,9 @@ int main(int argc, char** argv) {
   optional_option(up, "--gpu-nodes", args.gpu_nodes,
                   "the last G nodes offer one GPU each (gres gpu, no device)")
       ->check(CLI::Range(0, 64));
+  up->add_option("--grant", args.granted,
+                 "a user who may ask for realtime priority and heavy isolation (repeatable; "
+                 "written to the cluster's converge.json \"policy\")");
   auto* down = app.add_subcommand("down", "cancel all jobs and stop every process 'up' started");
   auto* status =
       app.add_subcommand("status", "daemons, plugins and nodes; exit status 0 if up, 3 if not");

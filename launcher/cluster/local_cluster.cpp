@@ -107,7 +107,8 @@ void LocalCluster::check_dependencies(const ClusterSettings& s) const {
   require_program("scontrol", "slurm-client");
   require_program("munged", "munge");
   if (!s.stock) {
-    for (const char* plugin : {"sched_converge.so", "select_converge.so", "spank_converge.so"}) {
+    for (const char* plugin : {"sched_converge.so", "select_converge.so", "job_submit_converge.so",
+                               "spank_converge.so"}) {
       if (!fs::exists(installation_.plugin_dir + "/" + plugin)) {
         throw ClusterError(
             fmt::format("{} not found in {}: run 'make' first", plugin, installation_.plugin_dir));

@@ -22,7 +22,9 @@ bool is_mounted(const std::string& path, const std::string& type) {
 bool unmount(const std::string& path) {
   if (!is_mounted(path)) return true;
   if (geteuid() == 0) {
-    umount2(path.c_str(), MNT_DETACH);
+    // UMOUNT_NOFOLLOW: a symlink swapped in at the path (in a directory its
+    // user may write) must not lead root to detach some other mount.
+    umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
   } else {
     process::run({"fusermount3", "-u", "-z", path});
   }

@@ -156,6 +156,31 @@ void terminate(const ProcessId& id, std::chrono::milliseconds grace) {
   }
 }
 
+std::size_t terminate_all(const std::vector<ProcessId>& ids, std::chrono::milliseconds grace,
+                          std::chrono::milliseconds kill_wait) {
+  auto living = [&] {
+    std::vector<ProcessId> out;
+    for (const auto& id : ids) {
+      waitpid(id.pid, nullptr, WNOHANG);  // reap our own children
+      if (alive(id)) out.push_back(id);
+    }
+    return out;
+  };
+  auto wait_until = [&](std::chrono::steady_clock::time_point deadline) {
+    auto left = living();
+    while (!left.empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      left = living();
+    }
+    return left;
+  };
+  for (const auto& id : living()) kill(id.pid, SIGTERM);
+  auto left = wait_until(std::chrono::steady_clock::now() + grace);
+  for (const auto& id : left) kill(id.pid, SIGKILL);
+  if (!left.empty()) left = wait_until(std::chrono::steady_clock::now() + kill_wait);
+  return left.size();
+}
+
 RunResult run(const std::vector<std::string>& argv_in, const std::vector<std::string>& extra_env) {
   if (argv_in.empty()) throw Error("run: empty command");
   std::vector<std::string> argv = argv_in;

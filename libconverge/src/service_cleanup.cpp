@@ -5,8 +5,6 @@
 #include "converge/mounts.h"
 #include "converge/process.h"
 
-#include <thread>
-
 namespace converge {
 
 CleanupReport cleanup_services(const std::string& job_id, const std::string& node,
@@ -14,16 +12,14 @@ CleanupReport cleanup_services(const std::string& job_id, const std::string& nod
                                std::chrono::milliseconds grace) {
   CleanupReport report;
   auto ids = process::find_by_environment(service_marker(job_id, node));
-  // Signal all first, so they wind down together, then wait for each.
-  std::vector<std::thread> stoppers;
-  stoppers.reserve(ids.size());
-  for (const auto& id : ids) {
-    stoppers.emplace_back([id, grace] { process::terminate(id, grace); });
-  }
-  for (auto& t : stoppers) t.join();
-  report.processes_stopped = static_cast<int>(ids.size());
+  // All signalled at once, from this thread: slurmstepd calls this, where a
+  // thread per process could fail to start and a wait must end.
+  std::size_t left = process::terminate_all(ids, grace);
+  report.processes_stopped = static_cast<int>(ids.size() - left);
   for (const auto& m : mounts) {
-    if (mounts::is_mounted(m) && mounts::unmount(m)) report.unmounted.push_back(m);
+    // Only Kapok's own mounts: as root, never detach whatever else a user
+    // placed (or linked) at the path.
+    if (mounts::is_mounted(m, "fuse.kapok") && mounts::unmount(m)) report.unmounted.push_back(m);
   }
   return report;
 }

@@ -6,7 +6,8 @@ namespace converge {
 SiteConfig SiteConfig::from_json(const config::Json& json, const std::string& origin) {
   SiteConfig out;
   config::Node root(json, origin);
-  root.allow_only({"log_level", "scheduler", "pools", "cluster", "kapok", "launcher"});
+  root.allow_only(
+      {"log_level", "scheduler", "pools", "policy", "cluster", "kapok", "launcher", "tdpipe"});
   if (auto level = root.find("log_level")) {
     out.log_level =
         *log::parse_level(level->as_enum({"error", "warning", "info", "verbose", "debug"}));
@@ -26,6 +27,7 @@ SiteConfig SiteConfig::from_json(const config::Json& json, const std::string& or
     out.pools = sched::PoolSettings::from_config(*pools);
     out.pools_text = json.at("pools").dump();
   }
+  if (auto policy = root.find("policy")) out.policy = sched::JobPolicy::from_config(*policy);
   // "cluster" belongs to converge-cluster (the local virtual cluster),
   // "kapok" to Kapok's servers and clients, "launcher" to converge-launch.
   return out;

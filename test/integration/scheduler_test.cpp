@@ -290,3 +290,26 @@ TEST(Scheduler, ConvergeAdminShowsTheQueueAndRecentDecisions) {
   EXPECT_GE(nlohmann::json::parse(json.output)["pull"]["pulled"].get<long>(), 1);
   EXPECT_NE(admin(kBinDir + "/converge-admin frobnicate 2>&1").exit_code, 0);
 }
+
+TEST(Scheduler, RealtimeAndHeavyAreRefusedAtSubmissionToUsersTheSiteDoesNotList) {
+  // The test user is listed (converge-cluster up --grant); nobody is not.
+  for (const char* option : {"--converge-priority=realtime", "--converge-comm=heavy"}) {
+    auto refused = admin(std::string("sbatch --uid=nobody --parsable -o /dev/null -n1 "
+                                     "--converge-type=bigdata ") +
+                         option + " --wrap true 2>&1");
+    EXPECT_NE(refused.exit_code, 0) << refused.output;
+    EXPECT_NE(refused.output.find("not allowed for user nobody"), std::string::npos)
+        << refused.output;
+    EXPECT_NE(refused.output.find(option), std::string::npos) << refused.output;
+  }
+  // The same job without them is accepted; so is the listed user's.
+  auto plain = admin(
+      "sbatch --uid=nobody --parsable -o /dev/null -n1 --converge-type=bigdata "
+      "--wrap true 2>&1");
+  EXPECT_EQ(plain.exit_code, 0) << plain.output;
+  if (plain.exit_code == 0)
+    admin("scancel " + plain.output.substr(0, plain.output.find_first_of(";\n")));
+  EXPECT_EQ(
+      wait_for_job(submit("-n1 --converge-type=bigdata --converge-priority=realtime --wrap true")),
+      0);
+}

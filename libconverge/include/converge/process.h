@@ -46,6 +46,11 @@ ProcessId spawn_detached(const SpawnOptions& options);
 
 // SIGTERM, then SIGKILL after `grace`; returns once the process is gone.
 void terminate(const ProcessId& id, std::chrono::milliseconds grace);
+// SIGTERM to all at once, SIGKILL to those left after `grace`, then at most
+// `kill_wait` more for them to go. One thread, bounded: returns how many
+// are still alive (stuck in the kernel, say).
+std::size_t terminate_all(const std::vector<ProcessId>& ids, std::chrono::milliseconds grace,
+                          std::chrono::milliseconds kill_wait = std::chrono::seconds(10));
 
 struct RunResult {
   int exit_code = -1;  // 128+signal when killed by a signal

@@ -7,6 +7,7 @@
 
 #include "converge/config.h"
 #include "converge/log.h"
+#include "converge/sched/job_policy.h"
 #include "converge/sched/pools.h"
 
 #include <chrono>
@@ -23,6 +24,8 @@ struct SiteConfig {
   // Adaptive pools ("pools" section); none configured: every node serves all.
   sched::PoolSettings pools;
   std::string pools_text;  // the section as written, to tell whether it changed
+  // Who may ask for realtime priority and whole leaf switches ("policy").
+  sched::JobPolicy policy;
 
   static SiteConfig defaults() { return {}; }
   // Throws config::Error naming the file, the key and the problem.
