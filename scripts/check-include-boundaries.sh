@@ -8,7 +8,8 @@
 #     (COMPONENT/include/COMPONENT/...);
 #   - a component's private headers ("kapok/daemon/...", resolved from the
 #     source root) are included only by that component and its own tests
-#     (test/unit/COMPONENT/, test/*/COMPONENT_*).
+#     (test/unit/COMPONENT/, test/*/COMPONENT_*) and fuzz targets
+#     (fuzz/COMPONENT_*).
 #
 # Usage: scripts/check-include-boundaries.sh [REPO]   (exit 1, one line per violation)
 set -uo pipefail
@@ -20,7 +21,7 @@ components="kapok topo tdpipe"
 allowed() { # OWNER COMPONENT
   case $1 in
     libconverge | slurm-plugins) return 1 ;;
-    launcher | admin | examples | test) return 0 ;;
+    launcher | admin | examples | test | fuzz) return 0 ;;
     *) [ "$1" = "$2" ] ;;
   esac
 }
@@ -30,7 +31,7 @@ test_owner() { # PATH
   local c
   for c in $components; do
     case $1 in
-      test/unit/"$c"/* | test/*/"$c"_*) echo "$c"; return ;;
+      test/unit/"$c"/* | test/*/"$c"_* | fuzz/"$c"_*) echo "$c"; return ;;
     esac
   done
   echo test
@@ -39,7 +40,7 @@ test_owner() { # PATH
 violations=0
 while IFS= read -r -d '' file; do
   owner=${file%%/*}
-  [ "$owner" = test ] && owner=$(test_owner "$file")
+  [ "$owner" = test ] || [ "$owner" = fuzz ] && owner=$(test_owner "$file")
   while IFS= read -r line; do
     [ -n "$line" ] || continue
     number=${line%%:*}

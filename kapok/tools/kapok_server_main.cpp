@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
           fmt::format("{} is not a data server in {}", args.listen, args.members));
     std::filesystem::create_directories(args.data);
 
-    converge::rpc::Server server;
+    converge::rpc::Server server(converge::rpc::default_auth(),
+                                 converge::rpc::ServerLimits::load(args.config));
     std::unique_ptr<kapok::NamespaceService> names;
     std::unique_ptr<kapok::ChunkService> chunks;
     if (mds) {

@@ -62,6 +62,7 @@ struct Args {
   unsigned threads = 0;           // worker; 0: the cores this process was given
   std::string kapok_mount;
   std::vector<std::string> allowed;  // worker: --allow
+  std::string config;                // queue: --config
   std::vector<std::string> words;    // submit: the job and its files
   std::uint64_t job = 0;             // status
   std::string in, report;            // submit dns3d-stats
@@ -82,6 +83,7 @@ void declare(CLI::App& app, Args& a) {
   };
   auto* queue = named(app.add_subcommand("queue", "run the job queue"));
   queue->add_option("--listen", a.listen, "HOST:PORT to listen on")->required();
+  queue->add_option("--config", a.config, "converge.json (its \"rpc\" section: connection limits)");
   queue->add_option("--lease-seconds", a.lease_seconds, "a task goes back after this long")
       ->check(CLI::Range(1u, 86400u));
   auto* worker = named(app.add_subcommand("worker", "pull and run tasks"));
@@ -108,7 +110,8 @@ int queue_command(const Args& a) {
   auto listen = converge::rpc::Endpoint::parse(a.listen);
   JobQueue queue(std::chrono::seconds(a.lease_seconds));
   converge::StopSignals stop;  // before the server's threads start
-  converge::rpc::Server server;
+  converge::rpc::Server server(converge::rpc::default_auth(),
+                               converge::rpc::ServerLimits::load(a.config));
   serve_queue(server, queue);
   server.start(listen.host, listen.port);
   converge::log::info("queue listening on {}:{}", listen.host, server.port());

@@ -218,6 +218,25 @@ std::string Endpoint::to_string() const {
 
 // ---- server ----
 
+void ServerLimits::apply(const config::Node& section) {
+  section.allow_only({"max_connections", "max_handshaking", "handshake_timeout_ms",
+                      "frame_timeout_ms", "idle_timeout_ms"});
+  if (auto v = section.find("max_connections"))
+    max_connections = static_cast<std::size_t>(v->as_int(1, 1 << 20));
+  if (auto v = section.find("max_handshaking"))
+    max_handshaking = static_cast<std::size_t>(v->as_int(1, 1 << 20));
+  if (auto v = section.find("handshake_timeout_ms"))
+    handshake_timeout = std::chrono::milliseconds(v->as_int(100, 600'000));
+  if (auto v = section.find("frame_timeout_ms"))
+    frame_timeout = std::chrono::milliseconds(v->as_int(100, 3'600'000));
+  if (auto v = section.find("idle_timeout_ms"))
+    idle_timeout = std::chrono::milliseconds(v->as_int(1000, 86'400'000));
+}
+
+ServerLimits ServerLimits::load(const std::string& config_file) {
+  return config::load_section<ServerLimits>(config_file, "rpc");
+}
+
 const Peer& caller() {
   if (!current_peer) throw std::logic_error("rpc::caller() outside a request handler");
   return *current_peer;

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 using namespace converge;
@@ -406,4 +407,17 @@ TEST(JobSecret, SavedOwnerOnlyAndLoadedBack) {
   EXPECT_THROW(rpc::JobSecret::load((dir / "link").string()), std::runtime_error);
   EXPECT_THROW(rpc::JobSecret::from_hex("abc"), std::invalid_argument);
   std::filesystem::remove_all(dir);
+}
+
+TEST(RpcLimits, ReadFromConvergeJsonsRpcSection) {
+  auto path = std::filesystem::temp_directory_path() / ("rpc-limits-" + std::to_string(getpid()));
+  std::ofstream(path) << R"({"rpc": {"max_connections": 9, "handshake_timeout_ms": 250}})";
+  auto limits = rpc::ServerLimits::load(path.string());
+  EXPECT_EQ(limits.max_connections, 9u);
+  EXPECT_EQ(limits.handshake_timeout, 250ms);
+  EXPECT_EQ(limits.idle_timeout, rpc::ServerLimits{}.idle_timeout);
+  std::ofstream(path) << R"({"rpc": {"max_conections": 9}})";
+  EXPECT_THROW(rpc::ServerLimits::load(path.string()), config::Error);
+  EXPECT_EQ(rpc::ServerLimits::load("").max_connections, rpc::ServerLimits{}.max_connections);
+  std::filesystem::remove(path);
 }

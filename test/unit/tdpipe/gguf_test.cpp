@@ -15,6 +15,8 @@
 #include "small_tokenizer.h"
 
 #include <gtest/gtest.h>
+#include <cmath>
+#include <cstring>
 #include <algorithm>
 #include <chrono>
 #include <random>
@@ -110,6 +112,42 @@ TEST(TdpipeGguf, F16AndQ8HoldExactlyTheirQuantizedValues) {
     EXPECT_EQ(m.layers[1].ffn_norm, w.layers[1].ffn_norm);  // norms stay F32
     EXPECT_NEAR(m.classifier[7], 0.5f, 0.01);
   }
+}
+
+TEST(TdpipeHalf, TheSoftwareConversionsAgreeWithTheCompilersBitForBit) {
+#ifndef __FLT16_MANT_DIG__
+  GTEST_SKIP() << "this compiler has no _Float16 to compare with";
+#else
+  auto is_nan_half = [](std::uint16_t h) { return (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu); };
+  for (std::uint32_t h = 0; h < 0x10000u; ++h) {
+    auto bits = static_cast<std::uint16_t>(h);
+    float soft = from_half_in_software(bits), hard = from_half(bits);
+    if (is_nan_half(bits)) {
+      EXPECT_TRUE(std::isnan(soft) && std::isnan(hard)) << h;
+    } else {
+      std::uint32_t a, b;
+      std::memcpy(&a, &soft, 4);
+      std::memcpy(&b, &hard, 4);
+      ASSERT_EQ(a, b) << "half " << h;
+    }
+  }
+  // Every 4099th float bit pattern, and the edges: rounding, subnormals, overflow.
+  std::vector<std::uint32_t> patterns;
+  for (std::uint64_t f = 0; f <= 0xffffffffu; f += 4099) patterns.push_back(std::uint32_t(f));
+  for (std::uint32_t base : {0x33000000u, 0x33800000u, 0x387fc000u, 0x38800000u, 0x477fe000u,
+                             0x477ff000u, 0x47800000u, 0x3f800000u, 0x7f800000u})
+    for (std::uint32_t d = 0; d < 4096; ++d) {
+      patterns.push_back(base + d);
+      patterns.push_back(base - d);
+      patterns.push_back((base + d) | 0x80000000u);
+    }
+  for (std::uint32_t p : patterns) {
+    float x;
+    std::memcpy(&x, &p, 4);
+    if (std::isnan(x)) continue;
+    ASSERT_EQ(to_half_in_software(x), to_half(x)) << std::hex << "float bits 0x" << p;
+  }
+#endif
 }
 
 TEST(TdpipeTokenizer, MergesTheBestScoringPairsAndFallsBackToBytes) {

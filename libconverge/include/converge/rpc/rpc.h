@@ -11,6 +11,7 @@
 // connections per server and never wait past their deadline.
 #pragma once
 
+#include "converge/config.h"
 #include "converge/mutex.h"
 #include "converge/rpc/auth.h"
 #include "converge/rpc/error.h"
@@ -61,6 +62,10 @@ struct ServerLimits {
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds frame_timeout{30000};  // a frame's first byte to its last
   std::chrono::milliseconds idle_timeout{600000};  // between frames
+
+  // converge.json's "rpc" section over the defaults (config::load_section).
+  void apply(const config::Node& section);
+  static ServerLimits load(const std::string& config_file);  // empty: the defaults
 };
 
 // The peer of the request this thread is serving: valid inside a handler.
