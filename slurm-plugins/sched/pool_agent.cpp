@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pool_agent.h"
 
+#include "common/controller_lock.h"
 #include "common/job_record.h"
 #include "common/node_state.h"
 #include "common/slurm_internal.h"
@@ -54,12 +55,11 @@ void PoolAgent::take_settings() {
     return;
   }
   std::map<std::string, std::set<std::string>> current;
-  slurmctld_lock_t node_read = {NO_LOCK, NO_LOCK, READ_LOCK, NO_LOCK, NO_LOCK};
-  lock_slurmctld(node_read);
+  ControllerLock node_read(kNodeRead);
   for (const auto& p : start.pools) {
     for (const auto& name : p.nodes) {
       if (!find_node_record(const_cast<char*>(name.c_str()))) {
-        unlock_slurmctld(node_read);
+        node_read.unlock();
         log::error("pools: node {} of pool {} is not in slurm.conf; keeping the previous pools",
                    name, p.name);
         return;
@@ -72,7 +72,7 @@ void PoolAgent::take_settings() {
     if (auto pool = sched::pool_in_features(features_of(node)))
       current[std::string(to_string(*pool))].insert(node->name);
   }
-  unlock_slurmctld(node_read);
+  node_read.unlock();
   bool kept = start.adopt(current);
   manager_ = std::make_unique<sched::PoolManager>(start);
   for (const auto& p : start.pools) {
@@ -86,8 +86,7 @@ void PoolAgent::sync_features() {
   // Most rounds nothing differs: a read lock tells.
   std::map<int, std::string> wanted;  // node index -> its new feature list
   {
-    slurmctld_lock_t node_read = {NO_LOCK, NO_LOCK, READ_LOCK, NO_LOCK, NO_LOCK};
-    lock_slurmctld(node_read);
+    ControllerLock node_read(kNodeRead);
     for (int i = 0; i < node_record_count; ++i) {
       const node_record_t* node = node_record_table_ptr[i];
       if (!node) continue;
@@ -98,16 +97,15 @@ void PoolAgent::sync_features() {
       if (sched::pool_in_features(features_of(node)) != pool)
         wanted[i] = sched::with_pool_feature(features_of(node), pool);
     }
-    unlock_slurmctld(node_read);
   }
   if (wanted.empty()) return;
-  slurmctld_lock_t write = {NO_LOCK, WRITE_LOCK, WRITE_LOCK, WRITE_LOCK, READ_LOCK};
-  lock_slurmctld(write);
-  for (const auto& [index, features] : wanted) {
-    if (index < node_record_count && node_record_table_ptr[index])
-      set_features(node_record_table_ptr[index], features);
+  {
+    ControllerLock write({NO_LOCK, WRITE_LOCK, WRITE_LOCK, WRITE_LOCK, READ_LOCK});
+    for (const auto& [index, features] : wanted) {
+      if (index < node_record_count && node_record_table_ptr[index])
+        set_features(node_record_table_ptr[index], features);
+    }
   }
-  unlock_slurmctld(write);
   schedule_node_save();
 }
 
@@ -118,8 +116,7 @@ int PoolAgent::tick() {
   if (!manager_) return 0;
   // Load: pending CPUs per class, idle members per pool.
   std::map<std::string, sched::PoolLoad> load;
-  slurmctld_lock_t read = {NO_LOCK, READ_LOCK, READ_LOCK, NO_LOCK, NO_LOCK};
-  lock_slurmctld(read);
+  ControllerLock read(kJobAndNodeRead);
   for (const auto& [pool, members] : manager_->members()) {
     sched::PoolLoad& l = load[pool];
     for (const auto& name : members) {
@@ -143,7 +140,7 @@ int PoolAgent::tick() {
     l.widest_pending_nodes = std::max(l.widest_pending_nodes, job->details->min_nodes);
   }
   list_iterator_destroy(it);
-  unlock_slurmctld(read);
+  read.unlock();
 
   load_.clear();
   for (const auto& [pool, l] : load) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pull_agent.h"
 
+#include "common/controller_lock.h"
 #include "common/job_record.h"
 #include "common/sibling_plugins.h"
 #include "common/slurm_internal.h"
@@ -187,22 +188,34 @@ void PullAgent::run() {
   while (!stopping_) {
     woken_ = false;
     lock.unlock();
-    take_new_jobs();
-    int started = dispatch();
-    if (started) {
-      schedule_job_save();  // have their own locking
-      schedule_node_save();
-      status_dirty_ = true;
+    int started = 0;
+    try {  // nothing may end slurmctld's thread: report and go on
+      take_new_jobs();
+      started = dispatch();
+      if (started) {
+        schedule_job_save();  // have their own locking
+        schedule_node_save();
+        status_dirty_ = true;
+      }
+      if (status_requested_.exchange(false)) status_dirty_ = true;
+      auto since_written = std::chrono::steady_clock::now() - status_written_;
+      if ((status_dirty_ && since_written > 1s) || since_written > 5s) write_status();
+    } catch (const std::exception& e) {
+      log::error("pull agent: {} (continuing)", e.what());
     }
-    if (status_requested_.exchange(false)) status_dirty_ = true;
-    auto since_written = std::chrono::steady_clock::now() - status_written_;
-    if ((status_dirty_ && since_written > 1s) || since_written > 5s) write_status();
     lock.lock();
     // A node leaving the completing state raises no event a plugin sees, so
     // while work waits the agent also looks every few milliseconds.
     // Work held back only by backfill's reservations waits for an event or
     // a slower look: the plan changes at backfill's pace, not every tick.
-    auto pause = !queue_.size() ? 100ms : (started == 0 && blocked_by_plan_) ? 250ms : 20ms;
+    // Rounds that start nothing back off (20 ms doubling to 200 ms), so a
+    // job that can never start (more memory than any node has) is not
+    // retried under the write locks fifty times a second; an event (a job
+    // submitted or ended) wakes the agent at once all the same.
+    idle_rounds_ = started ? 0 : std::min(idle_rounds_ + 1, 5);
+    std::chrono::milliseconds backoff =
+        std::min<std::chrono::milliseconds>(20ms * (1 << std::max(idle_rounds_ - 1, 0)), 200ms);
+    auto pause = !queue_.size() ? 100ms : (started == 0 && blocked_by_plan_) ? 250ms : backoff;
     wakeup_.wait_for(lock, pause, [this] { return stopping_ || woken_; });
   }
 }
@@ -210,17 +223,15 @@ void PullAgent::run() {
 void PullAgent::take_new_jobs() {
   {
     // Most ticks nothing was submitted: a read lock tells.
-    slurmctld_lock_t job_read = {NO_LOCK, READ_LOCK, NO_LOCK, NO_LOCK, NO_LOCK};
-    lock_slurmctld(job_read);
+    ControllerLock job_read(kJobRead);
     bool unchanged =
         list_count(job_list) == last_job_count_ && last_job_update == last_job_update_seen_;
-    unlock_slurmctld(job_read);
+    job_read.unlock();
     if (unchanged) return;
   }
   // A write lock: real-time jobs get their priority raised above batch work,
   // so that Slurm's own schedulers, which still see every job, agree.
-  slurmctld_lock_t job_read = {NO_LOCK, WRITE_LOCK, NO_LOCK, NO_LOCK, NO_LOCK};
-  lock_slurmctld(job_read);
+  ControllerLock job_write(kJobWrite);
   int count = list_count(job_list);
   last_job_count_ = count;
   last_job_update_seen_ = last_job_update;
@@ -266,7 +277,7 @@ void PullAgent::take_new_jobs() {
     consider(job);
   }
   list_iterator_destroy(it);
-  unlock_slurmctld(job_read);
+  job_write.unlock();
   last_seen_job_ = newest;
   for (auto& p : fresh) queue_.push(p);
   if (!fresh.empty()) status_dirty_ = true;
@@ -280,8 +291,7 @@ int PullAgent::dispatch() {
   {
     // Most ticks no node has room: a read lock and a look at each node's
     // job count tell, without the write locks or a walk over the jobs.
-    slurmctld_lock_t node_read = {NO_LOCK, NO_LOCK, READ_LOCK, NO_LOCK, NO_LOCK};
-    lock_slurmctld(node_read);
+    ControllerLock node_read(kNodeRead);
     bitstr_t* closed = closed_to_bigdata();
     bool room = false;
     for (int n = 0; n < node_record_count && !room; ++n) {
@@ -291,11 +301,10 @@ int PullAgent::dispatch() {
              node->run_job_cnt < (node->cpus_efctv ? node->cpus_efctv : node->cpus);
     }
     FREE_NULL_BITMAP(closed);
-    unlock_slurmctld(node_read);
+    node_read.unlock();
     if (!room) return 0;
   }
-  slurmctld_lock_t write = {READ_LOCK, WRITE_LOCK, WRITE_LOCK, READ_LOCK, READ_LOCK};
-  lock_slurmctld(write);
+  ControllerLock write({READ_LOCK, WRITE_LOCK, WRITE_LOCK, READ_LOCK, READ_LOCK});
   // CPUs in use per node, from the running jobs' resources.
   std::vector<std::uint32_t> used(node_record_count, 0);
   ListIterator it = list_iterator_create(job_list);
@@ -365,7 +374,7 @@ int PullAgent::dispatch() {
     for (const auto& r : refused) queue_.push(r);
   }
   FREE_NULL_BITMAP(closed);
-  unlock_slurmctld(write);
+  write.unlock();
   std::lock_guard lock(mutex_);
   stats_.pulled += started;
   stats_.attempts += attempts;

@@ -73,6 +73,7 @@ class PullAgent {
   int last_job_count_ = -1;
   std::time_t last_job_update_seen_ = 0;
   Stats stats_;
+  int idle_rounds_ = 0;          // dispatch rounds in a row that started nothing
   int blocked_by_plan_ = 0;      // picks the last dispatch held back for reservations
   std::deque<Decision> recent_;  // newest first, bounded
   std::chrono::steady_clock::time_point status_written_{};

@@ -10,6 +10,7 @@
 // kept at its last good value when a reload fails.
 #include "common/slurm_internal.h"
 
+#include "common/controller_lock.h"
 #include "common/sibling_plugins.h"
 #include "common/job_record.h"
 #include "pool_agent.h"
@@ -96,8 +97,12 @@ class ConvergeAgent {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       lock.unlock();
-      classify_new_jobs();
-      if (pools_.tick() > 0) on_pool_moves_();
+      try {  // nothing may end slurmctld's thread: report and go on
+        classify_new_jobs();
+        if (pools_.tick() > 0) on_pool_moves_();
+      } catch (const std::exception& e) {
+        log::error("agent: {} (continuing)", e.what());
+      }
       lock.lock();
       wake_.wait_for(lock, config_.scheduler_interval, [this] { return stopping_; });
     }
@@ -105,8 +110,7 @@ class ConvergeAgent {
 
   // Logs the Converge class of every job the agent has not seen yet.
   void classify_new_jobs() {
-    slurmctld_lock_t job_read = {NO_LOCK, READ_LOCK, NO_LOCK, NO_LOCK, NO_LOCK};
-    lock_slurmctld(job_read);
+    converge::slurm::ControllerLock job_read(converge::slurm::kJobRead);
     std::map<uint32_t, converge::JobRequest> fresh;
     uint32_t newest = last_job_id_;
     ListIterator it = list_iterator_create(job_list);
@@ -116,7 +120,7 @@ class ConvergeAgent {
       newest = std::max(newest, job->job_id);
     }
     list_iterator_destroy(it);
-    unlock_slurmctld(job_read);
+    job_read.unlock();
     last_job_id_ = newest;
     for (const auto& [job_id, request] : fresh) {
       if (!request.type) continue;
