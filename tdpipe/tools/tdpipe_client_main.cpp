@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
                         {"seed", seed},
                         {"stream", stream}};
     httplib::Client client(endpoint.host, endpoint.port);
-    if (auto key = find_api_key(api_key_file)) client.set_bearer_token_auth(key->c_str());
+    if (auto key = find_api_key(api_key_file)) client.set_bearer_token_auth(*key);
     client.set_connection_timeout(5, 0);
     client.set_read_timeout(3600, 0);
     auto r = client.Post("/v1/completions", body.dump(), "application/json");

@@ -131,7 +131,7 @@ class Server {
 
 httplib::Result post(int port, const std::string& body) {
   httplib::Client c("127.0.0.1", port);
-  c.set_bearer_token_auth(api_key().c_str());
+  c.set_bearer_token_auth(api_key());
   c.set_read_timeout(120, 0);
   return c.Post("/v1/completions", body, "application/json");
 }
@@ -162,7 +162,7 @@ std::vector<int> streamed_tokens(const std::string& events, bool& done) {
 
 std::uint64_t metric(int port, const std::string& line_start) {
   httplib::Client c("127.0.0.1", port);
-  c.set_bearer_token_auth(api_key().c_str());
+  c.set_bearer_token_auth(api_key());
   auto r = c.Get("/metrics");
   if (!r) return ~0ull;  // the server is gone: the caller's expectation fails
   std::istringstream in(r->body);
@@ -209,7 +209,7 @@ TEST(TdpipeServe, BadRequestsGetAClientErrorWithAMessage) {
   EXPECT_EQ(tokens_of(ok).size(), 8u);
   EXPECT_EQ(metric(s.port(), "tdpipe_requests_rejected_total{reason=\"bad_request\"}"), 9u);
   httplib::Client c("127.0.0.1", s.port());
-  c.set_bearer_token_auth(api_key().c_str());
+  c.set_bearer_token_auth(api_key());
   EXPECT_EQ(c.Get("/health")->status, 200);
   EXPECT_EQ(c.Get("/no/such")->status, 404);
 }
@@ -256,7 +256,7 @@ TEST(TdpipeServe, SigtermDrainsTheRequestsInProgressThenExits) {
   // New work is refused while the old finishes (or the port is already closed).
   for (int i = 0; i < 500; ++i) {
     httplib::Client c("127.0.0.1", s.port());
-    c.set_bearer_token_auth(api_key().c_str());
+    c.set_bearer_token_auth(api_key());
     auto h = c.Get("/health");
     if (!h || h->status == 503) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -348,7 +348,7 @@ TEST(TdpipeServe, EveryRequestButHealthNeedsTheApiKey) {
   EXPECT_EQ(anonymous.Get("/v1/models")->status, 401);
   EXPECT_EQ(anonymous.Get("/health")->status, 200);
   httplib::Client wrong("127.0.0.1", s.port());
-  wrong.set_bearer_token_auth((api_key() + "x").c_str());
+  wrong.set_bearer_token_auth(api_key() + "x");
   EXPECT_EQ(wrong.Post("/v1/completions", body, "application/json")->status, 401);
   EXPECT_EQ(post(s.port(), body)->status, 200);
 }

@@ -242,7 +242,7 @@ const Peer& caller() {
   return *current_peer;
 }
 
-Server::Server(AuthSettings auth, ServerLimits limits) : auth_(std::move(auth)), limits_(limits) {}
+Server::Server(AuthSettings auth, ServerLimits limits) : auth_(auth), limits_(limits) {}
 
 Server::~Server() {
   stop();
@@ -463,7 +463,7 @@ void Server::stop() {
 // ---- client ----
 
 Client::Client(Endpoint endpoint, std::chrono::milliseconds timeout, AuthSettings auth)
-    : endpoint_(std::move(endpoint)), auth_(std::move(auth)), timeout_(timeout) {}
+    : endpoint_(std::move(endpoint)), auth_(auth), timeout_(timeout) {}
 
 Client::~Client() {
   for (int fd : idle_) close(fd);

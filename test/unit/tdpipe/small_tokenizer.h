@@ -23,7 +23,7 @@ inline Tokenizer small_tokenizer() {
     types.push_back(6);
   }
   const std::string space = "\xe2\x96\x81";
-  for (std::string p :
+  for (const std::string& p :
        {space, std::string("h"), std::string("e"), std::string("l"), std::string("o"),
         std::string("w"), std::string("r"), std::string("d"), std::string("he"), std::string("ll"),
         std::string("llo"), std::string("hello"), space + "hello", std::string("or"), space + "w",
@@ -32,6 +32,7 @@ inline Tokenizer small_tokenizer() {
     types.push_back(1);
   }
   std::vector<float> scores;
+  scores.reserve(pieces.size());
   for (const auto& p : pieces) scores.push_back(float(p.size()));
   pieces.resize(300, "<unused>");
   types.resize(300, 1);
