@@ -65,6 +65,17 @@ std::optional<std::string> find_api_key(const std::string& key_file) {
   return "tdpipe-" + hex(secret.prove("tdpipe api key", "")).substr(0, 48);
 }
 
+std::optional<std::string> server_api_key(const std::string& key_file, bool no_key) {
+  if (no_key) return std::nullopt;
+  auto key = find_api_key(key_file);
+  if (!key) {
+    throw std::invalid_argument(
+        "no API key: give --api-key-file, set TDPIPE_API_KEY, run inside a Converge job, or pass "
+        "--no-api-key");
+  }
+  return key;
+}
+
 bool bearer_matches(const std::string& authorization, const std::string& key) {
   const std::string prefix = "Bearer ";
   if (authorization.size() != prefix.size() + key.size() ||

@@ -25,6 +25,10 @@ inline constexpr const char* kApiKeyVariable = "TDPIPE_API_KEY";
 // Throws std::runtime_error for a key file that is unsafe or empty.
 std::optional<std::string> find_api_key(const std::string& key_file);
 
+// The key a server requires: find_api_key's, or none when `no_key`
+// (--no-api-key) says so; throws std::invalid_argument when there is none.
+std::optional<std::string> server_api_key(const std::string& key_file, bool no_key);
+
 // True when `authorization` is "Bearer KEY" (compared in constant time).
 bool bearer_matches(const std::string& authorization, const std::string& key);
 

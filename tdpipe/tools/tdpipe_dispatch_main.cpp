@@ -64,15 +64,7 @@ int main(int argc, char** argv) {
     } else {
       throw std::invalid_argument("no instances: give --backends or --backends-file");
     }
-    std::optional<std::string> api_key;
-    if (!no_api_key) {
-      api_key = find_api_key(api_key_file);
-      if (!api_key) {
-        throw std::invalid_argument(
-            "no API key: give --api-key-file, set TDPIPE_API_KEY, run inside a Converge job, or "
-            "pass --no-api-key");
-      }
-    }
+    std::optional<std::string> api_key = server_api_key(api_key_file, no_api_key);
     Address listen = parse_address(listen_at);
     converge::StopSignals stop;
 

@@ -66,15 +66,7 @@ int main(int argc, char** argv) {
     if (*seqs_opt) s.max_batch_seqs = max_batch_seqs;
     if (s.model.empty()) s.model = default_model_path();
     if (s.predictor.empty()) s.predictor = default_predictor_path(s.model);
-    std::optional<std::string> api_key;
-    if (!no_api_key) {
-      api_key = find_api_key(api_key_file);
-      if (!api_key) {
-        throw std::invalid_argument(
-            "no API key: give --api-key-file, set TDPIPE_API_KEY, run inside a Converge job, or "
-            "pass --no-api-key");
-      }
-    }
+    std::optional<std::string> api_key = server_api_key(api_key_file, no_api_key);
     const Address listen = parse_address(listen_at);
     const std::string& host = listen.host;
     const int port = listen.port;
