@@ -4,6 +4,7 @@
 #include "kapok/daemon/record_format.h"
 
 #include "converge/log.h"
+#include "converge/mutex.h"
 #include "converge/rpc/wire.h"
 
 #include <fcntl.h>
@@ -13,10 +14,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <limits>
-#include <mutex>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -107,7 +106,7 @@ class DeviceEngine final : public MetadataEngine {
   explicit DeviceEngine(const EngineOptions& options) : options_(options) {}
   ~DeviceEngine() override;
 
-  void start();
+  void start() CONVERGE_EXCLUDES(mutex_);
 
   std::uint64_t put_nowait(std::string_view key, std::string_view value) override;
   std::uint64_t remove_nowait(std::string_view key) override;
@@ -120,63 +119,68 @@ class DeviceEngine final : public MetadataEngine {
   void compact() override;
 
  private:
-  using Lock = std::unique_lock<std::mutex>;
-
-  void open_device();
-  void format();
-  void recover();
-  void write_group_header(std::uint32_t g);
+  // Functions that drop the mutex for I/O say so; they hold it again when
+  // they return.
+  void open_device() CONVERGE_REQUIRES(mutex_);
+  void format() CONVERGE_REQUIRES(mutex_);
+  void recover() CONVERGE_REQUIRES(mutex_);
+  void recover_or_format() CONVERGE_REQUIRES(mutex_);
+  void write_group_header(std::uint32_t g) CONVERGE_REQUIRES(mutex_);
   std::uint64_t group_offset(std::uint32_t g) const {
     return kHeaderBytes + std::uint64_t{g} * options_.group_bytes;
   }
-  std::uint64_t block_offset(std::uint32_t g, std::uint32_t b) const {
+  std::uint64_t block_offset(std::uint32_t g, std::uint32_t b) const CONVERGE_REQUIRES(mutex_) {
     return group_offset(g) + kHeaderBytes + std::uint64_t{b} * groups_[g].block_size;
   }
-  std::uint32_t capacity(std::uint32_t g) const {
+  std::uint32_t capacity(std::uint32_t g) const CONVERGE_REQUIRES(mutex_) {
     return (options_.group_bytes - kHeaderBytes) / groups_[g].block_size;
   }
   std::size_t class_for(std::size_t record_size) const;
   std::size_t class_of_block_size(std::uint32_t block_size) const;
 
-  std::uint64_t append(Lock& lock, Kind kind, std::string_view key, std::string_view value,
-                       std::size_t cls, bool from_flusher);
-  void retire(const Location& old);
-  void wait_durable_locked(Lock& lock, std::uint64_t seq);
-  std::uint32_t free_group_count() const;
+  std::uint64_t append(Kind kind, std::string_view key, std::string_view value, std::size_t cls,
+                       bool from_flusher) CONVERGE_REQUIRES(mutex_);
+  void retire(const Location& old) CONVERGE_REQUIRES(mutex_);
+  void wait_durable_locked(std::uint64_t seq) CONVERGE_REQUIRES(mutex_);
+  std::uint32_t free_group_count() const CONVERGE_REQUIRES(mutex_);
 
-  void flusher_loop();
-  void commit_round(Lock& lock);
-  void release_freed_groups(Lock& lock);
-  bool compact_one(Lock& lock, double max_live_ratio);
-  void check_failed() const;
+  void flusher_loop() CONVERGE_EXCLUDES(mutex_);
+  void commit_round() CONVERGE_REQUIRES(mutex_);
+  void release_freed_groups() CONVERGE_REQUIRES(mutex_);
+  bool compact_one(double max_live_ratio) CONVERGE_REQUIRES(mutex_);
+  void check_failed() const CONVERGE_REQUIRES(mutex_);
 
+  // Set by start() before the flusher runs, read-only after.
   EngineOptions options_;
   int fd_ = -1;
   std::uint32_t group_count_ = 0;
-  std::vector<Group> groups_;
-  std::vector<SizeClass> classes_;
-  std::unordered_map<std::string, Location> index_;
-  std::vector<PendingFree> pending_frees_;
 
-  std::mutex mutex_;
-  std::condition_variable changed_;  // durability, buffers, free groups
-  std::condition_variable work_;     // wakes the flusher
-  std::uint64_t next_seq_ = 1;
-  std::uint64_t durable_seq_ = 0;
-  bool commit_requested_ = false;
-  bool compaction_requested_ = false;
-  std::uint64_t compaction_rounds_ = 0;  // compaction requests the flusher has handled
-  bool compaction_progress_ = false;     // whether the last one freed a group
-  bool full_compaction_ = false;         // requested by compact()
-  bool stopping_ = false;
-  int failed_errno_ = 0;
-  EngineStats stats_;
+  mutable converge::Mutex mutex_;
+  std::vector<Group> groups_ CONVERGE_GUARDED_BY(mutex_);
+  // One per block size, in options_.block_sizes' order; the vector's shape
+  // is fixed by start(), the buffers change under the mutex.
+  std::vector<SizeClass> classes_ CONVERGE_GUARDED_BY(mutex_);
+  std::unordered_map<std::string, Location> index_ CONVERGE_GUARDED_BY(mutex_);
+  std::vector<PendingFree> pending_frees_ CONVERGE_GUARDED_BY(mutex_);
+  converge::CondVar changed_;  // durability, buffers, free groups
+  converge::CondVar work_;     // wakes the flusher
+  std::uint64_t next_seq_ CONVERGE_GUARDED_BY(mutex_) = 1;
+  std::uint64_t durable_seq_ CONVERGE_GUARDED_BY(mutex_) = 0;
+  bool commit_requested_ CONVERGE_GUARDED_BY(mutex_) = false;
+  bool compaction_requested_ CONVERGE_GUARDED_BY(mutex_) = false;
+  // Compaction requests the flusher has handled, and whether the last freed a group.
+  std::uint64_t compaction_rounds_ CONVERGE_GUARDED_BY(mutex_) = 0;
+  bool compaction_progress_ CONVERGE_GUARDED_BY(mutex_) = false;
+  bool full_compaction_ CONVERGE_GUARDED_BY(mutex_) = false;  // requested by compact()
+  bool stopping_ CONVERGE_GUARDED_BY(mutex_) = false;
+  int failed_errno_ CONVERGE_GUARDED_BY(mutex_) = 0;
+  EngineStats stats_ CONVERGE_GUARDED_BY(mutex_);
   std::thread flusher_;
 };
 
 DeviceEngine::~DeviceEngine() {
   {
-    std::lock_guard lock(mutex_);
+    converge::MutexLock lock(mutex_);
     stopping_ = true;
   }
   work_.notify_all();
@@ -316,6 +320,15 @@ void DeviceEngine::recover() {
 
 void DeviceEngine::start() {
   std::sort(options_.block_sizes.begin(), options_.block_sizes.end());
+  {
+    // No other thread yet; held for the analysis' sake and costs nothing.
+    converge::MutexLock lock(mutex_);
+    recover_or_format();
+  }
+  flusher_ = std::thread([this] { flusher_loop(); });
+}
+
+void DeviceEngine::recover_or_format() {
   open_device();
   const bool fresh = !groups_.empty();  // format() laid out a new device
   if (!fresh) recover();                // may adopt the device's block sizes
@@ -335,20 +348,23 @@ void DeviceEngine::start() {
               options_.device_path, keys, group_count_ - free_group_count(), group_count_,
               stats_.corrupt_records);
   }
-  flusher_ = std::thread([this] { flusher_loop(); });
 }
 
+// Classes are numbered as options_.block_sizes (sorted), which is fixed
+// once start() returns: no lock needed.
 std::size_t DeviceEngine::class_for(std::size_t record_size) const {
-  for (std::size_t i = 0; i < classes_.size(); ++i) {
-    if (classes_[i].block_size >= record_size) return i;
+  const auto& sizes = options_.block_sizes;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] >= record_size) return i;
   }
   throw std::length_error(fmt::format("record of {} bytes exceeds the largest block ({} bytes)",
-                                      record_size, classes_.back().block_size));
+                                      record_size, sizes.back()));
 }
 
 std::size_t DeviceEngine::class_of_block_size(std::uint32_t block_size) const {
-  for (std::size_t i = 0; i < classes_.size(); ++i) {
-    if (classes_[i].block_size == block_size) return i;
+  const auto& sizes = options_.block_sizes;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] == block_size) return i;
   }
   throw std::logic_error("unknown block size");
 }
@@ -371,8 +387,8 @@ void DeviceEngine::check_failed() const {
 }
 
 // Appends one record under the lock; returns its sequence number.
-std::uint64_t DeviceEngine::append(Lock& lock, Kind kind, std::string_view key,
-                                   std::string_view value, std::size_t cls, bool from_flusher) {
+std::uint64_t DeviceEngine::append(Kind kind, std::string_view key, std::string_view value,
+                                   std::size_t cls, bool from_flusher) {
   while (true) {
     check_failed();
     SizeClass& c = classes_[cls];
@@ -388,11 +404,11 @@ std::uint64_t DeviceEngine::append(Lock& lock, Kind kind, std::string_view key,
         commit_requested_ = true;
         work_.notify_one();
       } else if (from_flusher) {
-        commit_round(lock);
+        commit_round();
       } else {
         commit_requested_ = true;
         work_.notify_one();
-        changed_.wait(lock);
+        changed_.wait(mutex_);
       }
       continue;
     }
@@ -403,7 +419,7 @@ std::uint64_t DeviceEngine::append(Lock& lock, Kind kind, std::string_view key,
         std::uint64_t round = compaction_rounds_;
         compaction_requested_ = true;
         work_.notify_one();
-        changed_.wait(lock, [&] { return compaction_rounds_ > round || failed_errno_ != 0; });
+        while (compaction_rounds_ <= round && failed_errno_ == 0) changed_.wait(mutex_);
         if (free_group_count() <= 1 && !compaction_progress_) throw NoSpace("metadata device full");
         continue;
       }
@@ -450,17 +466,17 @@ void DeviceEngine::retire(const Location& old) {
 }
 
 void DeviceEngine::wait_durable(std::uint64_t seq) {
-  Lock lock(mutex_);
-  wait_durable_locked(lock, seq);
+  converge::MutexLock lock(mutex_);
+  wait_durable_locked(seq);
 }
 
-void DeviceEngine::wait_durable_locked(Lock& lock, std::uint64_t seq) {
+void DeviceEngine::wait_durable_locked(std::uint64_t seq) {
   if (durable_seq_ >= seq) return;
   if (options_.durability == Durability::sync) {
     commit_requested_ = true;
     work_.notify_one();
   }
-  changed_.wait(lock, [&] { return durable_seq_ >= seq || failed_errno_ != 0; });
+  while (durable_seq_ < seq && failed_errno_ == 0) changed_.wait(mutex_);
   check_failed();
 }
 
@@ -469,19 +485,19 @@ std::uint64_t DeviceEngine::put_nowait(std::string_view key, std::string_view va
     throw std::invalid_argument("metadata key must be 1..1024 bytes");
   }
   std::size_t cls = class_for(kRecordHeader + key.size() + value.size());
-  Lock lock(mutex_);
-  return append(lock, kPut, key, value, cls, false);
+  converge::MutexLock lock(mutex_);
+  return append(kPut, key, value, cls, false);
 }
 
 std::uint64_t DeviceEngine::remove_nowait(std::string_view key) {
-  Lock lock(mutex_);
+  converge::MutexLock lock(mutex_);
   auto it = index_.find(std::string(key));
   if (it == index_.end() || it->second.kind == kTombstone) return 0;
-  return append(lock, kTombstone, key, {}, class_for(kRecordHeader + key.size()), false);
+  return append(kTombstone, key, {}, class_for(kRecordHeader + key.size()), false);
 }
 
 bool DeviceEngine::contains(std::string_view key) {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   auto it = index_.find(std::string(key));
   return it != index_.end() && it->second.kind == kPut;
 }
@@ -491,13 +507,15 @@ bool DeviceEngine::get(std::string_view key, std::string& value) {
   while (true) {
     Location loc;
     std::uint32_t generation, block_size;
+    std::uint64_t offset;
     {
-      std::lock_guard lock(mutex_);
+      converge::MutexLock lock(mutex_);
       auto it = index_.find(std::string(key));
       if (it == index_.end() || it->second.kind == kTombstone) return false;
       loc = it->second;
       generation = groups_[loc.group].generation;
       block_size = groups_[loc.group].block_size;
+      offset = block_offset(loc.group, loc.block);
       const SizeClass& c = classes_[class_of_block_size(block_size)];
       for (const Buffer* b : {&c.active, &c.flushing}) {
         if (b->covers(loc.group, loc.block)) {
@@ -508,7 +526,7 @@ bool DeviceEngine::get(std::string_view key, std::string& value) {
     }
     if (block.empty()) {
       block.resize(block_size);
-      pread_all(fd_, block.data(), block.size(), block_offset(loc.group, loc.block));
+      pread_all(fd_, block.data(), block.size(), offset);
     }
     Record rec;
     Parse p = parse_record(block, generation, rec);
@@ -518,7 +536,7 @@ bool DeviceEngine::get(std::string_view key, std::string& value) {
     }
     {
       // The group may have been compacted and reused since the lookup: retry.
-      std::lock_guard lock(mutex_);
+      converge::MutexLock lock(mutex_);
       auto it = index_.find(std::string(key));
       bool moved = it == index_.end() || it->second.seq != loc.seq ||
                    groups_[loc.group].generation != generation;
@@ -535,7 +553,7 @@ bool DeviceEngine::get(std::string_view key, std::string& value) {
 void DeviceEngine::for_each_key(const std::function<void(std::string_view)>& fn) {
   std::vector<std::string> keys;
   {
-    std::lock_guard lock(mutex_);
+    converge::MutexLock lock(mutex_);
     keys.reserve(index_.size());
     for (const auto& [k, loc] : index_) {
       if (loc.kind == kPut) keys.push_back(k);
@@ -545,7 +563,7 @@ void DeviceEngine::for_each_key(const std::function<void(std::string_view)>& fn)
 }
 
 EngineStats DeviceEngine::stats() {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   EngineStats s = stats_;
   s.live_keys = 0;
   for (const auto& [k, loc] : index_) s.live_keys += loc.kind == kPut;
@@ -555,25 +573,31 @@ EngineStats DeviceEngine::stats() {
 }
 
 // Writes every buffered record and makes it durable with one fdatasync.
-void DeviceEngine::commit_round(Lock& lock) {
+void DeviceEngine::commit_round() {
   commit_requested_ = false;
   std::uint64_t durable_after = next_seq_ - 1;
-  std::vector<const Buffer*> writes;
+  // The classes whose flushing buffer this round writes. While the lock is
+  // dropped, a writer may fill the buffer (or group) of another class and
+  // move it to that class's empty flushing slot: that buffer is the next
+  // round's, and only the ones written here may be released below.
+  std::vector<SizeClass*> written;
   for (auto& c : classes_) {
     if (c.flushing.empty() && !c.active.empty()) {
       c.flushing = std::move(c.active);
       c.active = Buffer{};
     }
     if (!c.active.empty()) durable_after = std::min(durable_after, c.active.min_seq - 1);
-    if (!c.flushing.empty()) writes.push_back(&c.flushing);
+    if (!c.flushing.empty()) written.push_back(&c);
   }
+  // Nobody replaces a non-empty flushing buffer (writers wait for it), so
+  // these views stay valid while the lock is dropped.
   std::vector<std::pair<std::string_view, std::uint64_t>> io;
-  for (const Buffer* b : writes) {
-    std::uint32_t bs = groups_[b->group].block_size;
-    io.emplace_back(std::string_view(b->data).substr(0, std::size_t{b->blocks} * bs),
-                    block_offset(b->group, b->first_block));
+  for (const SizeClass* c : written) {
+    const Buffer& b = c->flushing;
+    io.emplace_back(std::string_view(b.data).substr(0, std::size_t{b.blocks} * c->block_size),
+                    block_offset(b.group, b.first_block));
   }
-  lock.unlock();
+  mutex_.unlock();
   int err = 0;
   try {
     for (auto& [data, offset] : io) pwrite_all(fd_, data, offset);
@@ -582,25 +606,30 @@ void DeviceEngine::commit_round(Lock& lock) {
     err = e.code().value();
     log::error("metadata device {}: {}", options_.device_path, e.what());
   }
-  lock.lock();
+  mutex_.lock();
   if (err) {
     failed_errno_ = err;
   } else {
     durable_seq_ = std::max(durable_seq_, durable_after);
     ++stats_.commits;
   }
-  for (auto& c : classes_) {
-    if (!c.flushing.empty()) c.flushing = Buffer{};
-  }
+  for (SizeClass* c : written) c->flushing = Buffer{};
+  // A buffer that became due meanwhile is written by the next round now.
+  for (const auto& c : classes_) commit_requested_ |= !c.flushing.empty();
   changed_.notify_all();
-  release_freed_groups(lock);
+  release_freed_groups();
 }
 
 // Frees groups whose records were all superseded by now-durable records.
-void DeviceEngine::release_freed_groups(Lock& lock) {
+void DeviceEngine::release_freed_groups() {
   std::vector<std::uint32_t> freed;
-  std::erase_if(pending_frees_, [&](const PendingFree& p) {
-    if (p.after_seq > durable_seq_ + 1) return false;
+  // A loop, not erase_if: the analysis cannot see that a lambda runs locked.
+  std::vector<PendingFree> pending;
+  for (const PendingFree& p : pending_frees_) {
+    if (p.after_seq > durable_seq_ + 1) {
+      pending.push_back(p);
+      continue;
+    }
     Group& g = groups_[p.group];
     bool in_use = false;
     for (const auto& c : classes_) {
@@ -609,20 +638,22 @@ void DeviceEngine::release_freed_groups(Lock& lock) {
     }
     if (g.live != 0 || in_use) {
       g.freeing = g.live == 0;  // an active group is retried on a later round
-      return !g.freeing;
+      if (g.freeing) pending.push_back(p);
+      continue;
     }
     freed.push_back(p.group);
-    return true;
-  });
+  }
+  pending_frees_ = std::move(pending);
   if (freed.empty()) return;
   for (auto g : freed) {
     groups_[g].block_size = 0;
     write_group_header(g);
   }
-  lock.unlock();
+  mutex_.unlock();
   int rc = ::fdatasync(fd_);
-  lock.lock();
-  if (rc != 0) failed_errno_ = errno;
+  int sync_errno = errno;
+  mutex_.lock();
+  if (rc != 0) failed_errno_ = sync_errno;
   for (auto g : freed) groups_[g].freeing = false;
   changed_.notify_all();
 }
@@ -630,7 +661,7 @@ void DeviceEngine::release_freed_groups(Lock& lock) {
 // Moves the live records of the emptiest group (if at most `max_live_ratio`
 // of it is live) elsewhere and frees it. Every call that returns true has
 // reclaimed dead records, so repeated calls end.
-bool DeviceEngine::compact_one(Lock& lock, double max_live_ratio) {
+bool DeviceEngine::compact_one(double max_live_ratio) {
   std::uint32_t victim = kNone;
   double best = max_live_ratio;
   for (std::uint32_t g = 0; g < group_count_; ++g) {
@@ -674,21 +705,21 @@ bool DeviceEngine::compact_one(Lock& lock, double max_live_ratio) {
       }
     }
     std::string key(rec.key), value(rec.value);
-    append(lock, rec.kind, key, value, cls, true);
+    append(rec.kind, key, value, cls, true);
   }
   ++stats_.compactions;
-  commit_round(lock);
+  commit_round();
   return groups_[victim].block_size == 0;
 }
 
 void DeviceEngine::compact() {
-  Lock lock(mutex_);
+  converge::MutexLock lock(mutex_);
   do {
     std::uint64_t round = compaction_rounds_;
     compaction_requested_ = true;
     full_compaction_ = true;
     work_.notify_one();
-    changed_.wait(lock, [&] { return compaction_rounds_ > round || failed_errno_ != 0; });
+    while (compaction_rounds_ <= round && failed_errno_ == 0) changed_.wait(mutex_);
     check_failed();
   } while (compaction_progress_);
 }
@@ -696,10 +727,12 @@ void DeviceEngine::compact() {
 // The one thread that writes buffers, syncs, frees and compacts, so those
 // never race with each other.
 void DeviceEngine::flusher_loop() {
-  Lock lock(mutex_);
+  converge::MutexLock lock(mutex_);
   while (true) {
-    work_.wait_for(lock, options_.commit_window,
-                   [&] { return stopping_ || commit_requested_ || compaction_requested_; });
+    const auto deadline = std::chrono::steady_clock::now() + options_.commit_window;
+    while (!stopping_ && !commit_requested_ && !compaction_requested_) {
+      if (!work_.wait_until(mutex_, deadline)) break;
+    }
     // A request is served by this pass, dirty or not: clearing it here keeps
     // the loop from spinning on a request that needs nothing.
     commit_requested_ = false;
@@ -707,9 +740,9 @@ void DeviceEngine::flusher_loop() {
       bool dirty = durable_seq_ + 1 < next_seq_;
       for (const auto& c : classes_) dirty |= !c.flushing.empty();
       if (dirty) {
-        commit_round(lock);
+        commit_round();
       } else if (!pending_frees_.empty()) {
-        release_freed_groups(lock);
+        release_freed_groups();
       }
       if (compaction_requested_) {
         compaction_requested_ = false;
@@ -718,7 +751,7 @@ void DeviceEngine::flusher_loop() {
         double max_live = full_compaction_ ? 0.5 : 1.0;
         full_compaction_ = false;
         try {
-          compaction_progress_ = compact_one(lock, max_live);
+          compaction_progress_ = compact_one(max_live);
         } catch (const NoSpace&) {
           compaction_progress_ = false;
         }
