@@ -26,7 +26,8 @@ findings=0 checked=0
 command_line=""
 while IFS= read -r line; do
   case $line in
-    *'"command":'*) command_line=$(sed -E 's/^[[:space:]]*"command": "(.*)",?$/\1/; s/\\"/"/g' <<<"$line") ;;
+    # JSON-unescaped: \\ to \ and \" to " (a -DNAME=\"text\" stays shell-quoted).
+    *'"command":'*) command_line=$(sed -E 's/^[[:space:]]*"command": "(.*)",?$/\1/; s/\\\\/\x01/g; s/\\"/"/g; s/\x01/\\/g' <<<"$line") ;;
     *'"file":'*)
       file=$(sed -E 's/^[[:space:]]*"file": "(.*)",?$/\1/' <<<"$line")
       grep -qE "$pattern" "$file" || continue

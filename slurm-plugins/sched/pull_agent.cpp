@@ -128,7 +128,7 @@ void PullAgent::start() {
 
 void PullAgent::stop() {
   {
-    std::lock_guard lock(mutex_);
+    converge::MutexLock lock(mutex_);
     stopping_ = true;
   }
   wakeup_.notify_all();
@@ -137,7 +137,7 @@ void PullAgent::stop() {
 
 void PullAgent::wake() {
   {
-    std::lock_guard lock(mutex_);
+    converge::MutexLock lock(mutex_);
     woken_ = true;
   }
   wakeup_.notify_one();
@@ -146,19 +146,19 @@ void PullAgent::wake() {
 std::vector<std::string> PullAgent::data_nodes(const std::string& path) const {
   std::shared_ptr<const sched::LocalityMap> locality;
   {
-    std::lock_guard lock(mutex_);
+    converge::MutexLock lock(mutex_);
     locality = locality_;
   }
   return locality->nodes_for(path);
 }
 
 void PullAgent::set_locality(std::shared_ptr<const sched::LocalityMap> map) {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   locality_ = std::move(map);
 }
 
 void PullAgent::set_status_source(std::function<void(sched::SchedulerStatus&)> source) {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   status_source_ = std::move(source);
 }
 
@@ -166,7 +166,7 @@ void PullAgent::write_status() {
   sched::SchedulerStatus status;
   std::function<void(sched::SchedulerStatus&)> source;
   {
-    std::lock_guard lock(mutex_);
+    converge::MutexLock lock(mutex_);
     status.written = time(nullptr);
     status.queued = stats_.queued;
     status.realtime = stats_.realtime;
@@ -184,10 +184,12 @@ void PullAgent::write_status() {
 }
 
 void PullAgent::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    woken_ = false;
-    lock.unlock();
+  while (true) {
+    {
+      converge::MutexLock lock(mutex_);
+      if (stopping_) break;
+      woken_ = false;
+    }
     int started = 0;
     try {  // nothing may end slurmctld's thread: report and go on
       take_new_jobs();
@@ -203,7 +205,6 @@ void PullAgent::run() {
     } catch (const std::exception& e) {
       log::error("pull agent: {} (continuing)", e.what());
     }
-    lock.lock();
     // A node leaving the completing state raises no event a plugin sees, so
     // while work waits the agent also looks every few milliseconds.
     // Work held back only by backfill's reservations waits for an event or
@@ -216,7 +217,11 @@ void PullAgent::run() {
     std::chrono::milliseconds backoff =
         std::min<std::chrono::milliseconds>(20ms * (1 << std::max(idle_rounds_ - 1, 0)), 200ms);
     auto pause = !queue_.size() ? 100ms : (started == 0 && blocked_by_plan_) ? 250ms : backoff;
-    wakeup_.wait_for(lock, pause, [this] { return stopping_ || woken_; });
+    const auto deadline = std::chrono::steady_clock::now() + pause;
+    converge::MutexLock lock(mutex_);
+    while (!stopping_ && !woken_) {
+      if (!wakeup_.wait_until(mutex_, deadline)) break;
+    }
   }
 }
 
@@ -239,7 +244,7 @@ void PullAgent::take_new_jobs() {
   std::vector<sched::PullJob> fresh;
   std::shared_ptr<const sched::LocalityMap> locality;
   {
-    std::lock_guard lock(mutex_);
+    converge::MutexLock lock(mutex_);
     locality = locality_;
   }
   auto consider = [&](job_record_t* job) {
@@ -281,7 +286,7 @@ void PullAgent::take_new_jobs() {
   last_seen_job_ = newest;
   for (auto& p : fresh) queue_.push(p);
   if (!fresh.empty()) status_dirty_ = true;
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   stats_.queued = queue_.size();
   stats_.realtime = queue_.size(sched::Urgency::realtime);
 }
@@ -366,7 +371,7 @@ int PullAgent::dispatch() {
       used[n] += pick->cpus;  // the node may be visited again below
       std::string urgency = sched::urgency_name(pick->urgency);
       log::info("job {} ({}) pulled by {}", pick->id, urgency, node->name);
-      std::lock_guard lock(mutex_);
+      converge::MutexLock lock(mutex_);
       recent_.push_front({pick->id, node->name, urgency, sched::decision_reason(*pick, node->name),
                           time(nullptr)});
       if (recent_.size() > sched::kRecentDecisions) recent_.pop_back();
@@ -375,7 +380,7 @@ int PullAgent::dispatch() {
   }
   FREE_NULL_BITMAP(closed);
   write.unlock();
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   stats_.pulled += started;
   stats_.attempts += attempts;
   stats_.queued = queue_.size();

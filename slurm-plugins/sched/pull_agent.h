@@ -14,19 +14,18 @@
 
 #include "converge/sched/locality_map.h"
 #include "converge/sched/pull_queue.h"
+#include "converge/mutex.h"
 #include "converge/sched/scheduler_status.h"
 
 #include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <ctime>
 #include <deque>
 #include <functional>
 #include <string>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -52,7 +51,8 @@ class PullAgent {
     std::size_t queued = 0, realtime = 0;
   };
   // converge-admin's view: written to StateSaveLocation/converge-status.json.
-  void write_status();
+  // The agent's thread writes it.
+  void write_status() CONVERGE_EXCLUDES(mutex_);
 
  private:
   void run();
@@ -60,10 +60,13 @@ class PullAgent {
   int dispatch();        // scheduler write locks; returns jobs started
 
   std::thread thread_;
-  mutable std::mutex mutex_;
-  std::condition_variable wakeup_;
-  bool stopping_ = false;
-  bool woken_ = false;
+  // Guards what other slurmctld threads touch (wake-ups, the locality map,
+  // the counters and decisions for the status); the rest is the agent
+  // thread's alone.
+  mutable converge::Mutex mutex_;
+  converge::CondVar wakeup_;
+  bool stopping_ CONVERGE_GUARDED_BY(mutex_) = false;
+  bool woken_ CONVERGE_GUARDED_BY(mutex_) = false;
 
   sched::PullQueue queue_;  // touched only by the agent's thread
   // Big-data jobs not pullable yet (held, dependencies, begin time): looked
@@ -72,14 +75,15 @@ class PullAgent {
   std::uint32_t last_seen_job_ = 0;
   int last_job_count_ = -1;
   std::time_t last_job_update_seen_ = 0;
-  Stats stats_;
-  int idle_rounds_ = 0;          // dispatch rounds in a row that started nothing
-  int blocked_by_plan_ = 0;      // picks the last dispatch held back for reservations
-  std::deque<Decision> recent_;  // newest first, bounded
+  Stats stats_ CONVERGE_GUARDED_BY(mutex_);
+  int idle_rounds_ = 0;      // dispatch rounds in a row that started nothing
+  int blocked_by_plan_ = 0;  // picks the last dispatch held back for reservations
+  std::deque<Decision> recent_ CONVERGE_GUARDED_BY(mutex_);  // newest first, bounded
   std::chrono::steady_clock::time_point status_written_{};
   bool status_dirty_ = true;
-  std::shared_ptr<const sched::LocalityMap> locality_ = std::make_shared<sched::LocalityMap>();
-  std::function<void(sched::SchedulerStatus&)> status_source_;
+  std::shared_ptr<const sched::LocalityMap> locality_ CONVERGE_GUARDED_BY(mutex_) =
+      std::make_shared<sched::LocalityMap>();
+  std::function<void(sched::SchedulerStatus&)> status_source_ CONVERGE_GUARDED_BY(mutex_);
   std::atomic<bool> status_requested_{false};
 };
 

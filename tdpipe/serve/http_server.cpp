@@ -127,8 +127,8 @@ void HttpServer::routes() {
     const std::string model = service_.model_name();
     const Tokenizer* tokenizer = service_.tokenizer();
     if (!c.stream) {
-      std::unique_lock lock(stream->mutex);
-      stream->changed.wait(lock, [&] { return stream->done; });
+      converge::MutexLock lock(stream->mutex);
+      while (!stream->done) stream->changed.wait(stream->mutex);
       if (stream->completion.finish_reason == "error")
         return send_error(res, 500, "the engine failed while serving this request");
       std::string text;
@@ -155,9 +155,9 @@ void HttpServer::routes() {
           bool done = false;
           std::string reason;
           {
-            std::unique_lock lock(stream->mutex);
-            stream->changed.wait(lock,
-                                 [&] { return stream->done || stream->tokens.size() > sent; });
+            converge::MutexLock lock(stream->mutex);
+            while (!stream->done && stream->tokens.size() <= sent)
+              stream->changed.wait(stream->mutex);
             fresh.assign(stream->tokens.begin() + long(sent), stream->tokens.end());
             sent = stream->tokens.size();
             done = stream->done;

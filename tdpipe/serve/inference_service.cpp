@@ -48,7 +48,7 @@ InferenceService::InferenceService(Weights weights, std::optional<Tokenizer> tok
 
 InferenceService::~InferenceService() {
   {
-    std::lock_guard lock(mutex_);
+    converge::MutexLock lock(mutex_);
     stop_ = true;
   }
   wake_.notify_all();
@@ -56,7 +56,7 @@ InferenceService::~InferenceService() {
 }
 
 std::shared_ptr<Stream> InferenceService::submit(const Request& request) {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   if (draining_) {
     ++counters_.unavailable;
     throw ApiError(503, "the server is shutting down");
@@ -87,30 +87,30 @@ std::shared_ptr<Stream> InferenceService::submit(const Request& request) {
 }
 
 void InferenceService::count_rejection(int status) {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   ++(status == 429   ? counters_.busy
      : status >= 500 ? counters_.unavailable
                      : counters_.bad_request);
 }
 
 void InferenceService::drain() {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   draining_ = true;
 }
 
 bool InferenceService::draining() const {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   return draining_;
 }
 
 bool InferenceService::healthy() const {
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   return failure_.empty();
 }
 
 void InferenceService::wait_idle() {
-  std::unique_lock lock(mutex_);
-  idle_.wait(lock, [&] { return outstanding_ == 0; });
+  converge::MutexLock lock(mutex_);
+  while (outstanding_ != 0) idle_.wait(mutex_);
 }
 
 void InferenceService::loop() {
@@ -118,8 +118,8 @@ void InferenceService::loop() {
     bool busy = false;
     while (true) {
       {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stop_ || busy || !pending_.empty(); });
+        converge::MutexLock lock(mutex_);
+        while (!stop_ && !busy && pending_.empty()) wake_.wait(mutex_);
         if (stop_) return;
         while (!pending_.empty()) {
           Pending p = std::move(pending_.front());
@@ -129,7 +129,7 @@ void InferenceService::loop() {
         }
       }
       busy = runner_.step();
-      std::lock_guard lock(mutex_);
+      converge::MutexLock lock(mutex_);
       counters_.scheduler = runner_.stats();
       counters_.waiting = runner_.scheduler().waiting();
       counters_.running = runner_.scheduler().running();
@@ -147,7 +147,7 @@ void InferenceService::fail_everything(const std::string& why) {
   converge::log::error("the engine failed: {}", why);
   std::vector<std::shared_ptr<Stream>> streams;
   {
-    std::lock_guard lock(mutex_);
+    converge::MutexLock lock(mutex_);
     failure_ = why;
     for (auto& [id, a] : active_) streams.push_back(a.stream);
     for (auto& p : pending_) streams.push_back(p.stream);
@@ -157,7 +157,7 @@ void InferenceService::fail_everything(const std::string& why) {
   }
   for (auto& stream : streams) {
     {
-      std::lock_guard lock(stream->mutex);
+      converge::MutexLock lock(stream->mutex);
       stream->completion.finish_reason = "error";
       stream->done = true;
     }
@@ -169,7 +169,7 @@ void InferenceService::fail_everything(const std::string& why) {
 void InferenceService::on_token(std::uint64_t id, int token) {
   std::shared_ptr<Stream> stream;
   {
-    std::lock_guard lock(mutex_);
+    converge::MutexLock lock(mutex_);
     Active& a = active_.at(id);
     stream = a.stream;
     ++counters_.generated;
@@ -180,7 +180,7 @@ void InferenceService::on_token(std::uint64_t id, int token) {
     }
   }
   {
-    std::lock_guard lock(stream->mutex);
+    converge::MutexLock lock(stream->mutex);
     stream->tokens.push_back(token);
   }
   stream->changed.notify_all();
@@ -189,7 +189,7 @@ void InferenceService::on_token(std::uint64_t id, int token) {
 void InferenceService::on_finished(std::uint64_t id, Completion&& completion) {
   std::shared_ptr<Stream> stream;
   {
-    std::lock_guard lock(mutex_);
+    converge::MutexLock lock(mutex_);
     auto it = active_.find(id);
     stream = it->second.stream;
     counters_.duration_sum += seconds_since(it->second.arrived);
@@ -197,12 +197,12 @@ void InferenceService::on_finished(std::uint64_t id, Completion&& completion) {
     active_.erase(it);
   }
   {
-    std::lock_guard lock(stream->mutex);
+    converge::MutexLock lock(stream->mutex);
     stream->completion = std::move(completion);
     stream->done = true;
   }
   stream->changed.notify_all();
-  std::lock_guard lock(mutex_);
+  converge::MutexLock lock(mutex_);
   if (--outstanding_ == 0) idle_.notify_all();
 }
 
@@ -210,7 +210,7 @@ std::string InferenceService::metrics() const {
   Counters c;
   bool draining = false;
   {
-    std::lock_guard lock(mutex_);
+    converge::MutexLock lock(mutex_);
     c = counters_;
     c.waiting += pending_.size();
     draining = draining_;

@@ -11,12 +11,12 @@
 #include "tdpipe/model/weights.h"
 #include "tdpipe/serve/settings.h"
 
-#include <condition_variable>
+#include "converge/mutex.h"
+
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -26,11 +26,11 @@ namespace tdpipe {
 
 // One request's results, filled in by the engine thread.
 struct Stream {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<int> tokens;
-  bool done = false;
-  Completion completion;
+  converge::Mutex mutex;
+  converge::CondVar changed;
+  std::vector<int> tokens CONVERGE_GUARDED_BY(mutex);
+  bool done CONVERGE_GUARDED_BY(mutex) = false;
+  Completion completion CONVERGE_GUARDED_BY(mutex);
 };
 
 class InferenceService {
@@ -97,17 +97,21 @@ class InferenceService {
   std::string model_name_;
   int eos_;
   ServeSettings settings_;
-  Runner runner_;  // the engine thread's alone
+  // The engine thread's, but for submit()'s admission check, which reads
+  // the cache's fixed size.
+  Runner runner_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_, idle_;
-  std::deque<Pending> pending_;
-  std::unordered_map<std::uint64_t, Active> active_;
-  std::uint64_t next_id_ = 0;
-  std::size_t outstanding_ = 0;
-  bool stop_ = false, draining_ = false;
-  std::string failure_;  // why the engine failed; empty while it works
-  Counters counters_;
+  mutable converge::Mutex mutex_;
+  converge::CondVar wake_, idle_;
+  std::deque<Pending> pending_ CONVERGE_GUARDED_BY(mutex_);
+  std::unordered_map<std::uint64_t, Active> active_ CONVERGE_GUARDED_BY(mutex_);
+  std::uint64_t next_id_ CONVERGE_GUARDED_BY(mutex_) = 0;
+  std::size_t outstanding_ CONVERGE_GUARDED_BY(mutex_) = 0;
+  bool stop_ CONVERGE_GUARDED_BY(mutex_) = false;
+  bool draining_ CONVERGE_GUARDED_BY(mutex_) = false;
+  // Why the engine failed; empty while it works.
+  std::string failure_ CONVERGE_GUARDED_BY(mutex_);
+  Counters counters_ CONVERGE_GUARDED_BY(mutex_);
   std::thread engine_;
 };
 

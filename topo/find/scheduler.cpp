@@ -59,7 +59,7 @@ Scheduler::Scheduler(Options options) : options_(options) {
 Scheduler::~Scheduler() {
   stopping_.store(true, std::memory_order_release);
   {
-    std::lock_guard lock(sleep_mutex_);
+    converge::MutexLock lock(sleep_mutex_);
     work_epoch_.fetch_add(1, std::memory_order_release);
   }
   sleep_cv_.notify_all();
@@ -101,7 +101,7 @@ void Scheduler::push(Worker& w, Task* task) {
   // busy forking does not pay a lock and a notify per task.
   if (w.deque.size() <= 2 && sleepers_.load(std::memory_order_acquire) > 0) {
     {
-      std::lock_guard lock(sleep_mutex_);
+      converge::MutexLock lock(sleep_mutex_);
       work_epoch_.fetch_add(1, std::memory_order_release);
     }
     sleep_cv_.notify_one();
@@ -184,14 +184,17 @@ void Scheduler::worker_loop(Worker& w) {
     }
     // Sleep until a push or a run() bumps the epoch (or a short while, so a
     // handed-off task in the mailbox is never stranded).
-    std::unique_lock lock(sleep_mutex_);
-    std::uint64_t epoch = work_epoch_.load(std::memory_order_acquire);
-    sleepers_.fetch_add(1, std::memory_order_acq_rel);
-    sleep_cv_.wait_for(lock, std::chrono::milliseconds(2), [&] {
-      return stopping_.load(std::memory_order_acquire) ||
-             work_epoch_.load(std::memory_order_acquire) != epoch;
-    });
-    sleepers_.fetch_sub(1, std::memory_order_acq_rel);
+    {
+      converge::MutexLock lock(sleep_mutex_);
+      const std::uint64_t epoch = work_epoch_.load(std::memory_order_acquire);
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+      sleepers_.fetch_add(1, std::memory_order_acq_rel);
+      while (!stopping_.load(std::memory_order_acquire) &&
+             work_epoch_.load(std::memory_order_acquire) == epoch) {
+        if (!sleep_cv_.wait_until(sleep_mutex_, deadline)) break;
+      }
+      sleepers_.fetch_sub(1, std::memory_order_acq_rel);
+    }
     idle_rounds = 0;
   }
   w.starving.store(false, std::memory_order_relaxed);
@@ -218,7 +221,7 @@ void Scheduler::run(const std::function<void()>& root) {
     root();
     return;
   }
-  std::lock_guard one_at_a_time(run_mutex_);
+  converge::MutexLock one_at_a_time(run_mutex_);
   std::exception_ptr error;
   auto body = [&] {
     try {
@@ -234,7 +237,7 @@ void Scheduler::run(const std::function<void()>& root) {
   root_pending_.store(1, std::memory_order_release);
   injected_.store(&task, std::memory_order_release);
   {
-    std::lock_guard lock(sleep_mutex_);
+    converge::MutexLock lock(sleep_mutex_);
     work_epoch_.fetch_add(1, std::memory_order_release);
   }
   sleep_cv_.notify_all();

@@ -22,14 +22,14 @@
 
 #include "topo/find/work_deque.h"
 
+#include "converge/mutex.h"
+
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -120,9 +120,11 @@ class Scheduler {
   std::atomic<bool> stopping_{false};
   std::atomic<int> sleepers_{0};
   std::atomic<std::uint64_t> work_epoch_{0};
-  std::mutex sleep_mutex_;
-  std::condition_variable sleep_cv_;
-  std::mutex run_mutex_;                  // one run() at a time
+  // Orders an epoch bump against a sleeper's last look at the epoch, so no
+  // wake-up is lost; it guards no data (the epoch and counts are atomics).
+  converge::Mutex sleep_mutex_;
+  converge::CondVar sleep_cv_;
+  converge::Mutex run_mutex_;             // one run() at a time
   std::atomic<Task*> injected_{nullptr};  // run()'s root task, for worker 0
   std::atomic<int> root_pending_{0};
 };
