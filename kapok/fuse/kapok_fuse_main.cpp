@@ -8,6 +8,7 @@
 #include <fuse_lowlevel.h>
 
 #include "kapok/client/client.h"
+#include "kapok/client/client_options.h"
 #include "kapok/client/open_file.h"
 #include "converge/cli.h"
 #include "converge/log.h"
@@ -371,12 +372,12 @@ void op_statfs(fuse_req_t req, fuse_ino_t) {
 
 int main(int argc, char** argv) {
   log::set_program_name("kapok-fuse");
-  std::string members_file, config_file, mountpoint, options;
+  kapok::ClientOptions servers;
+  std::string mountpoint, options;
   std::vector<std::string> mount_option_lists;
   bool foreground = false;
   CLI::App app{kDescription, "kapok-fuse"};
-  app.add_option("--members", members_file, "the servers (members.json)")->required();
-  app.add_option("--config", config_file, "converge.json with a \"kapok\" section");
+  servers.add_to(app);
   app.add_option("-o", mount_option_lists, "mount options, comma-separated (repeatable)")
       ->allow_extra_args(false);
   app.add_flag("-f", foreground, "stay in the foreground");
@@ -389,8 +390,7 @@ int main(int argc, char** argv) {
   for (const auto& list : mount_option_lists) options += "," + list;
   std::unique_ptr<Client> client;
   try {
-    client = std::make_unique<Client>(kapok::Members::load(members_file),
-                                      kapok::Settings::load(config_file));
+    client = std::make_unique<Client>(servers.members(), servers.settings());
     client->getattr(kapok::kRootIno);  // fail now, not at the first ls, if servers are unreachable
   } catch (const std::exception& e) {
     log::error("{}", e.what());

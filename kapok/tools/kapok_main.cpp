@@ -3,6 +3,7 @@
 // kapok: the command-line client (status, df, ls, stat, mkdir, put, get, rm,
 // rmdir, locate) over libkapok.
 #include "kapok/client/client.h"
+#include "kapok/client/client_options.h"
 #include "converge/cli.h"
 #include "converge/log.h"
 
@@ -177,14 +178,11 @@ int run(kapok::Client& client, const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   log::set_program_name("kapok");
-  std::string members_file, config_file;
+  kapok::ClientOptions servers;
   std::vector<std::string> args;
   CLI::App app{"Kapok's command-line client", "kapok"};
   app.footer(kUsage);
-  app.add_option("--members", members_file, "the servers (default $KAPOK_MEMBERS)")
-      ->envname("KAPOK_MEMBERS")
-      ->required();
-  app.add_option("--config", config_file, "converge.json with a \"kapok\" section");
+  servers.add_to(app);
   app.add_option("command", args, "COMMAND ARGS (see below)")->required();
   try {
     converge::cli::parse(app, argc, argv);
@@ -192,7 +190,7 @@ int main(int argc, char** argv) {
     return converge::cli::exit_code(e);
   }
   try {
-    kapok::Client client(kapok::Members::load(members_file), kapok::Settings::load(config_file));
+    kapok::Client client(servers.members(), servers.settings());
     return run(client, args);
   } catch (const kapok::Error& e) {
     log::error("{}{}: {} ({})", args.empty() ? "" : args[0], args.size() > 1 ? " " + args[1] : "",
