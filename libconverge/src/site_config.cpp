@@ -6,8 +6,8 @@ namespace converge {
 SiteConfig SiteConfig::from_json(const config::Json& json, const std::string& origin) {
   SiteConfig out;
   config::Node root(json, origin);
-  root.allow_only(
-      {"log_level", "scheduler", "pools", "policy", "rpc", "cluster", "kapok", "launcher", "tdpipe"});
+  root.allow_only({"log_level", "scheduler", "pools", "policy", "rpc", "cluster", "kapok",
+                   "launcher", "tdpipe"});
   if (auto level = root.find("log_level")) {
     out.log_level =
         *log::parse_level(level->as_enum({"error", "warning", "info", "verbose", "debug"}));

@@ -297,11 +297,18 @@ void Server::accept_loop() {
     }
     // Full: hang up at once rather than queue (a client retries, an idle
     // crowd of unauthenticated sockets cannot grow without bound).
-    if (connections_.size() >= limits_.max_connections || handshaking_ >= limits_.max_handshaking) {
+    if (connections_.size() >= limits_.max_connections) {
       close(fd);
       continue;
     }
-    ++handshaking_;
+    // Too many still in their handshake: the oldest makes room. A crowd of
+    // slow or idle sockets is then always the first to go, and cannot keep
+    // a real client, whose handshake takes a millisecond, from getting in.
+    if (handshaking_.size() >= limits_.max_handshaking) {
+      shutdown(handshaking_.front(), SHUT_RDWR);
+      handshaking_.pop_front();
+    }
+    handshaking_.push_back(fd);
     connections_.push_back(fd);
     workers_.emplace_back([this, fd] { serve(fd); });
   }
@@ -401,7 +408,12 @@ void Server::serve(int fd) {
   } catch (const std::exception& e) {  // getrandom or munged failed on our side
     log::warning("rpc: handshake failed: {}", e.what());
   }
-  --handshaking_;
+  {
+    // Before the descriptor can be closed and its number reused: no
+    // eviction may shut down a later connection's socket.
+    MutexLock lock(mutex_);
+    handshaking_.remove(fd);
+  }
   current_peer = &peer;
   BodyLimit limit = [this](std::uint32_t method) { return max_body(method); };
   Frame frame;
@@ -483,17 +495,23 @@ int Client::connect_until(Clock::time_point deadline) {
       rc = err ? -1 : 0;
       errno = err;
     }
+    int err = errno;
     if (rc == 0) {
       set_nodelay(fd);
       try {
         handshake(fd, deadline);
+        return fd;
+      } catch (const Error& e) {
+        if (e.code() != EAGAIN) {
+          close(fd);
+          throw;
+        }
+        err = ECONNRESET;
       } catch (...) {
         close(fd);
         throw;
       }
-      return fd;
     }
-    int err = errno;
     close(fd);
     // The server may be restarting: retry until the deadline, then give up.
     if (Clock::now() + backoff >= deadline) {
@@ -511,6 +529,10 @@ void Client::handshake(int fd, Clock::time_point deadline) {
   if (rc == ETIMEDOUT) {
     throw Error(ETIMEDOUT, fmt::format("{} did not greet within {} ms", endpoint_.to_string(),
                                        timeout_.count()));
+  }
+  if (rc != 0 && rc != EPROTO && rc != EMSGSIZE) {
+    // Hung up before a word: a full server (connect_until tries again).
+    throw Error(EAGAIN, fmt::format("{} hung up before its greeting", endpoint_.to_string()));
   }
   if (rc != 0 || hello.method != kHello)
     throw Error(EPROTO, fmt::format("{} is not a Converge service", endpoint_.to_string()));

@@ -390,6 +390,25 @@ TEST(RpcLimits, IdleAndSlowConnectionsAreDroppedAndOthersAreServed) {
   EXPECT_EQ(wire::Reader(client.call(kEcho, echo_body("served"))).bytes(), "served");
 }
 
+// Idle sockets that hold every handshake slot (and would for a long
+// deadline) do not keep a real client out: the oldest makes room for it.
+TEST(RpcLimits, IdleSocketsHoldingEveryHandshakeSlotDoNotKeepAClientOut) {
+  rpc::ServerLimits limits;
+  limits.handshake_timeout = 60s;
+  limits.max_handshaking = 8;
+  rpc::Server server(owner_only(), limits);
+  add_handlers(server);
+  server.start("127.0.0.1", 0);
+  std::vector<int> idle;
+  for (int i = 0; i < 8; ++i) idle.push_back(raw_connection(server.port()));
+  for (int round = 0; round < 3; ++round) {
+    rpc::Client client({"127.0.0.1", server.port()}, 5s, owner_only());
+    EXPECT_EQ(wire::Reader(client.call(kEcho, echo_body("in"))).bytes(), "in");
+    idle.push_back(raw_connection(server.port()));  // and the crowd comes back
+  }
+  for (int fd : idle) close(fd);
+}
+
 TEST(JobSecret, SavedOwnerOnlyAndLoadedBack) {
   auto dir = std::filesystem::temp_directory_path() / ("secret-test-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);

@@ -112,9 +112,9 @@ class Server {
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> refused_{0};
-  std::atomic<std::size_t> handshaking_{0};
   std::thread acceptor_;
   Mutex mutex_;
+  std::list<int> handshaking_ CONVERGE_GUARDED_BY(mutex_);  // oldest first
   std::list<int> connections_ CONVERGE_GUARDED_BY(mutex_);
   std::list<std::thread> workers_ CONVERGE_GUARDED_BY(mutex_);
   std::vector<std::thread::id> finished_ CONVERGE_GUARDED_BY(mutex_);
