@@ -123,7 +123,8 @@ int serve(const Options& options) {
   }
   // Leftovers of an earlier bring-up of this job on this node (one whose
   // step was killed mid-way) would hold its mount point.
-  cleanup_services(ctx.job_id, ctx.node, {ctx.settings.kapok_mount_of(ctx.job_id, ctx.node)});
+  cleanup_services(ctx.job_id, ctx.node, getuid(),
+                   {ctx.settings.kapok_mount_of(ctx.job_id, ctx.node)});
   NodeServices node(ctx, descriptors);
 
   std::vector<std::string> errors;
@@ -137,7 +138,7 @@ int serve(const Options& options) {
     // the ranks still waiting (--kill-on-bad-exit), and `up` tries once more.
     log::error("{}: {}", ctx.node, stalled.what());
     node.stop_all();
-    cleanup_services(ctx.job_id, ctx.node, node.mounts());
+    cleanup_services(ctx.job_id, ctx.node, getuid(), node.mounts());
     if (ctx.rank == 0) {
       write_json(
           files.state(),
@@ -151,7 +152,7 @@ int serve(const Options& options) {
 
   if (!errors.empty()) {
     node.stop_all();
-    cleanup_services(ctx.job_id, ctx.node, node.mounts());
+    cleanup_services(ctx.job_id, ctx.node, getuid(), node.mounts());
     if (ctx.rank == 0) {
       write_json(files.state(), {{"state", "failed"}, {"errors", errors}, {"job", ctx.job_id}});
     }
@@ -209,10 +210,11 @@ int serve(const Options& options) {
     if (auto died = node.check_running()) log::error("{}", *died);
   }
   node.stop_all();
-  auto report = cleanup_services(ctx.job_id, ctx.node, node.mounts());
+  auto report = cleanup_services(ctx.job_id, ctx.node, getuid(), node.mounts());
   if (report.processes_stopped || !report.unmounted.empty())
     log::warning("{}: cleanup stopped {} leftover processes, {} mounts", ctx.node,
                  report.processes_stopped, report.unmounted.size());
+  for (const auto& problem : report.problems) log::warning("{}: cleanup: {}", ctx.node, problem);
   write_json(files.stopped(ctx.node), {{"node", ctx.node}});
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -248,6 +249,25 @@ std::vector<ProcessId> find_by_environment(const std::string& entry) {
   for (const auto& [id, matched] : find_by_environment_prefix(prefix))
     if (matched == entry) found.push_back(id);
   return found;
+}
+
+std::vector<ProcessId> find_by_environment(const std::string& entry, uid_t uid) {
+  auto found = find_by_environment(entry);
+  std::erase_if(found, [&](const ProcessId& id) { return !runs_as(id.pid, uid); });
+  return found;
+}
+
+bool runs_as(pid_t pid, uid_t uid) {
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  std::string key;
+  while (status >> key) {
+    if (key == "Uid:") {
+      uid_t real = 0, effective = 0;
+      return static_cast<bool>(status >> real >> effective) && real == uid && effective == uid;
+    }
+    status.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return false;
 }
 
 std::optional<std::string> find_program(const std::string& name) {

@@ -428,7 +428,9 @@ CONVERGE_EXPORT int slurm_spank_task_init(spank_t /*sp*/, int /*argc*/, char** /
   return -1;
 }
 
-// True in the slurmstepd of converge-launch's service step.
+// True in the slurmstepd of converge-launch's service step. Any user can
+// name a program of theirs so; that only buys their step a cleanup, which
+// touches nothing but their own processes and mounts (cleanup_services).
 bool is_service_step(spank_t sp) {
   int argc = 0;
   char** argv = nullptr;
@@ -455,14 +457,23 @@ CONVERGE_EXPORT int slurm_spank_exit(spank_t sp, int argc, char** argv) {
     return 0;
   }
   if (!is_service_step(sp)) return 0;
+  uid_t uid = 0;
+  if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS) {
+    slurm_error("spank/converge: job %u: no user id, no cleanup", job_id);
+    return 0;
+  }
   std::string job = std::to_string(job_id), node = node_name();
   try {
     std::string mount = launch_settings().kapok_mount_of(job, node);
-    auto report = converge::cleanup_services(job, node, {mount});
+    auto report = converge::cleanup_services(job, node, uid, {mount});
     if (report.processes_stopped || !report.unmounted.empty()) {
       slurm_info(
           "spank/converge: job %u on %s: stopped %d service processes, detached %zu mounts (%s)",
           job_id, node.c_str(), report.processes_stopped, report.unmounted.size(), mount.c_str());
+    }
+    for (const auto& problem : report.problems) {
+      slurm_error("spank/converge: job %u cleanup on %s: %s", job_id, node.c_str(),
+                  problem.c_str());
     }
   } catch (const std::exception& e) {
     slurm_error("spank/converge: job %u cleanup on %s: %s", job_id, node.c_str(), e.what());

@@ -62,6 +62,13 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
 
 // Processes whose initial environment holds exactly `entry` ("NAME=value").
 std::vector<ProcessId> find_by_environment(const std::string& entry);
+// The same, but only those whose real and effective uid are `uid`: a
+// process's environment is its own user's to write, so an entry proves
+// nothing about processes of anyone else.
+std::vector<ProcessId> find_by_environment(const std::string& entry, uid_t uid);
+
+// True if the process's real and effective uid are both `uid`.
+bool runs_as(pid_t pid, uid_t uid);
 
 // Processes with an entry that starts with `prefix` ("NAME="), and that entry.
 std::vector<std::pair<ProcessId, std::string>> find_by_environment_prefix(

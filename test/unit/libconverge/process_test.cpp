@@ -49,6 +49,33 @@ TEST(Process, DetachedDaemonIsFoundByItsMarkerAndTerminated) {
   std::filesystem::remove_all(dir);
 }
 
+// Cleanup as root stops a job's services by their marker; the marker is
+// the job user's to copy, so only that user's processes may match.
+TEST(Process, FindByEnvironmentKeepsOnlyTheGivenUsersProcesses) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to start a process as another user";
+  auto dir = std::filesystem::temp_directory_path() /
+             ("converge-process-uid-test-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string marker = "CONVERGE_TEST_MARKER=" + dir.string();
+  constexpr uid_t kNobody = 65534;
+  auto mine = process::spawn_detached({{"/bin/sleep", "60"}, {marker}, (dir / "log").string(), ""});
+  auto theirs = process::spawn_detached(
+      {{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sleep", "60"},
+       {marker},
+       (dir / "log").string(),
+       ""});
+  // setpriv changes its uid before it execs sleep: wait for that.
+  ASSERT_TRUE(
+      converge::poll_until(10s, 10ms, [&] { return process::runs_as(theirs.pid, kNobody); }));
+  EXPECT_TRUE(process::runs_as(mine.pid, 0));
+  EXPECT_EQ(process::find_by_environment(marker).size(), 2u);
+  EXPECT_EQ(process::find_by_environment(marker, 0), std::vector<process::ProcessId>{mine});
+  EXPECT_EQ(process::find_by_environment(marker, kNobody), std::vector<process::ProcessId>{theirs});
+  EXPECT_TRUE(process::find_by_environment(marker, 4242).empty());
+  process::terminate_all({mine, theirs}, 5s);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Process, RecycledPidIsNotAlive) {
   process::ProcessId self{getpid(), *process::start_time_of(getpid())};
   EXPECT_TRUE(process::alive(self));
