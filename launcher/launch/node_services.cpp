@@ -6,11 +6,13 @@
 #include "converge/net.h"
 #include "converge/node_topology.h"
 #include "converge/poll.h"
+#include "converge/rpc/ready_proof.h"
 #include "converge/rpc/rpc.h"
 #include "converge/text_template.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <httplib.h>
 #include <netdb.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -64,6 +66,29 @@ bool rpc_answers(const std::string& endpoint, const rpc::AuthSettings& auth) {
   } catch (const std::invalid_argument&) {
     return false;
   }
+}
+
+// An HTTP service of this job: it answers a fresh nonce with the proof
+// only a holder of the job's secret can give.
+bool http_proves(const std::string& endpoint, const rpc::AuthSettings& auth) {
+  if (!auth.secret) return false;
+  rpc::Endpoint at;
+  try {
+    at = rpc::Endpoint::parse(endpoint);
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
+  httplib::Client client(at.host, at.port);
+  client.set_connection_timeout(1, 0);
+  client.set_read_timeout(1, 0);
+  const std::string nonce = rpc::JobSecret::generate().hex();
+  auto reply = client.Get(fmt::format("{}?nonce={}", rpc::kReadyProofPath, nonce));
+  if (!reply || reply->status != 200) return false;
+  if (!rpc::ready_proof_matches(*auth.secret, nonce, reply->body)) {
+    log::warning("{}: the process on this port does not hold the job's secret", endpoint);
+    return false;
+  }
+  return true;
 }
 
 bool tcp_connects(const std::string& endpoint) {
@@ -292,6 +317,8 @@ bool NodeServices::ready(const RoleInstance& r) const {
       return true;
     case ReadyCheck::Kind::rpc:
       return rpc_answers(render(check.target, r), auth_);
+    case ReadyCheck::Kind::http_proof:
+      return http_proves(render(check.target, r), auth_);
     case ReadyCheck::Kind::tcp:
       return tcp_connects(render(check.target, r));
     case ReadyCheck::Kind::mounted:

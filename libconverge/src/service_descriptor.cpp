@@ -17,12 +17,17 @@ std::vector<std::string> strings(const config::Node& array) {
 }
 
 ReadyCheck parse_ready(const config::Node& n) {
-  n.allow_only({"rpc", "tcp", "mounted", "command", "timeout_ms"});
+  n.allow_only({"rpc", "http_proof", "tcp", "mounted", "command", "timeout_ms"});
   ReadyCheck r;
   if (auto v = n.find("timeout_ms")) r.timeout = std::chrono::milliseconds(v->as_int(1, 3'600'000));
   int kinds = 0;
   if (auto v = n.find("rpc")) {
     r.kind = ReadyCheck::Kind::rpc;
+    r.target = v->as_string();
+    ++kinds;
+  }
+  if (auto v = n.find("http_proof")) {
+    r.kind = ReadyCheck::Kind::http_proof;
     r.target = v->as_string();
     ++kinds;
   }
@@ -42,7 +47,8 @@ ReadyCheck parse_ready(const config::Node& n) {
     if (r.argv.empty()) v->fail("must name a command");
     ++kinds;
   }
-  if (kinds != 1) n.fail("needs exactly one of \"rpc\", \"tcp\", \"mounted\", \"command\"");
+  if (kinds != 1)
+    n.fail("needs exactly one of \"rpc\", \"http_proof\", \"tcp\", \"mounted\", \"command\"");
   return r;
 }
 

@@ -4,6 +4,7 @@
 #include "tdpipe/serve/completion_api.h"
 
 #include "converge/rpc/auth.h"
+#include "converge/rpc/ready_proof.h"
 
 #include <fcntl.h>
 #include <httplib.h>
@@ -37,16 +38,6 @@ std::string read_key_file(const std::string& path) {
   return key;
 }
 
-std::string hex(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
-
 }  // namespace
 
 std::optional<std::string> find_api_key(const std::string& key_file) {
@@ -62,7 +53,7 @@ std::optional<std::string> find_api_key(const std::string& key_file) {
     return std::nullopt;
   }
   auto secret = converge::rpc::JobSecret::load(secret_file);
-  return "tdpipe-" + hex(secret.prove("tdpipe api key", "")).substr(0, 48);
+  return "tdpipe-" + converge::rpc::to_hex(secret.prove("tdpipe api key", "")).substr(0, 48);
 }
 
 std::optional<std::string> server_api_key(const std::string& key_file, bool no_key) {
@@ -86,7 +77,10 @@ bool bearer_matches(const std::string& authorization, const std::string& key) {
 
 void require_api_key(httplib::Server& server, const std::string& key) {
   server.set_pre_routing_handler([key](const httplib::Request& req, httplib::Response& res) {
-    if (req.method == "GET" && req.path == "/health")
+    // Health, and the readiness proof (which only a holder of the job's
+    // secret can give, and which reveals nothing of it), need no key.
+    if (req.method == "GET" &&
+        (req.path == "/health" || req.path == converge::rpc::kReadyProofPath))
       return httplib::Server::HandlerResponse::Unhandled;
     if (bearer_matches(req.get_header_value("Authorization"), key))
       return httplib::Server::HandlerResponse::Unhandled;

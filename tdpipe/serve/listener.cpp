@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "tdpipe/serve/listener.h"
 
+#include "converge/rpc/ready_proof.h"
+
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -16,6 +18,17 @@ Listener::Listener(int threads) : server_(std::make_unique<httplib::Server>()) {
     setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     socket_ = socket;
   });
+  if (auto secret = converge::rpc::JobSecret::from_environment()) {
+    server_->Get(converge::rpc::kReadyProofPath,
+                 [secret = *secret](const httplib::Request& req, httplib::Response& res) {
+                   const std::string nonce = req.get_param_value("nonce");
+                   if (nonce.empty() || nonce.size() > 128) {
+                     res.status = 400;
+                     return;
+                   }
+                   res.set_content(converge::rpc::ready_proof(secret, nonce) + "\n", "text/plain");
+                 });
+  }
 }
 
 Listener::~Listener() = default;

@@ -7,6 +7,9 @@
 // their handshakes and some clients see their connection reset. The
 // listening socket is remembered as httplib creates it and listed again
 // with the system's largest backlog once bound.)
+//
+// Inside a Converge job it also answers the launcher's readiness proof
+// (converge/rpc/ready_proof.h), so a squatter on its port never looks ready.
 #pragma once
 
 #include <memory>

@@ -9,6 +9,8 @@
 #include "tdpipe/serve/completion_api.h"
 #include "unit/tdpipe/small_tokenizer.h"
 
+#include "converge/rpc/ready_proof.h"
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -18,9 +20,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include "tdpipe/serve/completion_api.h"
-#include "unit/tdpipe/small_tokenizer.h"
-
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -351,6 +350,33 @@ TEST(TdpipeServe, EveryRequestButHealthNeedsTheApiKey) {
   wrong.set_bearer_token_auth(api_key() + "x");
   EXPECT_EQ(wrong.Post("/v1/completions", body, "application/json")->status, 401);
   EXPECT_EQ(post(s.port(), body)->status, 200);
+}
+
+// Inside a job the server proves to the launcher that it holds the job's
+// secret (readiness "http_proof"); no key needed, and nothing to prove
+// without a secret.
+TEST(TdpipeServe, AnswersTheReadinessProofOnlyWithTheJobsSecret) {
+  {
+    Server plain;
+    httplib::Client c("127.0.0.1", plain.port());
+    EXPECT_EQ(c.Get("/converge/ready?nonce=00ff")->status, 404);
+  }
+  const std::string file = ::testing::TempDir() + "/tdpipe-secret-" + std::to_string(getpid());
+  auto secret = converge::rpc::JobSecret::generate();
+  secret.save(file);
+  setenv(converge::rpc::JobSecret::kFileVariable, file.c_str(), 1);
+  Server s;
+  unsetenv(converge::rpc::JobSecret::kFileVariable);
+  httplib::Client c("127.0.0.1", s.port());
+  auto proof = c.Get("/converge/ready?nonce=0123abcd");
+  ASSERT_TRUE(proof);
+  EXPECT_EQ(proof->status, 200);
+  EXPECT_TRUE(converge::rpc::ready_proof_matches(secret, "0123abcd", proof->body));
+  EXPECT_FALSE(converge::rpc::ready_proof_matches(converge::rpc::JobSecret::generate(), "0123abcd",
+                                                  proof->body));
+  EXPECT_EQ(c.Get("/converge/ready")->status, 400);
+  EXPECT_EQ(c.Get("/metrics")->status, 401);  // the rest still needs the key
+  fs::remove(file);
 }
 
 TEST(TdpipeServe, AKeyFileOthersCanReadOrNoKeyAtAllIsRefusedAtStart) {

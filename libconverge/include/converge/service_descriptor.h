@@ -26,11 +26,12 @@ enum class Binding {
 
 struct ReadyCheck {
   // rpc: an authenticated handshake with a Converge RPC service that holds
-  // the job's secret (a squatter on the port fails it); tcp: anything that
-  // accepts a connection (an HTTP service).
-  enum class Kind { none, rpc, tcp, mounted, command };
+  // the job's secret (a squatter on the port fails it); http_proof: an HTTP
+  // service that proves it holds the job's secret (converge/rpc/ready_proof.h);
+  // tcp: anything that accepts a connection.
+  enum class Kind { none, rpc, http_proof, tcp, mounted, command };
   Kind kind = Kind::none;
-  std::string target;             // rpc, tcp: HOST:PORT; mounted: a path (templates)
+  std::string target;             // rpc, http_proof, tcp: HOST:PORT; mounted: a path (templates)
   std::vector<std::string> argv;  // command: exit status 0 means ready (templates)
   // This role's own limit (one that loads a large model may need longer);
   // empty: the launcher's ready_timeout_ms.

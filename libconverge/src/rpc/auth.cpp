@@ -54,11 +54,19 @@ JobSecret JobSecret::from_hex(std::string_view hex) {
   return s;
 }
 
-std::string JobSecret::hex() const {
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
-  out.reserve(2 * kSize);
-  for (unsigned char b : key_) out += fmt::format("{:02x}", b);
+  out.reserve(2 * bytes.size());
+  for (unsigned char b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
   return out;
+}
+
+std::string JobSecret::hex() const {
+  return to_hex(std::string_view(reinterpret_cast<const char*>(key_.data()), key_.size()));
 }
 
 JobSecret JobSecret::load(const std::string& path) {

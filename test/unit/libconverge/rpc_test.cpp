@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include "converge/rpc/ready_proof.h"
 #include "converge/rpc/rpc.h"
 
 #include <gtest/gtest.h>
@@ -407,6 +408,19 @@ TEST(RpcLimits, IdleSocketsHoldingEveryHandshakeSlotDoNotKeepAClientOut) {
     idle.push_back(raw_connection(server.port()));  // and the crowd comes back
   }
   for (int fd : idle) close(fd);
+}
+
+TEST(ReadyProof, OnlyTheSecretsHolderAnswersTheNonce) {
+  auto secret = rpc::JobSecret::generate();
+  auto other = rpc::JobSecret::generate();
+  std::string proof = rpc::ready_proof(secret, "abc123");
+  EXPECT_EQ(proof.size(), 64u);
+  EXPECT_TRUE(rpc::ready_proof_matches(secret, "abc123", proof + "\n"));
+  EXPECT_FALSE(rpc::ready_proof_matches(secret, "abc124", proof));
+  EXPECT_FALSE(rpc::ready_proof_matches(other, "abc123", proof));
+  EXPECT_FALSE(rpc::ready_proof_matches(secret, "abc123", ""));
+  // Not the secret's other uses: the TD-Pipe key is a proof of another label.
+  EXPECT_NE(proof, rpc::to_hex(secret.prove("tdpipe api key", "")));
 }
 
 TEST(JobSecret, SavedOwnerOnlyAndLoadedBack) {

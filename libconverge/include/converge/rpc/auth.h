@@ -33,6 +33,9 @@ struct Peer {
   bool member = false;  // proved the job's secret: one of the job's own services
 };
 
+// Bytes as lowercase hex digits (secrets, proofs, keys).
+std::string to_hex(std::string_view bytes);
+
 // A job instance's shared secret: 32 random bytes.
 class JobSecret {
  public:

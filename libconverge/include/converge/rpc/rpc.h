@@ -91,6 +91,12 @@ class Server {
   // their method requires.
   std::uint64_t refused() const { return refused_; }
 
+  // One request as if it came from `peer` over an authenticated connection,
+  // with no socket: the reply body, and its status in `status` (for
+  // in-process callers such as fuzz targets).
+  std::string call_in_process(const Peer& peer, std::uint32_t method, std::string_view body,
+                              std::int32_t& status);
+
  private:
   struct Method {
     Handler handler;
