@@ -69,7 +69,8 @@ format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
 
 # MPI ranks are left out (Open MPI is not built for ThreadSanitizer), and
-# OpenMP runs one thread (libgomp is not instrumented either).
+# OpenMP runs one thread (libgomp is not instrumented either). The fuzz
+# corpus replays are single-threaded: the ordinary and fuzz builds run them.
 tsan: deps
 	@scripts/check-slurm-tree.sh $(SLURM_SRC)
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLURM_SRC=$(SLURM_SRC) \
@@ -77,7 +78,7 @@ tsan: deps
 	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TARGETS)
 	@cd $(TSAN_BUILD) && OMP_NUM_THREADS=1 \
 	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/test/tsan.supp \
-	  ctest --output-on-failure -L unit -E '^unit\.mpi\.'
+	  ctest --output-on-failure -L unit -E '^(unit\.mpi\.|fuzz\.)'
 
 # Each fuzz target for FUZZ_SECONDS under libFuzzer with ASan and UBSan
 # (clang), starting from the committed corpus (fuzz/corpus/TARGET); new
