@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <system_error>
 
 namespace converge::launch {
 namespace fs = std::filesystem;
@@ -112,13 +113,20 @@ bool tcp_connects(const std::string& endpoint) {
   return ok;
 }
 
-// Free ports for this rank; ranks on one host start apart so they do not
-// race for the same ones.
-std::uint16_t next_free_port(std::uint16_t& cursor, net::PortRange range) {
+// A port for this rank, reserved by listening on it here: the socket is
+// handed to the service, so nothing can take the port in between. Ports
+// someone else holds are passed over.
+std::uint16_t reserve_port(std::uint16_t& cursor, net::PortRange range, const std::string& host,
+                           std::vector<UniqueFd>& listeners) {
   for (int tries = 0; tries <= range.high - range.low; ++tries) {
     std::uint16_t port = cursor;
     cursor = cursor >= range.high ? range.low : static_cast<std::uint16_t>(cursor + 1);
-    if (net::port_free(port)) return port;
+    try {
+      listeners.push_back(net::listen_tcp(host, port));
+      return port;
+    } catch (const std::system_error& e) {
+      if (e.code().value() != EADDRINUSE && e.code().value() != EACCES) throw;
+    }
   }
   throw std::runtime_error("no free TCP port");
 }
@@ -170,19 +178,16 @@ nlohmann::json RoleInstance::summary() const {
 NodeServices::NodeServices(NodeContext context, std::vector<ServiceDescriptor> services)
     : context_(std::move(context)), services_(std::move(services)) {
   split_cpus(reserved_cpus_, worker_cpus_);
-  // Jobs start at different places, and ranks on one host 16 ports apart.
   auto range = net::service_port_range();
-  unsigned span = range.high - range.low + 1;
-  std::uint16_t cursor = static_cast<std::uint16_t>(
-      range.low +
-      (std::hash<std::string>{}(context_.job_id) % (span / 128) * 128 + context_.rank * 16) % span);
+  std::uint16_t cursor = net::first_service_port(context_.job_id, context_.rank, range);
   for (const auto& service : services_) {
     for (const auto& role : service.roles) {
       if (!role.runs_on(context_.rank, context_.size)) continue;
       RoleInstance r;
       r.service = service.name;
       r.role = &role;
-      for (unsigned p = 0; p < role.ports; ++p) r.ports.push_back(next_free_port(cursor, range));
+      for (unsigned p = 0; p < role.ports; ++p)
+        r.ports.push_back(reserve_port(cursor, range, context_.host, r.listeners));
       r.cpus = role.binding == Binding::reserved_core ? reserved_cpus_
                : role.binding == Binding::workers     ? worker_cpus_
                                                       : std::vector<unsigned>{};
@@ -295,9 +300,11 @@ std::optional<std::string> NodeServices::start(RoleInstance& r) {
           fmt::format("{}={}", rpc::JobSecret::kFileVariable, secret_file_));
     options.log_path = r.log_path;
     options.cpus = r.cpus;
+    for (const auto& l : r.listeners) options.listening_fds.push_back(l.get());
     if (role.ready.kind == ReadyCheck::Kind::mounted)
       mounts_.push_back(render(role.ready.target, r));
     r.process = process::spawn_detached(options);
+    r.listeners.clear();  // the service has them now
   } catch (const std::exception& e) {
     return fail(e.what());
   }

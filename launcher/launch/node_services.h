@@ -10,6 +10,7 @@
 #include "converge/process.h"
 #include "converge/rpc/auth.h"
 #include "converge/service_descriptor.h"
+#include "converge/unique_fd.h"
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +38,7 @@ struct RoleInstance {
   std::string service;
   const ServiceRole* role = nullptr;
   std::vector<std::uint16_t> ports;
+  std::vector<UniqueFd> listeners;  // reserving `ports` until the service starts
   std::vector<unsigned> cpus;
   std::map<std::string, std::string> values;  // template values
   std::string log_path;

@@ -2,11 +2,18 @@
 #include "converge/net.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <system_error>
 
 namespace converge::net {
 
@@ -32,6 +39,82 @@ PortRange service_port_range() {
   if (ephemeral_high <= 65535 - 4096)
     return {static_cast<std::uint16_t>(ephemeral_high + 1), 65535};
   return {10000, 65535};  // the whole range is ephemeral: probing is all we can do
+}
+
+std::uint16_t first_service_port(const std::string& job_id, unsigned rank, PortRange range) {
+  unsigned span = range.high - range.low + 1u;
+  return static_cast<std::uint16_t>(
+      range.low + (std::hash<std::string>{}(job_id) % (span / 128) * 128 + rank * 16) % span);
+}
+
+UniqueFd listen_tcp(const std::string& host, std::uint16_t port) {
+  const std::string where = host + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), std::to_string(port).c_str(),
+                           &hints, &found);
+      rc != 0)
+    throw std::system_error(EINVAL, std::generic_category(),
+                            "cannot listen on " + where + ": " + gai_strerror(rc));
+  int error = EADDRNOTAVAIL;
+  UniqueFd listening;
+  for (addrinfo* a = found; a && !listening; a = a->ai_next) {
+    UniqueFd fd(socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
+    if (!fd) {
+      error = errno;
+      continue;
+    }
+    int one = 1;  // a restarted service rebinds past its old TIME_WAIT sockets
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 || listen(fd.get(), SOMAXCONN) != 0) {
+      error = errno;
+      continue;
+    }
+    listening = std::move(fd);
+  }
+  freeaddrinfo(found);
+  if (!listening)
+    throw std::system_error(error, std::generic_category(), "cannot listen on " + where);
+  return listening;
+}
+
+std::uint16_t local_port(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return 0;
+  if (address.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in&>(address).sin_port);
+  if (address.ss_family == AF_INET6)
+    return ntohs(reinterpret_cast<sockaddr_in6&>(address).sin6_port);
+  return 0;
+}
+
+UniqueFd take_inherited_listener(std::uint16_t port) {
+  static std::mutex mutex;
+  static std::set<int> offered;  // inherited listening sockets not yet taken
+  static std::once_flag read_once;
+  std::call_once(read_once, [] {
+    const char* count = std::getenv(kListenFdsVariable);
+    int n = count ? std::atoi(count) : 0;
+    for (int fd = 3; fd < 3 + n && n <= 64; ++fd) {
+      int listening = 0;
+      socklen_t length = sizeof listening;
+      if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || !listening)
+        continue;                      // not a listening socket: not the launcher's
+      fcntl(fd, F_SETFD, FD_CLOEXEC);  // ours, not our children's
+      offered.insert(fd);
+    }
+  });
+  std::lock_guard lock(mutex);
+  for (int fd : offered) {
+    if (local_port(fd) == port) {
+      offered.erase(fd);
+      return UniqueFd(fd);
+    }
+  }
+  return {};
 }
 
 }  // namespace converge::net

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "converge/process.h"
 
+#include "converge/net.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -83,10 +85,18 @@ bool alive(const ProcessId& id) {
   return s && s->second == id.start_time && s->first != 'Z' && s->first != 'X';
 }
 
+// Listening sockets one service can be handed (a fixed array in the child,
+// which must not allocate between fork and exec).
+constexpr int kMostListeningFds = 64;
+
 ProcessId spawn_detached(const SpawnOptions& options) {
   if (options.argv.empty()) throw Error("spawn: empty command");
   std::vector<std::string> argv = options.argv;
-  std::vector<std::string> env = merged_environment(options.extra_env);
+  std::vector<std::string> extra_env = options.extra_env;
+  const int handed = int(options.listening_fds.size());
+  if (handed > kMostListeningFds) throw Error("spawn: too many listening sockets to hand down");
+  if (handed > 0) extra_env.push_back(fmt::format("{}={}", net::kListenFdsVariable, handed));
+  std::vector<std::string> env = merged_environment(extra_env);
   std::vector<char*> c_argv = to_c_array(argv);
   std::vector<char*> c_env = to_c_array(env);
 
@@ -105,7 +115,7 @@ ProcessId spawn_detached(const SpawnOptions& options) {
   if (pid < 0) throw Error(fmt::format("fork: {}", std::strerror(errno)));
   if (pid == 0) {
     setsid();
-    int null_fd = open("/dev/null", O_RDWR);
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     dup2(null_fd, STDIN_FILENO);
     dup2(log_fd >= 0 ? log_fd : null_fd, STDOUT_FILENO);
     dup2(log_fd >= 0 ? log_fd : null_fd, STDERR_FILENO);
@@ -119,14 +129,27 @@ ProcessId spawn_detached(const SpawnOptions& options) {
       for (unsigned cpu : options.cpus) CPU_SET(cpu, &set);
       sched_setaffinity(0, sizeof set, &set);  // best effort: a CPU may be offline
     }
+    // The sockets go to 3, 4, ...: first every descriptor involved moves
+    // above that range, so no move overwrites one still to be made.
+    int report_fd = handed > 0 ? fcntl(report[1], F_DUPFD_CLOEXEC, 3 + handed) : report[1];
+    int above[kMostListeningFds];
+    for (int i = 0; i < handed; ++i)
+      above[i] = fcntl(options.listening_fds[std::size_t(i)], F_DUPFD_CLOEXEC, 3 + handed);
+    for (int i = 0; i < handed; ++i) {
+      if (above[i] < 0 || dup2(above[i], 3 + i) < 0) {  // dup2's copy stays open across exec
+        int err = errno;
+        [[maybe_unused]] auto n = ::write(report_fd, &err, sizeof err);
+        _exit(127);
+      }
+    }
     if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) {
       int err = errno;
-      [[maybe_unused]] auto n = ::write(report[1], &err, sizeof err);
+      [[maybe_unused]] auto n = ::write(report_fd, &err, sizeof err);
       _exit(127);
     }
     execve(c_argv[0], c_argv.data(), c_env.data());
     int err = errno;
-    [[maybe_unused]] auto n = ::write(report[1], &err, sizeof err);
+    [[maybe_unused]] auto n = ::write(report_fd, &err, sizeof err);
     _exit(127);
   }
   close(report[1]);

@@ -72,8 +72,8 @@ Address parse_address(const std::string& text) {
   return a;
 }
 
-Dispatcher::Dispatcher(const std::vector<Address>& backends, int threads)
-    : listener_(std::make_unique<Listener>(threads)) {
+Dispatcher::Dispatcher(const std::vector<Address>& backends, const ListenerLimits& limits)
+    : listener_(std::make_unique<Listener>(limits)) {
   if (backends.empty()) throw std::invalid_argument("the dispatcher needs at least one instance");
   for (const auto& a : backends) {
     backends_.push_back(std::make_unique<Backend>());

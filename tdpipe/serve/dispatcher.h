@@ -7,6 +7,8 @@
 // seconds and the request tried on the next one; 503 if none is up.
 #pragma once
 
+#include "tdpipe/serve/listener.h"
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -14,8 +16,6 @@
 #include <vector>
 
 namespace tdpipe {
-
-class Listener;
 
 // A HOST:PORT to listen on or connect to.
 struct Address {
@@ -29,7 +29,7 @@ Address parse_address(const std::string& text);
 
 class Dispatcher {
  public:
-  Dispatcher(const std::vector<Address>& backends, int threads);
+  Dispatcher(const std::vector<Address>& backends, const ListenerLimits& limits);
   ~Dispatcher();
   // Clients must send the key, and the dispatcher sends it to the instances.
   void use_api_key(const std::string& key);

@@ -38,13 +38,10 @@ class InProgress {
 HttpServer::HttpServer(InferenceService& service, const ServeSettings& settings)
     : service_(service),
       settings_(settings),
-      // A thread per connection up to `threads`, so many clients can wait
-      // on their completions while the engine batches them.
-      listener_(std::make_unique<Listener>(settings.threads)),
+      // A thread per request up to `threads`, so many clients can wait on
+      // their completions while the engine batches them.
+      listener_(std::make_unique<Listener>(settings.listener_limits())),
       in_progress_(std::make_shared<std::atomic<int>>(0)) {
-  listener_->server().set_payload_max_length(settings.max_body_bytes);
-  listener_->server().set_read_timeout(30, 0);
-  listener_->server().set_write_timeout(30, 0);
   routes();
 }
 

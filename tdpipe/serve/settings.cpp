@@ -3,6 +3,7 @@
 
 #include "tdpipe/sched/scheduler.h"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace tdpipe {
@@ -13,7 +14,8 @@ ServeSettings ServeSettings::load(const std::string& config_file) {
 
 void ServeSettings::apply(const converge::config::Node& t) {
   t.allow_only({"model", "predictor", "scheduler", "kv_blocks", "step_tokens", "max_batch_seqs",
-                "max_waiting", "max_body_bytes", "threads"});
+                "max_waiting", "max_body_bytes", "threads", "max_connections", "max_buffered_bytes",
+                "request_timeout_ms", "keep_alive_ms"});
   if (auto v = t.find("model")) model = v->as_string();
   if (auto v = t.find("predictor")) predictor = v->as_string();
   if (auto v = t.find("scheduler"))
@@ -24,6 +26,22 @@ void ServeSettings::apply(const converge::config::Node& t) {
   if (auto v = t.find("max_waiting")) max_waiting = int(v->as_int(1, 1 << 24));
   if (auto v = t.find("max_body_bytes")) max_body_bytes = std::size_t(v->as_int(1024, 1 << 30));
   if (auto v = t.find("threads")) threads = int(v->as_int(1, 4096));
+  if (auto v = t.find("max_connections")) max_connections = int(v->as_int(1, 1 << 20));
+  if (auto v = t.find("max_buffered_bytes"))
+    max_buffered_bytes = std::size_t(v->as_int(1 << 20, std::int64_t(1) << 40));
+  if (auto v = t.find("request_timeout_ms")) request_timeout_ms = int(v->as_int(100, 3600000));
+  if (auto v = t.find("keep_alive_ms")) keep_alive_ms = int(v->as_int(100, 3600000));
+}
+
+ListenerLimits ServeSettings::listener_limits() const {
+  ListenerLimits limits;
+  limits.threads = threads;
+  limits.max_connections = max_connections;
+  limits.max_body_bytes = max_body_bytes;
+  limits.max_buffered_bytes = std::max(max_buffered_bytes, max_body_bytes + limits.max_head_bytes);
+  limits.request_timeout = std::chrono::milliseconds(request_timeout_ms);
+  limits.keep_alive = std::chrono::milliseconds(keep_alive_ms);
+  return limits;
 }
 
 std::string default_model_path() {

@@ -4,6 +4,8 @@
 // config format for every service), then command-line options over it.
 #pragma once
 
+#include "tdpipe/serve/listener.h"
+
 #include "converge/config.h"
 
 #include <string>
@@ -21,7 +23,13 @@ struct ServeSettings {
   int max_batch_seqs = 64;
   int max_waiting = 4096;  // requests queued beyond this get 429
   std::size_t max_body_bytes = 1 << 20;
-  int threads = 128;  // HTTP connections served at once
+  int threads = 128;                          // HTTP requests answered at once (a stream holds one)
+  int max_connections = 1024;                 // open HTTP connections, answered or waiting
+  std::size_t max_buffered_bytes = 64 << 20;  // requests still arriving, together
+  int request_timeout_ms = 10000;             // a request's first byte to its last
+  int keep_alive_ms = 5000;                   // an idle connection between requests
+
+  ListenerLimits listener_limits() const;
 
   // Reads the "tdpipe" section if the file has one; throws config::Error.
   static ServeSettings load(const std::string& config_file);

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     app.add_option("--role", role, "the role's list in the backends file")->needs(file_opt);
     app.add_option("--listen", listen_at, "HOST:PORT (port 0: any free port)");
     app.add_option("--port-file", port_file, "write the port it listens on to FILE");
-    app.add_option("--threads", threads, "connections served at once")->check(CLI::Range(1, 4096));
+    app.add_option("--threads", threads, "requests answered at once")->check(CLI::Range(1, 4096));
     auto* key_opt = app.add_option("--api-key-file", api_key_file,
                                    "the key clients must send and instances get (Authorization: "
                                    "Bearer); default: $TDPIPE_API_KEY or the job's own");
@@ -68,7 +68,9 @@ int main(int argc, char** argv) {
     Address listen = parse_address(listen_at);
     converge::StopSignals stop;
 
-    Dispatcher dispatcher(backends, threads);
+    ListenerLimits limits;
+    limits.threads = threads;
+    Dispatcher dispatcher(backends, limits);
     if (api_key) dispatcher.use_api_key(*api_key);
     int port = dispatcher.bind(listen.host, listen.port);
     if (!port_file.empty()) std::ofstream(port_file) << port << "\n";

@@ -10,6 +10,8 @@
 
 #include "converge/launch_settings.h"
 #include "converge/mounts.h"
+#include "converge/net.h"
+#include "converge/poll.h"
 #include "converge/rpc/auth.h"
 #include "converge/rpc/error.h"
 #include "converge/rpc/rpc.h"
@@ -31,6 +33,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <iostream>
 
@@ -396,4 +399,69 @@ TEST(Intruder, EveryAttemptOnAnotherUsersJobIsRefused) {
   EXPECT_TRUE(tally.let_through().empty())
       << fmt::format("{}", fmt::join(tally.let_through(), "\n"));
   fs::remove(members_copy);
+}
+
+// The intruder listens on the ports a held job of the victim's will try
+// first (they follow from its id), before the job starts. The launcher
+// reserves each port by listening on it itself and hands that socket to the
+// service, so it passes over the squatted ones: the job comes up on others,
+// and no connection ever reaches the squatter.
+TEST(Intruder, ASquatterOnTheNextJobsPortsGetsNothing) {
+  if (geteuid() != 0) GTEST_SKIP() << "acts as two users: needs root";
+  ASSERT_TRUE(cluster_idle());
+  const std::string dir = user_dir(kClusterDir + "/test-output/squat");
+  const std::string signals = kClusterDir + "/intruder-output";  // the intruder's own
+  fs::remove(signals + "/squatting");
+  fs::remove(signals + "/done");
+  std::ofstream(dir + "/victim.sh") << "#!/bin/sh\nset -e\n"
+                                    << "echo kept > $CONVERGE_KAPOK_MOUNT/data.txt\n"
+                                    << "echo READ=$(cat $CONVERGE_KAPOK_MOUNT/data.txt)\n"
+                                    << "echo ENDPOINTS=$(tr -d ' \\n' < $CONVERGE_ENDPOINTS)\n";
+  fs::permissions(dir + "/victim.sh", fs::perms::owner_all, fs::perm_options::add);
+  std::string id = submit("-H -N1 -n1 -w n1 --converge-services=kapok,topo,tdpipe -o " + dir +
+                          "/victim.out " + dir + "/victim.sh");
+  ASSERT_FALSE(id.empty());
+
+  constexpr int kSquatted = 8;  // more than one node's services take
+  const std::uint16_t first =
+      converge::net::first_service_port(id, 0, converge::net::service_port_range());
+  auto squatter = std::async(std::launch::async, [&] {
+    return as_intruder([&](Report& report) {
+      std::vector<converge::UniqueFd> held;
+      for (int i = 0; i < kSquatted; ++i) {
+        try {
+          held.push_back(converge::net::listen_tcp("0.0.0.0", std::uint16_t(first + i)));
+        } catch (const std::exception&) {
+        }
+      }
+      std::ofstream(signals + "/squatting") << held.size() << "\n";
+      converge::poll_until(200s, 100ms, [&] { return fs::exists(signals + "/done"); });
+      for (const auto& fd : held) {
+        fcntl(fd.get(), F_SETFL, O_NONBLOCK);  // what has connected, without waiting
+        int got = accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        report("squatted port", fmt::format("port {}", converge::net::local_port(fd.get())),
+               got < 0);
+        if (got >= 0) close(got);
+      }
+    });
+  });
+  ASSERT_TRUE(converge::poll_until(30s, 50ms, [&] { return fs::exists(signals + "/squatting"); }));
+  const int squatting = std::stoi(read_file(signals + "/squatting"));
+  EXPECT_EQ(admin("scontrol release " + id).exit_code, 0);
+  const int status = wait_for_job(id);
+  std::ofstream(signals + "/done").flush();
+  Tally tally;
+  tally.add_lines(squatter.get());
+  tally.print();
+  EXPECT_EQ(status, 0) << read_file(dir + "/victim.out");
+  const std::string out = read_file(dir + "/victim.out");
+  EXPECT_NE(out.find("READ=kept"), std::string::npos) << out;
+  // The job's services are on other ports than the squatted ones.
+  EXPECT_NE(out.find("ENDPOINTS={"), std::string::npos) << out;
+  for (int i = 0; i < kSquatted; ++i)
+    EXPECT_EQ(out.find(fmt::format(":{}\"", first + i)), std::string::npos) << out;
+  EXPECT_GE(squatting, kSquatted / 2) << "the intruder could hold too few of the ports";
+  EXPECT_EQ(tally.attempts_of("squatted port"), squatting);
+  EXPECT_TRUE(tally.let_through().empty())
+      << fmt::format("{}", fmt::join(tally.let_through(), "\n"));
 }

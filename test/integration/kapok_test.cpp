@@ -6,6 +6,7 @@
 #include "kapok/client/open_file.h"
 #include "converge/poll.h"
 #include "converge/process.h"
+#include "support/abuse.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -441,112 +442,35 @@ TEST(Kapok, AnotherUserCannotReachTheServersNorPassAsOne) {
   EXPECT_EQ(c.getattr(victim.ino).mode & 07777, 0600u);
 }
 
-namespace {
-
-int connect_raw(std::uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-long resident_kib(pid_t pid) {
-  std::ifstream status(fmt::format("/proc/{}/status", pid));
-  std::string key;
-  long kib = -1;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      status >> kib;
-      break;
-    }
-    status.ignore(1 << 20, '\n');
-  }
-  return kib;
-}
-
-}  // namespace
-
-// One metadata server under abuse by a local client: 1000 idle connections,
-// 100 slow senders trickling their handshake, 20 headers claiming 64 MiB.
-// A well-behaved client is still served within a generous bound, and the
-// server's memory stays bounded.
+// One metadata server under the abuse of test/support/abuse.h (1000 idle
+// connections, 100 slow senders trickling their handshake, 20 frame headers
+// claiming 64 MiB). A well-behaved client is still served within a generous
+// bound, and the server's memory stays bounded.
 TEST(Kapok, AnAbusedServerKeepsServingWithBoundedMemory) {
-  rlimit files{};
-  getrlimit(RLIMIT_NOFILE, &files);
-  files.rlim_cur = std::min<rlim_t>(files.rlim_max, 8192);
-  setrlimit(RLIMIT_NOFILE, &files);
-  ASSERT_GE(files.rlim_cur, 1300u) << "too few file descriptors for the abuse";
+  ASSERT_TRUE(converge::testing::raise_file_limit()) << "too few file descriptors for the abuse";
   auto server = process::read_pid_file(kDir + "/run/mds0.pid");
   ASSERT_TRUE(server);
   auto port = Members::load(kDir + "/members.json").mds.at(0).port;
-  const long before = resident_kib(server->pid);
-  ASSERT_GT(before, 0);
-
-  std::vector<int> sockets;
-  for (int i = 0; i < 1000; ++i) sockets.push_back(connect_raw(port));
-  std::vector<int> slow;
-  for (int i = 0; i < 100; ++i) slow.push_back(connect_raw(port));
-  for (int i = 0; i < 20; ++i) {
-    int fd = connect_raw(port);
-    // A frame header claiming a 64 MiB body, and nothing after it.
-    const unsigned char header[] = {0x00, 0x00, 0x00, 0x04, 0, 0,   0, 0, 0, 0,
-                                    0,    1,    0,    0,    0, 101, 0, 0, 0, 0};
-    if (fd >= 0) [[maybe_unused]]
-      auto n = write(fd, header, sizeof header);
-    sockets.push_back(fd);
-  }
-
-  // While the slow senders trickle a byte each, a real client works.
-  std::atomic<bool> done{false};
-  std::thread trickle([&] {
-    while (!done) {
-      for (int fd : slow) {
-        if (fd >= 0) [[maybe_unused]]
-          auto n = send(fd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-  });
-  auto started = std::chrono::steady_clock::now();
-  std::chrono::milliseconds slowest{0};
-  int served = 0;
-  for (int i = 0; i < 20; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
+  // A frame header claiming a 64 MiB body, and nothing after it.
+  const std::string oversized{'\x00', '\x00', '\x00', '\x04', 0, 0,   0, 0, 0, 0,
+                              0,      1,      0,      0,      0, 101, 0, 0, 0, 0};
+  auto report = converge::testing::abuse(port, server->pid, oversized, [&] {
     try {
       Client c = make_client(20s);
       c.server_status(true, 0);  // the abused server itself
-      ++served;
+      return true;
     } catch (const std::exception& e) {
       ADD_FAILURE() << "a well-behaved client was not served: " << e.what();
+      return false;
     }
-    slowest = std::max(slowest, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::steady_clock::now() - t0));
-  }
-  const long during = resident_kib(server->pid);
-  done = true;
-  trickle.join();
-  for (int fd : sockets) {
-    if (fd >= 0) close(fd);
-  }
-  for (int fd : slow) {
-    if (fd >= 0) close(fd);
-  }
+  });
   std::cout << fmt::format(
-      "abuse of one metadata server: {} of 20 well-behaved calls served, slowest {} ms, in {} ms; "
+      "abuse of one metadata server: {} of {} well-behaved calls served, slowest {} ms, in {} ms; "
       "resident {} MiB before, {} MiB under abuse\n",
-      served, slowest.count(),
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                            started)
-          .count(),
-      before / 1024, during / 1024);
-  EXPECT_EQ(served, 20);
-  EXPECT_LT(slowest, 10s);
-  EXPECT_LT(during - before, 200 * 1024) << "KiB of growth";
+      report.served, report.calls, report.slowest.count(), report.total.count(),
+      report.resident_before_kib / 1024, report.resident_during_kib / 1024);
+  EXPECT_EQ(report.served, report.calls);
+  EXPECT_LT(report.slowest, 10s);
+  EXPECT_LT(report.resident_during_kib - report.resident_before_kib, 200 * 1024) << "KiB of growth";
   EXPECT_TRUE(process::alive(*server));
 }

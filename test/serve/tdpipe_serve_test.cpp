@@ -7,8 +7,11 @@
 #include "tdpipe/model/gguf.h"
 #include "tdpipe/model/synthetic.h"
 #include "tdpipe/serve/completion_api.h"
+#include "support/abuse.h"
 #include "unit/tdpipe/small_tokenizer.h"
 
+#include "converge/net.h"
+#include "converge/process.h"
 #include "converge/rpc/ready_proof.h"
 
 #include <gtest/gtest.h>
@@ -23,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -76,6 +80,7 @@ class Child {
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
   void signal(int sig) const { kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
   // The exit status, or -1 if it is still running after `limit`.
   int wait(std::chrono::seconds limit) {
     auto deadline = std::chrono::steady_clock::now() + limit;
@@ -377,6 +382,63 @@ TEST(TdpipeServe, AnswersTheReadinessProofOnlyWithTheJobsSecret) {
   EXPECT_EQ(c.Get("/converge/ready")->status, 400);
   EXPECT_EQ(c.Get("/metrics")->status, 401);  // the rest still needs the key
   fs::remove(file);
+}
+
+// The abuse of test/support/abuse.h, plus a deep JSON body and a 1 MiB
+// prompt: completions are still served, and memory stays bounded.
+TEST(TdpipeServe, AnAbusedServerKeepsServingWithBoundedMemory) {
+  ASSERT_TRUE(converge::testing::raise_file_limit()) << "too few file descriptors for the abuse";
+  Server s;  // started after raising the limit: it inherits it
+  const std::string oversized = "POST /v1/completions HTTP/1.1\r\nContent-Length: 67108864\r\n\r\n";
+  auto report = converge::testing::abuse(s.port(), s.child().pid(), oversized, [&] {
+    auto r = post(s.port(), greedy({1, 300}, 8).dump());
+    return r && r->status == 200 && tokens_of(r).size() == 8u;
+  });
+  std::cout << "abuse of tdpipe-serve: " << report.served << " of " << report.calls
+            << " completions served, slowest " << report.slowest.count() << " ms, in "
+            << report.total.count() << " ms; resident " << report.resident_before_kib / 1024
+            << " MiB before, " << report.resident_during_kib / 1024 << " MiB under abuse\n";
+  EXPECT_EQ(report.served, report.calls);
+  EXPECT_LT(report.slowest, std::chrono::seconds(10));
+  EXPECT_LT(report.resident_during_kib - report.resident_before_kib, 200 * 1024) << "KiB";
+
+  const std::string deep =
+      "{\"prompt\": " + std::string(200000, '[') + std::string(200000, ']') + "}";
+  auto refused = post(s.port(), deep);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  auto t0 = std::chrono::steady_clock::now();
+  refused = post(s.port(), Json{{"prompt", std::string((1 << 20) - 64, 'a')}}.dump());
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status / 100, 4);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(post(s.port(), greedy({1, 300}, 8).dump())->status, 200);
+}
+
+// Inside a job the launcher reserves the port by listening on it, and hands
+// the socket down; the server serves on it rather than binding its own.
+TEST(TdpipeServe, ServesOnTheListeningSocketItIsHanded) {
+  converge::UniqueFd reserved = converge::net::listen_tcp("127.0.0.1", 0);
+  const int port = converge::net::local_port(reserved.get());
+  converge::process::SpawnOptions options;
+  options.argv = {kBin + "/tdpipe-serve",
+                  "--model",
+                  kModel,
+                  "--listen",
+                  "127.0.0.1:" + std::to_string(port),
+                  "--api-key-file",
+                  api_key_file()};
+  options.listening_fds = {reserved.get()};
+  auto server = converge::process::spawn_detached(options);
+  reserved.reset();  // the server's copy is the only one left
+  httplib::Client c("127.0.0.1", port);
+  c.set_bearer_token_auth(api_key());
+  c.set_read_timeout(30, 0);  // the server accepts once its model is loaded
+  auto health = c.Get("/health");
+  ASSERT_TRUE(health) << "nothing answers on the handed socket";
+  EXPECT_EQ(health->status, 200);
+  EXPECT_TRUE(converge::process::alive(server));
+  converge::process::terminate(server, std::chrono::seconds(5));
 }
 
 TEST(TdpipeServe, AKeyFileOthersCanReadOrNoKeyAtAllIsRefusedAtStart) {

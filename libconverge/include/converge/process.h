@@ -38,6 +38,9 @@ struct SpawnOptions {
   std::string log_path;                // stdout and stderr, appended
   std::string working_dir;             // empty: inherit
   std::vector<unsigned> cpus = {};     // OS CPU numbers to bind to; empty: inherit
+  // Listening sockets handed down as descriptors 3, 4, ... with
+  // CONVERGE_LISTEN_FDS set (net.h, take_inherited_listener).
+  std::vector<int> listening_fds = {};
 };
 
 // Starts a detached daemon in its own session; throws Error (with the

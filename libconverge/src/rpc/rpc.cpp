@@ -2,7 +2,9 @@
 #include "converge/rpc/rpc.h"
 
 #include "converge/log.h"
+#include "converge/net.h"
 #include "converge/rpc/munge.h"
+#include "converge/unique_fd.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <system_error>
 
 namespace converge::rpc {
 namespace {
@@ -258,21 +261,17 @@ std::uint32_t Server::max_body(std::uint32_t method) const {
 }
 
 void Server::start(const std::string& host, std::uint16_t port) {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) throw Error(errno, fmt::format("socket: {}", std::strerror(errno)));
-  int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr = resolve(Endpoint{host, port});
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    int err = errno;
-    close(listen_fd_);
-    listen_fd_ = -1;
-    throw Error(err, fmt::format("cannot listen on {}:{}: {}", host, port, std::strerror(err)));
+  // The port the launcher reserved for this service, or a socket of our own.
+  UniqueFd listening = port != 0 ? net::take_inherited_listener(port) : UniqueFd();
+  if (!listening) {
+    try {
+      listening = net::listen_tcp(host, port);
+    } catch (const std::system_error& e) {
+      throw Error(e.code().value(), e.what());
+    }
   }
-  listen(listen_fd_, 128);
-  socklen_t len = sizeof addr;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  port_ = net::local_port(listening.get());
+  listen_fd_ = listening.release();
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
