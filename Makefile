@@ -24,7 +24,7 @@ JOBS       ?= $(shell nproc)
 TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := kapok_messages config tdpipe_request tdpipe_model topo_queue
+FUZZ_TARGETS := kapok_messages config tdpipe_request tdpipe_model topo_queue rpc_frames
 # What `make tsan` builds and runs: the unit tests and the programs they start.
 TSAN_TARGETS = libconverge_unit_tests launcher_unit_tests admin_unit_tests kapok_unit_tests \
                topo_unit_tests tdpipe_unit_tests cli_unit_tests tdpipe_serve_tests

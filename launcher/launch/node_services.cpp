@@ -300,6 +300,9 @@ std::optional<std::string> NodeServices::start(RoleInstance& r) {
           fmt::format("{}={}", rpc::JobSecret::kFileVariable, secret_file_));
     options.log_path = r.log_path;
     options.cpus = r.cpus;
+    // A program that binds its ports itself gets them free, just before it
+    // starts (the reservation only kept them from this job's other roles).
+    if (!role.inherits_ports) r.listeners.clear();
     for (const auto& l : r.listeners) options.listening_fds.push_back(l.get());
     if (role.ready.kind == ReadyCheck::Kind::mounted)
       mounts_.push_back(render(role.ready.target, r));

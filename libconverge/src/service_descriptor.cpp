@@ -53,8 +53,8 @@ ReadyCheck parse_ready(const config::Node& n) {
 }
 
 ServiceRole parse_role(const config::Node& n) {
-  n.allow_only(
-      {"name", "nodes", "program", "args", "ports", "bind", "ready", "phase", "directories"});
+  n.allow_only({"name", "nodes", "program", "args", "ports", "inherit_ports", "bind", "ready",
+                "phase", "directories"});
   ServiceRole role;
   role.name = n.at("name").as_string();
   if (role.name.empty()) n.at("name").fail("must not be empty");
@@ -69,6 +69,7 @@ ServiceRole parse_role(const config::Node& n) {
   role.program = n.at("program").as_string();
   if (auto v = n.find("args")) role.args = strings(*v);
   if (auto v = n.find("ports")) role.ports = static_cast<unsigned>(v->as_int(0, 16));
+  if (auto v = n.find("inherit_ports")) role.inherits_ports = v->as_bool();
   if (auto v = n.find("bind")) {
     std::string b = v->as_enum({"none", "reserved_core", "workers"});
     role.binding = b == "none"            ? Binding::none

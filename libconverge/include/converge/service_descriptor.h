@@ -45,6 +45,9 @@ struct ServiceRole {
   std::string program;            // a name beside converge-launch, on PATH, or a path
   std::vector<std::string> args;  // templates
   unsigned ports = 0;             // listening ports it needs (@PORT@, @PORT1@, ...)
+  // The program takes its ports' listening sockets from the launcher
+  // (net.h, take_inherited_listener); false: it binds them itself.
+  bool inherits_ports = true;
   Binding binding = Binding::none;
   ReadyCheck ready;
   unsigned phase = 1;                    // phases start in order, all nodes together

@@ -411,24 +411,25 @@ std::string Server::dispatch(const Peer& peer, std::uint32_t method, std::string
   }
 }
 
-void Server::serve(int fd) {
-  Peer peer;
+bool Server::handshake(int fd, Peer& peer) {
   bool authenticated = false;
   try {
     authenticated = authenticate(fd, peer);
   } catch (const std::exception& e) {  // getrandom or munged failed on our side
     log::warning("rpc: handshake failed: {}", e.what());
   }
-  {
-    // Before the descriptor can be closed and its number reused: no
-    // eviction may shut down a later connection's socket.
-    MutexLock lock(mutex_);
-    handshaking_.remove(fd);
-  }
+  // Before the descriptor can be closed and its number reused: no
+  // eviction may shut down a later connection's socket.
+  MutexLock lock(mutex_);
+  handshaking_.remove(fd);
+  return authenticated;
+}
+
+void Server::serve_frames(int fd, const Peer& peer) {
   current_peer = &peer;
   BodyLimit limit = [this](std::uint32_t method) { return max_body(method); };
   Frame frame;
-  while (authenticated && !stopping_) {
+  while (!stopping_) {
     // Idle between frames up to idle_timeout; a frame, once begun, must
     // arrive whole within frame_timeout.
     auto idle_deadline = Clock::now() + limits_.idle_timeout;
@@ -447,10 +448,21 @@ void Server::serve(int fd) {
     if (write_all(fd, encode(frame.id, frame.method, status, reply), &write_deadline) != 0) break;
   }
   current_peer = nullptr;
+}
+
+void Server::serve(int fd) {
+  Peer peer;
+  if (handshake(fd, peer)) serve_frames(fd, peer);
   MutexLock lock(mutex_);
   connections_.remove(fd);
   close(fd);
   finished_.push_back(std::this_thread::get_id());
+}
+
+void Server::serve_in_this_thread(int fd, std::optional<Peer> authenticated_as) {
+  Peer peer = authenticated_as.value_or(Peer{});
+  if (authenticated_as || handshake(fd, peer)) serve_frames(fd, peer);
+  close(fd);
 }
 
 void Server::reap_finished() {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "converge/config.h"
+#include "converge/service_descriptor.h"
 #include "converge/site_config.h"
 
 #include <gtest/gtest.h>
@@ -86,4 +87,18 @@ TEST(Config, EditDistance) {
   EXPECT_EQ(converge::config::edit_distance("kitten", "sitting"), 3u);
   EXPECT_EQ(converge::config::edit_distance("", "abc"), 3u);
   EXPECT_EQ(converge::config::edit_distance("same", "same"), 0u);
+}
+
+TEST(ServiceDescriptor, RolesTakeTheirPortsFromTheLauncherUnlessTheySayOtherwise) {
+  auto descriptor = [](const std::string& role) {
+    return converge::ServiceDescriptor::from_json(
+        parse(R"({"name": "s", "roles": [)" + role + "]}", "s.json"), "s.json");
+  };
+  auto ours = descriptor(R"({"name": "a", "program": "p", "ports": 1})");
+  EXPECT_TRUE(ours.roles.at(0).inherits_ports);
+  auto theirs = descriptor(R"({"name": "a", "program": "p", "ports": 1, "inherit_ports": false})");
+  EXPECT_FALSE(theirs.roles.at(0).inherits_ports);
+  std::string message =
+      error_of([&] { descriptor(R"({"name": "a", "program": "p", "inherit_ports": "no"})"); });
+  EXPECT_NE(message.find("inherit_ports"), std::string::npos) << message;
 }

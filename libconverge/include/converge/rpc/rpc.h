@@ -24,6 +24,7 @@
 #include <list>
 #include <memory>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -96,6 +97,12 @@ class Server {
   // in-process callers such as fuzz targets).
   std::string call_in_process(const Peer& peer, std::uint32_t method, std::string_view body,
                               std::int32_t& status);
+  // Serves one connection on `fd` in the calling thread until it ends, then
+  // closes it: frames read as a server reads them, after the handshake, or
+  // (given `authenticated_as`) as if the handshake had made the peer that.
+  // For fuzz targets, over one end of a socketpair; the server need not be
+  // started.
+  void serve_in_this_thread(int fd, std::optional<Peer> authenticated_as);
 
  private:
   struct Method {
@@ -105,7 +112,9 @@ class Server {
 
   void accept_loop();
   void serve(int fd);
+  bool handshake(int fd, Peer& peer);
   bool authenticate(int fd, Peer& peer);
+  void serve_frames(int fd, const Peer& peer);
   void reap_finished() CONVERGE_REQUIRES(mutex_);
   std::string dispatch(const Peer& peer, std::uint32_t method, std::string_view body,
                        std::int32_t& status);
