@@ -6,6 +6,8 @@
 #include "tdpipe/serve/http_framing.h"
 #include "tdpipe/serve/listener.h"
 
+#include "support/abuse.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -25,6 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using State = RequestFrame::State;
+using converge::testing::connect_loopback;
 
 TEST(HttpFraming, FindsTheEndOfARequestByItsHeadAndContentLength) {
   const std::string get = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -66,19 +69,6 @@ TEST(HttpFraming, AnswersExpectContinueOnceAndDropsTheHeader) {
   EXPECT_GT(drop_expect_header(head, frame.head_size), 0u);
   EXPECT_EQ(head, "POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n");
   EXPECT_FALSE(frame_request(head, 1024, 1024).expects_continue);
-}
-
-int connect_to(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(std::uint16_t(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
 }
 
 // True once the server has closed the socket (within `limit`).
@@ -155,9 +145,9 @@ TEST(Listener, IdleAndSlowClientsHoldNoThreadAndTheOldestMakeRoom) {
   limits.max_connections = 64;
   Serving s(limits);
   Sockets crowd;
-  for (int i = 0; i < 150; ++i) crowd.fds.push_back(connect_to(s.port()));
+  for (int i = 0; i < 150; ++i) crowd.fds.push_back(connect_loopback(s.port()));
   for (int i = 0; i < 20; ++i) {
-    int fd = connect_to(s.port());
+    int fd = connect_loopback(s.port());
     ASSERT_GE(fd, 0);
     ASSERT_EQ(send(fd, "GET /hel", 8, MSG_NOSIGNAL), 8);  // and never the rest
     crowd.fds.push_back(fd);
@@ -177,8 +167,8 @@ TEST(Listener, ARequestThatDoesNotArriveInTimeIsClosed) {
   limits.request_timeout = 300ms;
   limits.keep_alive = 300ms;
   Serving s(limits);
-  int silent = connect_to(s.port());
-  int partial = connect_to(s.port());
+  int silent = connect_loopback(s.port());
+  int partial = connect_loopback(s.port());
   Sockets held;
   held.fds = {silent, partial};
   ASSERT_EQ(send(partial, "GET / HTTP/1.1\r\n", 16, MSG_NOSIGNAL), 16);
@@ -194,13 +184,13 @@ TEST(Listener, OversizedRequestsAreRefusedWithoutAThread) {
   Serving s(limits);
   Sockets held;
   for (int i = 0; i < 20; ++i) {
-    int fd = connect_to(s.port());
+    int fd = connect_loopback(s.port());
     held.fds.push_back(fd);
     std::string head = "POST /hello HTTP/1.1\r\nContent-Length: 67108864\r\n\r\n";
     ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), ssize_t(head.size()));
     EXPECT_NE(read_reply(fd).find("HTTP/1.1 413"), std::string::npos);
   }
-  int huge_head = connect_to(s.port());
+  int huge_head = connect_loopback(s.port());
   held.fds.push_back(huge_head);
   std::string head = "GET /hello HTTP/1.1\r\nX: " + std::string(64 << 10, 'a');
   send(huge_head, head.data(), head.size(), MSG_NOSIGNAL);
@@ -210,7 +200,7 @@ TEST(Listener, OversizedRequestsAreRefusedWithoutAThread) {
 
 TEST(Listener, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
   Serving s(ListenerLimits{});
-  int fd = connect_to(s.port());
+  int fd = connect_loopback(s.port());
   Sockets held;
   held.fds = {fd};
   std::string two =
