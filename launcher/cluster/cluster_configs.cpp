@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "cluster_configs.h"
 
+#include "virtual_network.h"
+
 #include "converge/config.h"
 #include "converge/process.h"
 #include "converge/switch_tree.h"
@@ -54,23 +56,30 @@ void write_cluster_configs(const ClusterSettings& s, const std::string& dir,
 
   // Slurm's own plugins live next to libslurmfull; ours come first.
   std::string slurm_plugins = CONVERGE_SLURM_PLUGINDIR;
-  // Plain nodes first, then the GPU nodes: one NodeName line per group.
+  // Plain nodes first, then the GPU nodes: one NodeName line per group
+  // (loopback nodes share 127.0.0.1), or per node (hosts have an address each).
   std::string node_lines, gres_lines;
-  auto add_group = [&](int first, int last, bool gpu) {
-    if (first > last) return;
+  const auto network = NetworkPlan::for_cluster(s.controller_port, names);
+  auto add_line = [&](int first, int last, bool gpu) {
+    std::string address = s.hosts ? network.address_of(std::size_t(first - 1)) : "127.0.0.1";
     std::string names =
         first == last ? fmt::format("n{}", first) : fmt::format("n[{}-{}]", first, last);
     std::string ports =
         first == last ? std::to_string(s.slurmd_port(first - 1))
                       : fmt::format("[{}-{}]", s.slurmd_port(first - 1), s.slurmd_port(last - 1));
     node_lines += fmt::format(
-        "NodeName={} NodeHostname=localhost NodeAddr=127.0.0.1 Port={} CPUs={} Boards=1 "
+        "NodeName={} NodeHostname=localhost NodeAddr={} Port={} CPUs={} Boards=1 "
         "SocketsPerBoard=1 CoresPerSocket={} ThreadsPerCore=1 RealMemory={}{} State=UNKNOWN\n",
-        names, ports, s.cpus_per_node, s.cpus_per_node, s.memory_mb_per_node,
+        names, address, ports, s.cpus_per_node, s.cpus_per_node, s.memory_mb_per_node,
         gpu ? " Gres=gpu:1" : "");
     // Virtual GPUs: counted and allocated by Slurm; gres/gpu wants a device
     // file, and with task/none nothing opens it.
     if (gpu) gres_lines += fmt::format("NodeName={} Name=gpu Count=1 File=/dev/null\n", names);
+  };
+  auto add_group = [&](int first, int last, bool gpu) {
+    if (first > last) return;
+    if (!s.hosts) return add_line(first, last, gpu);
+    for (int n = first; n <= last; ++n) add_line(n, n, gpu);
   };
   add_group(1, s.nodes - s.gpu_nodes, false);
   add_group(s.nodes - s.gpu_nodes + 1, s.nodes, true);
@@ -78,6 +87,7 @@ void write_cluster_configs(const ClusterSettings& s, const std::string& dir,
       {"NODE_COUNT", std::to_string(s.nodes)},
       {"MODE", s.stock ? "Slurm's stock" : "Converge"},
       {"CONTROL_HOST", short_hostname()},
+      {"CONTROL_ADDR", s.hosts ? network.controller_address() : "127.0.0.1"},
       {"CONTROLLER_PORT", std::to_string(s.controller_port)},
       {"DIR", dir},
       {"LOG_LEVEL", s.log_level},
@@ -106,6 +116,8 @@ void write_cluster_configs(const ClusterSettings& s, const std::string& dir,
     // jobs' service files apart, since job ids of different clusters collide.
     auto json = config::load_file(fs::exists(cluster_config) ? cluster_config : site_config);
     json["launcher"]["job_dir"] = dir + "/jobs/%j";
+    // Services listen on their node's own address (hosts) or on loopback.
+    json["launcher"]["listen_host"] = s.hosts ? "auto" : "127.0.0.1";
     if (!s.granted.empty()) {
       json["policy"]["realtime"]["users"] = s.granted;
       json["policy"]["heavy"]["users"] = s.granted;

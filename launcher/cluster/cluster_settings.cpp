@@ -13,7 +13,8 @@ std::vector<std::string> ClusterSettings::node_names() const {
 
 void ClusterSettings::apply(const config::Node& cluster) {
   cluster.allow_only({"dir", "nodes", "cpus_per_node", "memory_mb_per_node", "controller_port",
-                      "stock", "log_level", "scheduler_parameters", "gpu_nodes", "granted"});
+                      "stock", "log_level", "scheduler_parameters", "gpu_nodes", "granted", "hosts",
+                      "uplink_rate", "link_rate"});
   if (auto v = cluster.find("dir")) dir = v->as_string();
   if (auto v = cluster.find("nodes")) nodes = static_cast<int>(v->as_int(1, kMaxNodes));
   if (auto v = cluster.find("cpus_per_node")) cpus_per_node = static_cast<int>(v->as_int(1, 1024));
@@ -26,6 +27,9 @@ void ClusterSettings::apply(const config::Node& cluster) {
   if (auto v = cluster.find("stock")) stock = v->as_bool();
   if (auto v = cluster.find("gpu_nodes")) gpu_nodes = static_cast<int>(v->as_int(0, kMaxNodes));
   if (auto v = cluster.find("scheduler_parameters")) scheduler_parameters = v->as_string();
+  if (auto v = cluster.find("hosts")) hosts = v->as_bool();
+  if (auto v = cluster.find("uplink_rate")) uplink_rate = v->as_string();
+  if (auto v = cluster.find("link_rate")) link_rate = v->as_string();
   if (auto v = cluster.find("granted")) {
     granted.clear();
     for (const auto& e : v->elements()) granted.push_back(e.as_string());
@@ -48,6 +52,8 @@ void ClusterSettings::validate() const {
     throw config::Error(fmt::format("--gpu-nodes must be between 0 and the node count {}, got {}",
                                     nodes, gpu_nodes));
   }
+  if (!hosts && !(uplink_rate.empty() && link_rate.empty()))
+    throw config::Error("--uplink-rate and --link-rate need --hosts (links of their own)");
   if (dir.empty() || dir.front() != '/')
     throw config::Error("the cluster directory must be an absolute path");
 }
@@ -56,7 +62,8 @@ bool ClusterSettings::same_shape(const ClusterSettings& o) const {
   return nodes == o.nodes && cpus_per_node == o.cpus_per_node &&
          memory_mb_per_node == o.memory_mb_per_node && controller_port == o.controller_port &&
          stock == o.stock && scheduler_parameters == o.scheduler_parameters &&
-         gpu_nodes == o.gpu_nodes;
+         gpu_nodes == o.gpu_nodes && hosts == o.hosts && uplink_rate == o.uplink_rate &&
+         link_rate == o.link_rate;
 }
 
 config::Json ClusterSettings::to_json() const {
@@ -69,7 +76,10 @@ config::Json ClusterSettings::to_json() const {
           {"log_level", log_level},
           {"scheduler_parameters", scheduler_parameters},
           {"gpu_nodes", gpu_nodes},
-          {"granted", granted}};
+          {"granted", granted},
+          {"hosts", hosts},
+          {"uplink_rate", uplink_rate},
+          {"link_rate", link_rate}};
 }
 
 ClusterSettings ClusterSettings::from_json(const config::Json& json, const std::string& origin) {

@@ -24,6 +24,11 @@ struct ClusterSettings {
   int gpu_nodes = 0;                 // the last N nodes offer one GPU each (GRES, no device)
   // Users that may ask for realtime priority and heavy isolation (converge.json's "policy").
   std::vector<std::string> granted;
+  // Each node a host of its own: a network namespace with its own address
+  // on bridges shaped like the switch tree (virtual_network.h).
+  bool hosts = false;
+  std::string uplink_rate;  // tc rate of switch uplinks ("200mbit"); empty: unlimited
+  std::string link_rate;    // of each node's own link; empty: unlimited
 
   static constexpr int kMaxNodes = 64;
 

@@ -37,6 +37,8 @@ struct Arguments {
   std::optional<std::string> scheduler_parameters;
   std::optional<int> gpu_nodes;
   std::vector<std::string> granted;
+  bool hosts = false;
+  std::optional<std::string> uplink_rate, link_rate;
 };
 
 // An option whose value lands in `target` only when it is given.
@@ -75,6 +77,9 @@ ClusterSettings resolve_settings(const Arguments& a, const LocalCluster* cluster
   if (a.stock) s.stock = true;
   if (a.scheduler_parameters) s.scheduler_parameters = *a.scheduler_parameters;
   if (a.gpu_nodes) s.gpu_nodes = *a.gpu_nodes;
+  if (a.hosts) s.hosts = true;
+  if (a.uplink_rate) s.uplink_rate = *a.uplink_rate;
+  if (a.link_rate) s.link_rate = *a.link_rate;
   for (const auto& user : a.granted)
     if (std::find(s.granted.begin(), s.granted.end(), user) == s.granted.end())
       s.granted.push_back(user);
@@ -113,6 +118,13 @@ int main(int argc, char** argv) {
   up->add_option("--grant", args.granted,
                  "a user who may ask for realtime priority and heavy isolation (repeatable; "
                  "written to the cluster's converge.json \"policy\")");
+  up->add_flag("--hosts", args.hosts,
+               "each node a host of its own: a network namespace with its own address, on "
+               "bridges shaped like the switch tree");
+  optional_option(up, "--uplink-rate", args.uplink_rate,
+                  "with --hosts: the rate of each switch's uplink, as tc writes it (200mbit)");
+  optional_option(up, "--link-rate", args.link_rate,
+                  "with --hosts: the rate of each node's own link (1gbit)");
   auto* down = app.add_subcommand("down", "cancel all jobs and stop every process 'up' started");
   auto* status =
       app.add_subcommand("status", "daemons, plugins and nodes; exit status 0 if up, 3 if not");

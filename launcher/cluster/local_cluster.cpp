@@ -204,11 +204,18 @@ void LocalCluster::start_controller(const ClusterSettings& s) const {
 void LocalCluster::start_slurmd(const ClusterSettings& s, int index) const {
   Daemon d = daemons(s)[2 + index];
   std::string node = s.node_names()[index];
-  auto id = process::spawn_detached(
-      {{require_program("slurmd", "slurmd"), "-D", "-N", node, "-f", s.slurm_conf()},
-       {marker(), "SLURM_CONF=" + s.slurm_conf()},
-       dir_ + "/log/slurmd-" + node + ".stderr",
-       dir_});
+  std::vector<std::string> argv{
+      require_program("slurmd", "slurmd"), "-D", "-N", node, "-f", s.slurm_conf()};
+  // A host of its own: slurmd and every step it starts live in the node's
+  // network namespace (nsenter execs slurmd, so the pid stays exact).
+  if (s.hosts) {
+    argv = network_of(s).plan().in_namespace(node, argv);
+    argv.front() = require_program("nsenter", "util-linux");
+  }
+  auto id = process::spawn_detached({argv,
+                                     {marker(), "SLURM_CONF=" + s.slurm_conf()},
+                                     dir_ + "/log/slurmd-" + node + ".stderr",
+                                     dir_});
   process::write_pid_file(d.pid_file, id);
 }
 
@@ -318,6 +325,14 @@ void LocalCluster::up(const ClusterSettings& s, std::ostream& out) {
   }
   ensure_munge(out);
   ensure_fuse_for_users(out);
+  if (s.hosts) {
+    bool slurmd_running = false;
+    for (std::size_t i = 2; i < all.size(); ++i)
+      slurmd_running = slurmd_running || running(all[i]).has_value();
+    VirtualNetwork network = network_of(s);
+    if (!slurmd_running && !network.exists())
+      network.create(SwitchTree::load_file(dir_ + "/etc/topology.conf"), out);
+  }
 
   auto list = daemons(s);
   for (std::size_t i = 1; i < list.size(); ++i) {
@@ -421,6 +436,11 @@ bool LocalCluster::down(std::ostream& out) {
     if (where.rfind(dir_ + "/", 0) == 0) stale.push_back(where);
   }
   for (const auto& m : stale) mounts::unmount(m);
+  // The hosts' namespaces and links, once nothing runs in them.
+  if (recorded->hosts) {
+    if (int removed = network_of(*recorded).remove())
+      out << fmt::format("removed {} network namespaces and links\n", removed);
+  }
   std::error_code ec;
   fs::remove(list[0].pid_file, ec);
   unlink_default_conf(*recorded);
@@ -439,6 +459,17 @@ bool LocalCluster::status(std::ostream& out) const {
   bool all_up = true;
   out << fmt::format("cluster in {}: {} nodes, {} plugins\n", dir_, recorded->nodes,
                      recorded->stock ? "stock Slurm" : "Converge");
+  if (recorded->hosts) {
+    VirtualNetwork network = network_of(*recorded);
+    const auto& plan = network.plan();
+    out << fmt::format("network: {} (controller {}), nodes {} .. {}{}\n",
+                       network.exists() ? "up" : "MISSING", plan.controller_address(),
+                       plan.address_of(0), plan.address_of(plan.nodes.size() - 1),
+                       recorded->uplink_rate.empty() ? "" : ", uplinks " + recorded->uplink_rate);
+    for (const auto& link : network.counters())
+      out << fmt::format("  {:<12} received {:>14} B  sent {:>14} B\n", link.link, link.received,
+                         link.sent);
+  }
   for (std::size_t i = 0; i < list.size(); ++i) {
     auto id = running(list[i]);
     std::string port = list[i].port ? fmt::format(" port {}", list[i].port) : "";

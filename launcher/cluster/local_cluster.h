@@ -9,6 +9,7 @@
 #pragma once
 
 #include "cluster_settings.h"
+#include "virtual_network.h"
 #include "converge/process.h"
 
 #include <optional>
@@ -75,6 +76,10 @@ class LocalCluster {
   void unlink_default_conf(const ClusterSettings& s) const;
   void cancel_jobs(const ClusterSettings& s, std::ostream& out) const;
   std::string last_log_lines(const std::string& path, int count) const;
+  static VirtualNetwork network_of(const ClusterSettings& s) {
+    return VirtualNetwork(
+        NetworkPlan::for_cluster(s.controller_port, s.node_names(), s.uplink_rate, s.link_rate));
+  }
 
   std::string dir_;
   Installation installation_;

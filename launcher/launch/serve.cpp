@@ -13,6 +13,7 @@
 #include "pmix_session.h"
 
 #include "converge/log.h"
+#include "converge/net.h"
 #include "converge/service_cleanup.h"
 #include "converge/stop_signals.h"
 
@@ -108,7 +109,10 @@ int serve(const Options& options) {
   ctx.size = pmix.size();
   ctx.config_path = options.config;
   ctx.settings = LaunchSettings::load(options.config);
-  ctx.host = ctx.settings.listen_host.empty() ? host_name() : ctx.settings.listen_host;
+  ctx.host = ctx.settings.listen_host.empty()     ? host_name()
+             : ctx.settings.listen_host == "auto" ? net::first_interface_address()
+                                                  : ctx.settings.listen_host;
+  if (ctx.host.empty()) throw std::runtime_error("listen_host \"auto\": no interface is up");
   ctx.job_dir = ctx.settings.job_dir_of(ctx.job_id);
   ctx.bin_dir = process::executable_dir();
   JobFiles files{ctx.job_dir};

@@ -19,7 +19,8 @@ struct LaunchSettings {
   std::string kapok_mount = "%d/kapok/%n";
   // Service descriptors; empty: share/converge/services beside the programs.
   std::string services_dir;
-  // Address services listen on; empty: this node's host name.
+  // Address services listen on; empty: this node's host name; "auto": the
+  // node's first interface that is not loopback (net::first_interface_address).
   std::string listen_host;
   std::chrono::milliseconds ready_timeout{30000};
   // How much later than the slowest allowed node a PMIx fence of the

@@ -27,6 +27,10 @@ PortRange service_port_range();
 // start at different places (by their id), ranks on one host 16 apart.
 std::uint16_t first_service_port(const std::string& job_id, unsigned rank, PortRange range);
 
+// The IPv4 address of this host's first interface that is up and not
+// loopback (in a network namespace: the namespace's own); empty if none.
+std::string first_interface_address();
+
 // A TCP socket bound to host:port (port 0: any free one) and listening with
 // the system's largest backlog; throws std::system_error naming the address.
 UniqueFd listen_tcp(const std::string& host, std::uint16_t port);
