@@ -24,7 +24,7 @@ started=$(date +%s)
 trap 'section "bringing the cluster down"; cluster down' EXIT
 
 section "bringing up a 4-node cluster in $dir"
-cluster up --nodes 4 --port-base "$port"
+cluster up --hosts --nodes 4 --port-base "$port"
 export SLURM_CONF=$dir/etc/slurm.conf
 cluster status
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
 // Runs last (CTest fixture cleanup): `converge-cluster down` with a job still
-// running must leave no slurmctld, slurmd or slurmstepd of ours behind.
+// running must leave no slurmctld, slurmd or slurmstepd of ours behind, and
+// no network namespace or link of its hosts.
 #include "cluster_env.h"
 
 #include <gtest/gtest.h>
@@ -33,6 +34,10 @@ TEST(ClusterDown, LeavesNoProcessBehind) {
       {"sh", "-c",
        "ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^(slurmctld|slurmd|slurmstepd)$/'"});
   EXPECT_EQ(left.output, "");
+  // Nor any of the hosts' namespaces and links.
+  EXPECT_FALSE(std::filesystem::exists(node_namespace("n1")));
+  auto links = process::run({"ip", "-o", "link", "show"});
+  EXPECT_EQ(links.output.find(": cv" + kPortBase), std::string::npos) << links.output;
   auto status = admin(cluster_cmd("status"));
   EXPECT_EQ(status.exit_code, 3);
   std::error_code ec;

@@ -28,6 +28,11 @@ inline const std::string kClusterDir = TEST_CLUSTER_DIR;
 inline const std::string kPortBase = TEST_PORT_BASE;
 inline const std::string kSlurmConf = kClusterDir + "/etc/slurm.conf";
 inline const std::string kMarker = "CONVERGE_CLUSTER_DIR=" + kClusterDir;
+// A node's network namespace (the cluster is up with --hosts: each node a
+// host of its own, launcher/cluster/virtual_network.h).
+inline std::string node_namespace(const std::string& node) {
+  return "/run/netns/cv" + kPortBase + "-" + node;
+}
 // Jobs are submitted as this unprivileged user (made by the cluster fixture,
 // scripts/job-user.sh), as a site's users submit them; root is for admin
 // actions only.

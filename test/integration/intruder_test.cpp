@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -107,7 +108,8 @@ class Report {
 
 // Runs `attack` in a child process as the intruder (uid, gid, no other
 // groups) and returns what it reported.
-std::string as_intruder(const std::function<void(Report&)>& attack) {
+std::string as_intruder(const std::function<void(Report&)>& attack,
+                        const std::string& on_node_network = "") {
   const passwd* user = getpwnam(kIntruder.c_str());
   if (!user) throw std::runtime_error("no user " + kIntruder);
   int fds[2];
@@ -115,6 +117,13 @@ std::string as_intruder(const std::function<void(Report&)>& attack) {
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
+    // A user logged in on that node: in its network namespace (root may
+    // enter it; the intruder then drops to its own uid).
+    if (!on_node_network.empty()) {
+      int ns = open(node_namespace(on_node_network).c_str(), O_RDONLY | O_CLOEXEC);
+      if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) _exit(102);
+      close(ns);
+    }
     if (setgroups(0, nullptr) != 0 || setgid(user->pw_gid) != 0 || setuid(user->pw_uid) != 0)
       _exit(101);
     Report report(fds[1]);
@@ -401,8 +410,9 @@ TEST(Intruder, EveryAttemptOnAnotherUsersJobIsRefused) {
   fs::remove(members_copy);
 }
 
-// The intruder listens on the ports a held job of the victim's will try
-// first (they follow from its id), before the job starts. The launcher
+// The intruder, a user on the victim's node, listens on the ports a held
+// job of the victim's will try first there (they follow from its id),
+// before the job starts. The launcher
 // reserves each port by listening on it itself and hands that socket to the
 // service, so it passes over the squatted ones: the job comes up on others,
 // and no connection ever reaches the squatter.
@@ -426,24 +436,26 @@ TEST(Intruder, ASquatterOnTheNextJobsPortsGetsNothing) {
   const std::uint16_t first =
       converge::net::first_service_port(id, 0, converge::net::service_port_range());
   auto squatter = std::async(std::launch::async, [&] {
-    return as_intruder([&](Report& report) {
-      std::vector<converge::UniqueFd> held;
-      for (int i = 0; i < kSquatted; ++i) {
-        try {
-          held.push_back(converge::net::listen_tcp("0.0.0.0", std::uint16_t(first + i)));
-        } catch (const std::exception&) {
-        }
-      }
-      std::ofstream(signals + "/squatting") << held.size() << "\n";
-      converge::poll_until(200s, 100ms, [&] { return fs::exists(signals + "/done"); });
-      for (const auto& fd : held) {
-        fcntl(fd.get(), F_SETFL, O_NONBLOCK);  // what has connected, without waiting
-        int got = accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
-        report("squatted port", fmt::format("port {}", converge::net::local_port(fd.get())),
-               got < 0);
-        if (got >= 0) close(got);
-      }
-    });
+    return as_intruder(
+        [&](Report& report) {
+          std::vector<converge::UniqueFd> held;
+          for (int i = 0; i < kSquatted; ++i) {
+            try {
+              held.push_back(converge::net::listen_tcp("0.0.0.0", std::uint16_t(first + i)));
+            } catch (const std::exception&) {
+            }
+          }
+          std::ofstream(signals + "/squatting") << held.size() << "\n";
+          converge::poll_until(200s, 100ms, [&] { return fs::exists(signals + "/done"); });
+          for (const auto& fd : held) {
+            fcntl(fd.get(), F_SETFL, O_NONBLOCK);  // what has connected, without waiting
+            int got = accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
+            report("squatted port", fmt::format("port {}", converge::net::local_port(fd.get())),
+                   got < 0);
+            if (got >= 0) close(got);
+          }
+        },
+        "n1");  // on the victim's node
   });
   ASSERT_TRUE(converge::poll_until(30s, 50ms, [&] { return fs::exists(signals + "/squatting"); }));
   const int squatting = std::stoi(read_file(signals + "/squatting"));

@@ -281,7 +281,7 @@ TEST(Workflow, TheTdpipeServiceAnswersCompletionsThroughItsDispatcher) {
       << "done\nwait\n"
       << "cat " << dir << "/out.*\n"
       << "$b/tdpipe-client --prompt-ids 1,99999 2>&1; echo \"bad: $?\"\n"
-      << "echo instances: $(cat $CONVERGE_JOB_DIR/tdpipe/instances.json | grep -c 127.0.0.1)\n";
+      << "echo instances: $(cat $CONVERGE_JOB_DIR/tdpipe/instances.json | grep -c '\"198\\.1')\n";
   auto submit =
       sh("sbatch --parsable -N4 --ntasks-per-node=1 --converge-type=ai "
          "--converge-services=tdpipe -o " +
