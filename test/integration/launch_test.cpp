@@ -16,6 +16,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 using namespace converge::test;
 using namespace std::chrono_literals;
@@ -280,4 +281,57 @@ TEST(Launch, BadUseGivesOneLineErrors) {
   auto under_srun = sh("srun -N1 " + kLaunch + " up --services kapok 2>&1");
   EXPECT_NE(under_srun.exit_code, 0);
   EXPECT_NE(under_srun.output.find("not under srun"), std::string::npos) << under_srun.output;
+}
+
+namespace {
+
+// Bytes through every switch uplink of the test cluster (the parent-side
+// ends, launcher/cluster/virtual_network.h), both ways together.
+std::uint64_t uplink_bytes() {
+  std::uint64_t total = 0;
+  for (const auto& entry : fs::directory_iterator("/sys/class/net")) {
+    std::string name = entry.path().filename();
+    if (name.rfind("cv" + kPortBase + "d", 0) != 0) continue;
+    for (const char* which : {"rx_bytes", "tx_bytes"}) {
+      std::uint64_t n = 0;
+      std::ifstream(entry.path() / "statistics" / which) >> n;
+      total += n;
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+// Each node is a host of its own on a switch tree (n1, n2 on one leaf; n3,
+// n4 on the other): Kapok's data between nodes of different leaves crosses
+// both leaves' uplinks, and between nodes of one leaf it stays off them.
+TEST(Network, KapokTrafficBetweenLeavesCrossesTheUplinksAndWithinALeafStaysOff) {
+  const std::uint64_t kBytes = 16 << 20;
+  auto moved = [&](const std::string& nodes) {
+    std::string body = fmt::format(R"SH(set -e
+dd if=/dev/urandom of=$CONVERGE_KAPOK_MOUNT/data bs=1M count={} 2>/dev/null
+srun -N1 -n1 -r1 sh -c 'cksum < $CONVERGE_KAPOK_MOUNT/data' > /dev/null
+echo MOVED
+)SH",
+                                   kBytes >> 20);
+    // Around the whole job: its bring-up and Slurm's messages cross too.
+    auto before = uplink_bytes();
+    Job job = run_batch("traffic-" + nodes, "-N2 -w " + nodes + " --converge-services=kapok", body);
+    auto after = uplink_bytes();
+    EXPECT_EQ(job.exit_code, 0) << job.output;
+    EXPECT_NE(job.output.find("MOVED"), std::string::npos) << job.output;
+    return after - before;
+  };
+  const std::uint64_t across = moved("n1,n3");
+  const std::uint64_t within = moved("n1,n2");
+  std::cout << fmt::format(
+      "bytes on the switch uplinks: a job on n1,n3 (two leaves) {:.1f} MiB, on n1,n2 (one leaf) "
+      "{:.1f} MiB, for {} MiB written on one node and read on the other\n",
+      across / 1048576.0, within / 1048576.0, kBytes >> 20);
+  // Each chunk stored on the other node crosses two uplinks (its leaf's and
+  // the other's) once written and once read: about half the chunks live there.
+  EXPECT_GT(across, kBytes);
+  EXPECT_LT(within, kBytes / 4) << "only the control traffic to the controller crosses";
+  EXPECT_GT(across, 4 * within);
 }
