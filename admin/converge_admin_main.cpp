@@ -5,12 +5,14 @@
 // (converge-status.json): the pull queue by class, the pools, what was
 // pulled, and the recent decisions with their reasons. `locality` writes
 // where Kapok holds files into the locality map sched/converge reads.
+// `check` verifies, on the node it runs on, what Converge needs there.
 #include "kapok/client/client.h"
 #include "converge/cli.h"
 #include "converge/log.h"
 #include "converge/process.h"
 #include "converge/sched/scheduler_status.h"
 #include "kapok_locality.h"
+#include "node_check.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -29,6 +31,13 @@ namespace sched = converge::sched;
 
 constexpr const char* kUsage = R"(usage: converge-admin status [--json]
        converge-admin locality --map FILE [--endpoints FILE] [--reconfigure] PATH...
+       converge-admin check [--slurm-conf FILE] [--config FILE] [--munge-socket PATH]
+
+check: on the node it runs on, verifies what Converge needs there: the running
+Slurm is the version the plugins were built for and they are in its PluginDir,
+MUNGE answers, FUSE is usable by users' jobs, hwloc sees the node, the job
+directories' parent is safe, and the services' programs are found. One line
+each; the exit status is 1 if anything is wrong.
 
 status: shows sched/converge's pull queue (waiting big-data jobs by class), how many
 jobs nodes have pulled, the locality map in use, the adaptive pools (members,
@@ -143,6 +152,17 @@ int locality(const LocalityArgs& a) {
   return 0;
 }
 
+int check(const converge::admin::NodeCheckSettings& settings) {
+  int failed = 0;
+  for (const auto& c : converge::admin::check_node(settings)) {
+    std::cout << fmt::format("{:<4}  {:<9} {}\n", c.problem ? "FAIL" : "ok", c.name,
+                             c.problem ? *c.problem : c.detail);
+    failed += c.problem.has_value();
+  }
+  if (failed) std::cout << fmt::format("{} check(s) failed\n", failed);
+  return failed ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -168,6 +188,14 @@ int main(int argc, char** argv) {
       ->check([](const std::string& path) {
         return !path.empty() && path[0] == '/' ? "" : path + ": expected an absolute Kapok path";
       });
+  converge::admin::NodeCheckSettings check_settings;
+  auto* check_cmd = app.add_subcommand("check", "what Converge needs on this node, one line each");
+  check_cmd->add_option("--slurm-conf", check_settings.slurm_conf,
+                        "slurm.conf (default $SLURM_CONF or /etc/slurm/slurm.conf)");
+  check_cmd->add_option("--config", check_settings.config,
+                        "converge.json (default: beside slurm.conf)");
+  check_cmd->add_option("--munge-socket", check_settings.munge_socket,
+                        "munged's socket (default: libmunge's)");
   try {
     converge::cli::parse(app, argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -175,6 +203,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (*status_cmd) return status(as_json);
+    if (*check_cmd) return check(check_settings);
     return locality(locality_args);
   } catch (const std::exception& e) {
     converge::log::error("{}", e.what());

@@ -57,6 +57,10 @@ void check_parent(const fs::path& parent) {
 
 }  // namespace
 
+void check_job_directory_parent(const std::string& parent) {
+  check_parent(parent);
+}
+
 JobDirectoryOutcome prepare_job_directory(const std::string& path, uid_t uid, gid_t gid) {
   fs::path dir(path);
   if (!dir.is_absolute() || dir.filename().empty() || !dir.has_parent_path())

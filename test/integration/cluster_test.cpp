@@ -305,3 +305,21 @@ TEST(ClusterHealth, ADrainedNodeIsNamedWithItsReasonAndTheTestThatRan) {
   EXPECT_NE(report.find("controller: "), std::string::npos) << report;
   EXPECT_TRUE(converge::poll_until(20s, 100ms, [] { return node_problems().empty(); }));
 }
+
+// An admin's check of a node, run on every node of the cluster as a job's
+// step (so in each node's own network namespace, as the test user): all is
+// well; then with munged's socket somewhere it is not, one clear line.
+TEST(Cluster, AdminCheckPassesOnEveryNodeAndNamesWhatIsWrong) {
+  auto all = sh("srun -N4 --ntasks-per-node=1 " + kBinDir + "/converge-admin check");
+  EXPECT_EQ(all.exit_code, 0) << all.output;
+  EXPECT_EQ(count_of(all.output, "ok    munge"), 4u) << all.output;
+  EXPECT_EQ(count_of(all.output, "ok    plugins"), 4u) << all.output;
+  EXPECT_EQ(count_of(all.output, "FAIL"), 0u) << all.output;
+
+  auto broken = sh(kBinDir + "/converge-admin check --munge-socket /run/no-munged.socket");
+  EXPECT_EQ(broken.exit_code, 1) << broken.output;
+  EXPECT_NE(broken.output.find("FAIL  munge     munged does not answer at /run/no-munged.socket"),
+            std::string::npos)
+      << broken.output;
+  EXPECT_NE(broken.output.find("1 check(s) failed"), std::string::npos) << broken.output;
+}

@@ -28,4 +28,9 @@ enum class JobDirectoryOutcome { kCreated, kAlreadyThere };
 // Throws JobDirectoryError with a one-line reason otherwise.
 JobDirectoryOutcome prepare_job_directory(const std::string& path, uid_t uid, gid_t gid);
 
+// Whether `parent` may hold job directories: a real directory owned by root
+// (or the caller) that no one else can change unless it is sticky. Throws
+// JobDirectoryError with the reason.
+void check_job_directory_parent(const std::string& parent);
+
 }  // namespace converge
