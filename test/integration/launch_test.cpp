@@ -335,3 +335,54 @@ echo MOVED
   EXPECT_LT(within, kBytes / 4) << "only the control traffic to the controller crosses";
   EXPECT_GT(across, 4 * within);
 }
+
+// n3's link goes down while a job on n1 and n3 has Kapok up: a Kapok client
+// on n1 gets a clear error within Kapok's RPC timeout (10 s), not a hang,
+// and works again once the link is back; the job itself goes on, as Slurm
+// lets a job whose node is briefly unreachable go on.
+TEST(Network, AKapokClientFailsClearlyWhileANodesLinkIsDownAndRecoversAfter) {
+  const std::string dir = test_dir() + "/link-down";
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::all);
+  for (const char* f : {"/ready", "/down", "/errored", "/up"}) fs::remove(dir + f);
+  const std::string kapok =
+      kBinDir + "/kapok --members $CONVERGE_JOB_DIR/kapok/members.json get /data /dev/null";
+  const std::string wait_for =
+      "i=0; while [ ! -e " + dir + "/{} ] && [ $i -lt 600 ]; do sleep " + "0.1; i=$((i+1)); done\n";
+  std::string body =
+      "dd if=/dev/urandom of=$CONVERGE_KAPOK_MOUNT/data bs=1M count=8 2>/dev/null\n" + kapok +
+      " && echo READ-BEFORE\ntouch " + dir + "/ready\n" +
+      fmt::format(fmt::runtime(wait_for), "down") + "start=$(date +%s)\n" + kapok +
+      " 2>&1 && echo GOT-WHILE-DOWN || echo \"ERROR-WHILE-DOWN after " +
+      "$(( $(date +%s) - start )) s\"\ntouch " + dir + "/errored\n" +
+      fmt::format(fmt::runtime(wait_for), "up") + kapok + " && echo RECOVERED\n";
+  auto link = [&](const char* state) {
+    return admin(fmt::format("ip -n cv{}-n3 link set eth0 {}", kPortBase, state)).exit_code;
+  };
+  std::string script = test_dir() + "/link-down.sh", out = test_dir() + "/link-down.out";
+  std::ofstream(script) << "#!/bin/sh\n" << body;
+  fs::permissions(script, fs::perms::owner_all, fs::perm_options::add);
+  fs::remove(out);
+  auto submit =
+      sh("sbatch --parsable -N2 -w n1,n3 --converge-services=kapok -o " + out + " " + script);
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  std::string id = submit.output.substr(0, submit.output.find_first_of(";\n"));
+  ASSERT_TRUE(converge::poll_until(120s, 100ms, [&] { return fs::exists(dir + "/ready"); }))
+      << read_file(out);
+  ASSERT_EQ(link("down"), 0);
+  std::ofstream(dir + "/down").flush();
+  bool errored = converge::poll_until(60s, 100ms, [&] { return fs::exists(dir + "/errored"); });
+  EXPECT_EQ(link("up"), 0);
+  std::ofstream(dir + "/up").flush();
+  ASSERT_TRUE(errored) << "the client was still waiting 60 s after the link went down\n"
+                       << read_file(out);
+  EXPECT_EQ(wait_for_job(id), 0) << read_file(out);
+  std::string output = read_file(out);
+  std::cout << output;
+  EXPECT_NE(output.find("READ-BEFORE"), std::string::npos) << output;
+  auto error_at = output.find("ERROR-WHILE-DOWN after ");
+  ASSERT_NE(error_at, std::string::npos) << output;
+  int seconds = std::stoi(output.substr(error_at + 23));
+  EXPECT_LE(seconds, 30) << "Kapok's RPC timeout is 10 s";
+  EXPECT_NE(output.find("RECOVERED"), std::string::npos) << output;
+}
