@@ -384,5 +384,7 @@ TEST(Network, AKapokClientFailsClearlyWhileANodesLinkIsDownAndRecoversAfter) {
   ASSERT_NE(error_at, std::string::npos) << output;
   int seconds = std::stoi(output.substr(error_at + 23));
   EXPECT_LE(seconds, 30) << "Kapok's RPC timeout is 10 s";
+  EXPECT_NE(output.find("unreachable for 10000 ms: Connection timed out"), std::string::npos)
+      << output;
   EXPECT_NE(output.find("RECOVERED"), std::string::npos) << output;
 }

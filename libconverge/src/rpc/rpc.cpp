@@ -517,6 +517,8 @@ int Client::connect_until(Clock::time_point deadline) {
       getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
       rc = err ? -1 : 0;
       errno = err;
+    } else if (rc != 0 && errno == EINPROGRESS) {
+      errno = ETIMEDOUT;  // no answer before the deadline (a host or link down)
     }
     int err = errno;
     if (rc == 0) {
