@@ -20,6 +20,7 @@ packages=(
   nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
   clang clang-tidy clang-format
   libfuse3-dev fuse3 zlib1g-dev libxxhash-dev libfftw3-dev libtbb-dev libcpp-httplib-dev
+  iproute2 util-linux
 )
 
 die() { echo "deps: $*" >&2; exit 1; }

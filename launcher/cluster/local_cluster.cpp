@@ -106,6 +106,11 @@ void LocalCluster::check_dependencies(const ClusterSettings& s) const {
   require_program("slurmd", "slurmd");
   require_program("scontrol", "slurm-client");
   require_program("munged", "munge");
+  if (s.hosts) {
+    require_program("ip", "iproute2");
+    require_program("tc", "iproute2");
+    require_program("nsenter", "util-linux");
+  }
   if (!s.stock) {
     for (const char* plugin : {"sched_converge.so", "select_converge.so", "job_submit_converge.so",
                                "spank_converge.so"}) {
@@ -325,13 +330,16 @@ void LocalCluster::up(const ClusterSettings& s, std::ostream& out) {
   }
   ensure_munge(out);
   ensure_fuse_for_users(out);
+  bool created_network = false;
   if (s.hosts) {
     bool slurmd_running = false;
     for (std::size_t i = 2; i < all.size(); ++i)
       slurmd_running = slurmd_running || running(all[i]).has_value();
     VirtualNetwork network = network_of(s);
-    if (!slurmd_running && !network.exists())
+    if (!slurmd_running && !network.exists()) {
       network.create(SwitchTree::load_file(dir_ + "/etc/topology.conf"), out);
+      created_network = true;
+    }
   }
 
   auto list = daemons(s);
@@ -361,6 +369,7 @@ void LocalCluster::up(const ClusterSettings& s, std::ostream& out) {
       if (std::find(started.begin(), started.end(), d.name) == started.end()) continue;
       if (auto id = running(d)) process::terminate(*id, 10s);
     }
+    if (created_network) network_of(s).remove();
     throw;
   }
   link_default_conf(s, out);

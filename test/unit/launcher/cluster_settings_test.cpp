@@ -3,7 +3,22 @@
 #include "local_cluster.h"
 #include "virtual_network.h"
 
+#include "converge/net.h"
+#include "converge/switch_tree.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <iostream>
+#include <sstream>
 
 using converge::cluster::ClusterSettings;
 using converge::config::Error;
@@ -75,4 +90,85 @@ TEST(VirtualNetwork, LinkRatesAreReadAsTcWritesThem) {
   EXPECT_THROW(s.validate(), Error);  // a rate needs hosts with links of their own
   s.hosts = true;
   EXPECT_NO_THROW(s.validate());
+}
+
+namespace {
+
+// Runs `body` in a child process inside the namespace; returns its exit code.
+int in_namespace(const std::string& ns, const std::function<int()>& body) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) _exit(100);
+    _exit(body());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+}  // namespace
+
+// A 4-host network of its own (two leaves of two under a spine) with 40 Mbit/s
+// uplinks: 4 MiB between hosts of different leaves take about 0.8 s, and
+// show on the uplinks' counters; `remove` leaves nothing behind.
+TEST(VirtualNetwork, UplinkRateLimitsTrafficBetweenLeaves) {
+  if (geteuid() != 0) GTEST_SKIP() << "makes network namespaces: needs root";
+  using namespace converge::cluster;
+  std::vector<std::string> nodes{"n1", "n2", "n3", "n4"};
+  VirtualNetwork network(NetworkPlan::for_cluster(65011, nodes, "40mbit"));
+  network.remove();
+  std::ostringstream log;
+  ASSERT_NO_THROW(network.create(converge::SwitchTree::for_virtual_cluster(nodes), log));
+  ASSERT_TRUE(network.exists());
+  const auto& plan = network.plan();
+  const std::size_t kBytes = 4 << 20;
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t receiver = fork();
+  if (receiver == 0) {  // on n3: accept one connection and read it to the end
+    int fd = open(("/run/netns/" + plan.namespace_of("n3")).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) _exit(100);
+    auto listening = converge::net::listen_tcp(plan.address_of(2), 5001);
+    [[maybe_unused]] auto n = write(ready[1], "r", 1);
+    int c = accept(listening.get(), nullptr, nullptr);
+    std::vector<char> buffer(1 << 16);
+    std::size_t got = 0;
+    for (ssize_t r; (r = read(c, buffer.data(), buffer.size())) > 0;) got += std::size_t(r);
+    _exit(got == kBytes ? 0 : 1);
+  }
+  char byte;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  auto t0 = std::chrono::steady_clock::now();
+  int sent = in_namespace(plan.namespace_of("n1"), [&] {  // from n1, on the other leaf
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(5001);
+    inet_pton(AF_INET, plan.address_of(2).c_str(), &to.sin_addr);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) return 2;
+    std::vector<char> data(kBytes, 'x');
+    for (std::size_t off = 0; off < data.size();) {
+      ssize_t w = write(fd, data.data() + off, data.size() - off);
+      if (w <= 0) return 3;
+      off += std::size_t(w);
+    }
+    close(fd);
+    return 0;
+  });
+  int status = 0;
+  waitpid(receiver, &status, 0);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::uint64_t on_uplinks = 0;
+  for (const auto& link : network.counters())
+    if (link.link.find('d', plan.tag.size()) == plan.tag.size()) on_uplinks += link.sent;
+  network.remove();
+  EXPECT_FALSE(network.exists());
+  EXPECT_EQ(sent, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // 4 MiB at 40 Mbit/s: 0.84 s (unshaped, a few milliseconds).
+  EXPECT_GT(seconds, 0.6) << "the uplink was not limited";
+  EXPECT_LT(seconds, 20.0);
+  EXPECT_GE(on_uplinks, kBytes) << "the data did not cross the uplinks";
+  std::cout << "4 MiB across 40mbit uplinks in " << seconds << " s\n";
 }
