@@ -128,6 +128,11 @@ int main(int argc, char** argv) {
   auto* down = app.add_subcommand("down", "cancel all jobs and stop every process 'up' started");
   auto* status =
       app.add_subcommand("status", "daemons, plugins and nodes; exit status 0 if up, 3 if not");
+  auto* links = app.add_subcommand(
+      "links",
+      "with --hosts: bytes through each switch uplink and node link, up and down the tree");
+  bool links_json = false;
+  links->add_flag("--json", links_json, "one JSON object instead of a table");
   app.add_subcommand("env", "print the SLURM_CONF line for this cluster's clients");
 
   return converge::cli::run("converge-cluster", [&] {
@@ -144,6 +149,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (status->parsed()) return cluster.status(std::cout) ? 0 : 3;
+    if (links->parsed()) {
+      cluster.links(std::cout, links_json);
+      return 0;
+    }
     std::cout << "export SLURM_CONF=" << resolve_settings(args, &cluster).slurm_conf() << '\n';
     return 0;
   });

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -458,6 +459,36 @@ bool LocalCluster::down(std::ostream& out) {
   return stopped > 0;
 }
 
+void LocalCluster::links(std::ostream& out, bool json) const {
+  auto recorded = recorded_settings();
+  if (!recorded) throw ClusterError(fmt::format("no cluster in {}", dir_));
+  if (!recorded->hosts)
+    throw ClusterError(
+        fmt::format("the cluster in {} was started without --hosts: its nodes share "
+                    "one network, so it has no links to count",
+                    dir_));
+  VirtualNetwork network = network_of(*recorded);
+  auto counters = network.counters(SwitchTree::load_file(dir_ + "/etc/topology.conf"));
+  if (json) {
+    auto all = nlohmann::json::array();
+    for (const auto& c : counters)
+      all.push_back({{"link", c.link},
+                     {"kind", c.kind},
+                     {"owner", c.owner},
+                     {"upward_bytes", c.upward},
+                     {"downward_bytes", c.downward}});
+    out << nlohmann::json{{"uplink_rate", recorded->uplink_rate},
+                          {"link_rate", recorded->link_rate},
+                          {"links", all}}
+               .dump()
+        << '\n';
+    return;
+  }
+  for (const auto& c : counters)
+    out << fmt::format("  {:<6} {:<8} {:<12} up {:>14} B  down {:>14} B\n", c.kind, c.owner, c.link,
+                       c.upward, c.downward);
+}
+
 bool LocalCluster::status(std::ostream& out) const {
   auto recorded = recorded_settings();
   if (!recorded) {
@@ -475,9 +506,7 @@ bool LocalCluster::status(std::ostream& out) const {
                        network.exists() ? "up" : "MISSING", plan.controller_address(),
                        plan.address_of(0), plan.address_of(plan.nodes.size() - 1),
                        recorded->uplink_rate.empty() ? "" : ", uplinks " + recorded->uplink_rate);
-    for (const auto& link : network.counters())
-      out << fmt::format("  {:<12} received {:>14} B  sent {:>14} B\n", link.link, link.received,
-                         link.sent);
+    if (network.exists()) links(out, false);
   }
   for (std::size_t i = 0; i < list.size(); ++i) {
     auto id = running(list[i]);

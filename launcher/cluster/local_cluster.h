@@ -49,6 +49,9 @@ class LocalCluster {
   bool down(std::ostream& out);
   // Prints daemons, plugins and nodes; returns true if the cluster is up.
   bool status(std::ostream& out) const;
+  // Prints the byte counters of the links of a cluster started with --hosts
+  // (a table, or one JSON object); throws ClusterError for any other.
+  void links(std::ostream& out, bool json) const;
 
   std::string marker() const { return "CONVERGE_CLUSTER_DIR=" + dir_; }
   // Directories of other local clusters with a process running on this host.

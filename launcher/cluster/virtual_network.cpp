@@ -9,11 +9,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 namespace converge::cluster {
 namespace {
+
+namespace fs = std::filesystem;
 
 void run_or_throw(const std::vector<std::string>& argv) {
   auto r = process::run(argv);
@@ -213,14 +216,20 @@ int VirtualNetwork::remove() const {
   return removed;
 }
 
-std::vector<LinkCounters> VirtualNetwork::counters() const {
+std::vector<LinkCounters> VirtualNetwork::counters(const SwitchTree& tree) const {
+  // The host-side end of an uplink sits in the parent's bridge, a node link's
+  // in its leaf's: what such an end receives travels up the tree.
   std::vector<LinkCounters> out;
-  for (const auto& link : link_names()) {
-    if (!starts_with(link, plan_.tag) || link.size() <= plan_.tag.size()) continue;
-    char kind = link[plan_.tag.size()];
-    if (kind != 'd' && kind != 'n') continue;  // parent ends of uplinks, host ends of node links
-    out.push_back({link, read_counter(link, "rx_bytes"), read_counter(link, "tx_bytes")});
-  }
+  auto add = [&](std::string link, const char* kind, std::string owner) {
+    if (!fs::exists("/sys/class/net/" + link)) return;
+    std::uint64_t up = read_counter(link, "rx_bytes"), down = read_counter(link, "tx_bytes");
+    out.push_back({std::move(link), kind, std::move(owner), up, down});
+  };
+  const auto& switches = tree.switches();
+  for (std::size_t i = 0; i < switches.size(); ++i)
+    add(plan_.uplink_down(i), "uplink", switches[i].name);
+  for (std::size_t k = 0; k < plan_.nodes.size(); ++k)
+    add(plan_.node_link(k), "node", plan_.nodes[k]);
   return out;
 }
 

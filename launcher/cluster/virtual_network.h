@@ -50,10 +50,13 @@ struct NetworkPlan {
   std::string uplink_down(std::size_t switch_index) const;
 };
 
-// Bytes each way through a link, as its host-side end counts them.
+// Bytes through one link of the cluster, as its host-side end counts them.
 struct LinkCounters {
-  std::string link;
-  std::uint64_t received = 0, sent = 0;
+  std::string link;            // "cv26817d1"
+  std::string kind;            // "uplink": a switch's link to its parent; "node": a node's own link
+  std::string owner;           // the switch or the node
+  std::uint64_t upward = 0;    // toward the top switch (a node's: what it sent)
+  std::uint64_t downward = 0;  // from it (a node's: what it received)
 };
 
 class VirtualNetwork {
@@ -68,8 +71,9 @@ class VirtualNetwork {
   void create(const SwitchTree& tree, std::ostream& out) const;
   // Removes every namespace and link with the plan's tag; returns how many.
   int remove() const;
-  // The counters of every link of the cluster (uplinks and node links).
-  std::vector<LinkCounters> counters() const;
+  // The counters of every link of the cluster built for `tree`: the
+  // switches' uplinks, then the nodes' links.
+  std::vector<LinkCounters> counters(const SwitchTree& tree) const;
 
   const NetworkPlan& plan() const { return plan_; }
 

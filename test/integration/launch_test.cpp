@@ -285,19 +285,20 @@ TEST(Launch, BadUseGivesOneLineErrors) {
 
 namespace {
 
-// Bytes through every switch uplink of the test cluster (the parent-side
-// ends, launcher/cluster/virtual_network.h), both ways together.
+// Bytes through every switch uplink of the test cluster, both ways together,
+// as `converge-cluster links --json` reports them.
 std::uint64_t uplink_bytes() {
+  auto report = sh(cluster_cmd("links --json"));
+  EXPECT_EQ(report.exit_code, 0) << report.output;
   std::uint64_t total = 0;
-  for (const auto& entry : fs::directory_iterator("/sys/class/net")) {
-    std::string name = entry.path().filename();
-    if (name.rfind("cv" + kPortBase + "d", 0) != 0) continue;
-    for (const char* which : {"rx_bytes", "tx_bytes"}) {
-      std::uint64_t n = 0;
-      std::ifstream(entry.path() / "statistics" / which) >> n;
-      total += n;
-    }
+  std::size_t uplinks = 0;
+  for (const auto& link : nlohmann::json::parse(report.output).at("links")) {
+    if (link.at("kind") != "uplink") continue;
+    total += link.at("upward_bytes").get<std::uint64_t>() +
+             link.at("downward_bytes").get<std::uint64_t>();
+    ++uplinks;
   }
+  EXPECT_EQ(uplinks, 2u) << report.output;  // two leaves under the spine
   return total;
 }
 

@@ -107,6 +107,54 @@ int in_namespace(const std::string& ns, const std::function<int()>& body) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+// Sends `bytes` from node `from` to node `to` over TCP, each side in its
+// node's namespace; returns the seconds it took, or a negative number if the
+// transfer failed.
+double send_between(const converge::cluster::NetworkPlan& plan, const std::string& from,
+                    std::size_t to, std::size_t bytes) {
+  int ready[2];
+  if (pipe(ready) != 0) return -1;
+  pid_t receiver = fork();
+  if (receiver == 0) {  // accept one connection and read it to the end
+    int fd =
+        open(("/run/netns/" + plan.namespace_of(plan.nodes[to])).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) _exit(100);
+    auto listening = converge::net::listen_tcp(plan.address_of(to), 5001);
+    [[maybe_unused]] auto n = write(ready[1], "r", 1);
+    int c = accept(listening.get(), nullptr, nullptr);
+    std::vector<char> buffer(1 << 16);
+    std::size_t got = 0;
+    for (ssize_t r; (r = read(c, buffer.data(), buffer.size())) > 0;) got += std::size_t(r);
+    _exit(got == bytes ? 0 : 1);
+  }
+  char byte;
+  bool listening = read(ready[0], &byte, 1) == 1;
+  close(ready[0]);
+  close(ready[1]);
+  auto t0 = std::chrono::steady_clock::now();
+  int sent = !listening ? 1 : in_namespace(plan.namespace_of(from), [&] {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(5001);
+    inet_pton(AF_INET, plan.address_of(to).c_str(), &address.sin_addr);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return 2;
+    std::vector<char> data(bytes, 'x');
+    for (std::size_t off = 0; off < data.size();) {
+      ssize_t w = write(fd, data.data() + off, data.size() - off);
+      if (w <= 0) return 3;
+      off += std::size_t(w);
+    }
+    close(fd);
+    return 0;
+  });
+  int status = 0;
+  waitpid(receiver, &status, 0);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  bool received = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return sent == 0 && received ? seconds : -1;
+}
+
 }  // namespace
 
 // A 4-host network of its own (two leaves of two under a spine) with 40 Mbit/s
@@ -119,56 +167,53 @@ TEST(VirtualNetwork, UplinkRateLimitsTrafficBetweenLeaves) {
   VirtualNetwork network(NetworkPlan::for_cluster(65011, nodes, "40mbit"));
   network.remove();
   std::ostringstream log;
-  ASSERT_NO_THROW(network.create(converge::SwitchTree::for_virtual_cluster(nodes), log));
+  const auto tree = converge::SwitchTree::for_virtual_cluster(nodes);
+  ASSERT_NO_THROW(network.create(tree, log));
   ASSERT_TRUE(network.exists());
-  const auto& plan = network.plan();
   const std::size_t kBytes = 4 << 20;
-  int ready[2];
-  ASSERT_EQ(pipe(ready), 0);
-  pid_t receiver = fork();
-  if (receiver == 0) {  // on n3: accept one connection and read it to the end
-    int fd = open(("/run/netns/" + plan.namespace_of("n3")).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) _exit(100);
-    auto listening = converge::net::listen_tcp(plan.address_of(2), 5001);
-    [[maybe_unused]] auto n = write(ready[1], "r", 1);
-    int c = accept(listening.get(), nullptr, nullptr);
-    std::vector<char> buffer(1 << 16);
-    std::size_t got = 0;
-    for (ssize_t r; (r = read(c, buffer.data(), buffer.size())) > 0;) got += std::size_t(r);
-    _exit(got == kBytes ? 0 : 1);
-  }
-  char byte;
-  ASSERT_EQ(read(ready[0], &byte, 1), 1);
-  auto t0 = std::chrono::steady_clock::now();
-  int sent = in_namespace(plan.namespace_of("n1"), [&] {  // from n1, on the other leaf
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(5001);
-    inet_pton(AF_INET, plan.address_of(2).c_str(), &to.sin_addr);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) return 2;
-    std::vector<char> data(kBytes, 'x');
-    for (std::size_t off = 0; off < data.size();) {
-      ssize_t w = write(fd, data.data() + off, data.size() - off);
-      if (w <= 0) return 3;
-      off += std::size_t(w);
-    }
-    close(fd);
-    return 0;
-  });
-  int status = 0;
-  waitpid(receiver, &status, 0);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double seconds = send_between(network.plan(), "n1", 2, kBytes);  // n1 to n3, the other leaf
   std::uint64_t on_uplinks = 0;
-  for (const auto& link : network.counters())
-    if (link.link.find('d', plan.tag.size()) == plan.tag.size()) on_uplinks += link.sent;
+  std::uint64_t sent_by_n1 = 0;
+  for (const auto& link : network.counters(tree)) {
+    if (link.kind == "uplink") on_uplinks += link.downward;
+    if (link.owner == "n1") sent_by_n1 = link.upward;
+  }
   network.remove();
   EXPECT_FALSE(network.exists());
-  EXPECT_EQ(sent, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_GT(seconds, 0) << "the transfer failed";
   // 4 MiB at 40 Mbit/s: 0.84 s (unshaped, a few milliseconds).
   EXPECT_GT(seconds, 0.6) << "the uplink was not limited";
   EXPECT_LT(seconds, 20.0);
   EXPECT_GE(on_uplinks, kBytes) << "the data did not cross the uplinks";
+  EXPECT_GE(sent_by_n1, kBytes) << "n1's own link does not count what n1 sent";
   std::cout << "4 MiB across 40mbit uplinks in " << seconds << " s\n";
+}
+
+// --link-rate limits each node's own link: 4 MiB between the two hosts of one
+// leaf (no uplink on the way, and uplinks unlimited) take about 0.8 s at
+// 40 Mbit/s, and none of it shows on the uplinks.
+TEST(VirtualNetwork, LinkRateLimitsEachNodesOwnLink) {
+  if (geteuid() != 0) GTEST_SKIP() << "makes network namespaces: needs root";
+  using namespace converge::cluster;
+  std::vector<std::string> nodes{"n1", "n2", "n3", "n4"};
+  VirtualNetwork network(NetworkPlan::for_cluster(65012, nodes, "", "40mbit"));
+  network.remove();
+  std::ostringstream log;
+  const auto tree = converge::SwitchTree::for_virtual_cluster(nodes);
+  ASSERT_NO_THROW(network.create(tree, log));
+  const std::size_t kBytes = 4 << 20;
+  double seconds = send_between(network.plan(), "n1", 1, kBytes);  // n1 to n2, one leaf
+  std::uint64_t on_uplinks = 0, received_by_n2 = 0;
+  for (const auto& link : network.counters(tree)) {
+    if (link.kind == "uplink") on_uplinks += link.upward + link.downward;
+    if (link.owner == "n2") received_by_n2 = link.downward;
+  }
+  network.remove();
+  EXPECT_FALSE(network.exists());
+  ASSERT_GT(seconds, 0) << "the transfer failed";
+  EXPECT_GT(seconds, 0.6) << "the node links were not limited";
+  EXPECT_LT(seconds, 20.0);
+  EXPECT_GE(received_by_n2, kBytes);
+  EXPECT_LT(on_uplinks, kBytes / 16) << "traffic within a leaf crossed an uplink";
+  std::cout << "4 MiB across a 40mbit node link in " << seconds << " s\n";
 }
