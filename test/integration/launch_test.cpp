@@ -292,8 +292,9 @@ std::uint64_t uplink_bytes() {
   EXPECT_EQ(report.exit_code, 0) << report.output;
   std::uint64_t total = 0;
   std::size_t uplinks = 0;
-  for (const auto& link : nlohmann::json::parse(report.output).at("links")) {
-    if (link.at("kind") != "uplink") continue;
+  const auto parsed = nlohmann::json::parse(report.output);  // outlives the loop
+  for (const auto& link : parsed.at("links")) {
+    if (link.at("kind").get<std::string>() != "uplink") continue;
     total += link.at("upward_bytes").get<std::uint64_t>() +
              link.at("downward_bytes").get<std::uint64_t>();
     ++uplinks;
